@@ -1,0 +1,27 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot loops are compiled with -Ounchecked in release builds: the kernels index
+// through unsafe pointers already, and bounds checks elsewhere cost little.
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "pepita-edge",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pepita-edge", targets: ["pepita-edge"]),
+        .library(name: "Quantized", targets: ["Quantized"]),
+        .library(name: "PepitaEngine", targets: ["PepitaEngine"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "Quantized", swiftSettings: optimise),
+        .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], swiftSettings: optimise),
+        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized"], swiftSettings: optimise),
+        .target(name: "TestSupport", dependencies: ["PepitaEngine", "Quantized"], path: "Tests/TestSupport"),
+        .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "TestSupport"]),
+        .testTarget(name: "PepitaEngineTests", dependencies: ["PepitaEngine", "Quantized", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

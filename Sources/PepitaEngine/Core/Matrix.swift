@@ -1,0 +1,56 @@
+import Quantized
+
+/// A dense row-major float matrix. A batch of activations is `batch x features`
+/// (each row one sample, features in C, H, W order for image-shaped layers);
+/// a dense weight is `outputs x inputs`; a conv weight is
+/// `outChannels x (inChannels * kernelHeight * kernelWidth)`.
+public struct Matrix: Equatable, Sendable {
+    public var rows: Int
+    public var columns: Int
+    public var values: [Float]
+
+    public init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "matrix \(rows)x\(columns) given \(values.count) values")
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
+
+    public init(zeros rows: Int, _ columns: Int) {
+        self.init(rows: rows, columns: columns, values: [Float](repeating: 0, count: rows * columns))
+    }
+
+    public subscript(row: Int, column: Int) -> Float {
+        get { values[row * columns + column] }
+        set { values[row * columns + column] = newValue }
+    }
+
+    public var count: Int { values.count }
+}
+
+/// The one entry point for float matrix products in the engine:
+/// `op(a) * op(b)` where `op` transposes when asked. Every dense and conv
+/// layer goes through here, so speed (and later, counting) lives in one place.
+public func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transposeB: Bool = false,
+                    accumulatingInto accumulator: Matrix? = nil, threads: Int) -> Matrix {
+    let m = transposeA ? a.columns : a.rows
+    let n = transposeB ? b.rows : b.columns
+    var result = accumulator ?? Matrix(zeros: m, n)
+    precondition(result.rows == m && result.columns == n, "accumulator shape mismatch")
+    if result.values.isEmpty || a.values.isEmpty || b.values.isEmpty { return result }
+    a.values.withUnsafeBufferPointer { aBuffer in
+        b.values.withUnsafeBufferPointer { bBuffer in
+            result.values.withUnsafeMutableBufferPointer { cBuffer in
+                let aView = transposeA
+                    ? StridedMatrix.transposeOf(aBuffer.baseAddress!, storedRows: a.rows, storedColumns: a.columns)
+                    : StridedMatrix.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
+                let bView = transposeB
+                    ? StridedMatrix.transposeOf(bBuffer.baseAddress!, storedRows: b.rows, storedColumns: b.columns)
+                    : StridedMatrix.rowMajor(bBuffer.baseAddress!, rows: b.rows, columns: b.columns)
+                FloatGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: n,
+                                   accumulate: accumulator != nil, threads: threads)
+            }
+        }
+    }
+    return result
+}

@@ -1,0 +1,37 @@
+/// A read-only view of a row-major or transposed matrix in memory.
+///
+/// Element `(row, column)` lives at `base[row * rowStride + column * columnStride]`,
+/// so the same storage can be read as a matrix (`columnStride == 1`) or as its
+/// transpose (`rowStride == 1`) without copying. The kernels take views so that
+/// the three products training needs (`X W^T`, `dY^T X`, `dY W`) are one kernel.
+public struct StridedMatrix {
+    public let base: UnsafePointer<Float>
+    public let rows: Int
+    public let columns: Int
+    public let rowStride: Int
+    public let columnStride: Int
+
+    public init(base: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, columnStride: Int) {
+        self.base = base
+        self.rows = rows
+        self.columns = columns
+        self.rowStride = rowStride
+        self.columnStride = columnStride
+    }
+
+    /// A dense row-major `rows x columns` matrix.
+    public static func rowMajor(_ base: UnsafePointer<Float>, rows: Int, columns: Int) -> StridedMatrix {
+        StridedMatrix(base: base, rows: rows, columns: columns, rowStride: columns, columnStride: 1)
+    }
+
+    /// The transpose of a dense row-major `storedRows x storedColumns` matrix,
+    /// i.e. a `storedColumns x storedRows` view.
+    public static func transposeOf(_ base: UnsafePointer<Float>, storedRows: Int, storedColumns: Int) -> StridedMatrix {
+        StridedMatrix(base: base, rows: storedColumns, columns: storedRows, rowStride: 1, columnStride: storedColumns)
+    }
+
+    @inline(__always)
+    public subscript(row: Int, column: Int) -> Float {
+        base[row * rowStride + column * columnStride]
+    }
+}

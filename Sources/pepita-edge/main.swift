@@ -1,0 +1,45 @@
+import Foundation
+import PepitaEngine
+
+/// `pepita-edge <subcommand> [options]`. Each subcommand parses its options,
+/// calls the libraries and formats the result; errors are one line on stderr.
+let version = "0.1.0"
+
+let usage = """
+pepita-edge \(version) — what it costs to learn on the chip: PEPITA vs backprop.
+
+USAGE: pepita-edge <subcommand> [options]
+
+SUBCOMMANDS:
+  train     train one model with one learning rule, writing a run directory
+  eval      accuracy of a trained run (or a directory of weights) on a dataset
+  compare   train PEPITA and BP on the same model and data, side by side
+
+Run `pepita-edge <subcommand> --help` for its options.
+OPTIONS:
+  --version   print the version
+  --help      print this help
+"""
+
+func standardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+var words = Array(CommandLine.arguments.dropFirst())
+let subcommand = words.isEmpty ? "--help" : words.removeFirst()
+do {
+    switch subcommand {
+    case "train": try TrainCommand.run(Arguments(words))
+    case "eval": try EvalCommand.run(Arguments(words))
+    case "compare": try CompareCommand.run(Arguments(words))
+    case "--version", "version": print("pepita-edge \(version)")
+    case "--help", "-h", "help": print(usage)
+    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, --help)")
+    }
+} catch let error as UsageError {
+    standardError("pepita-edge: \(error.description)")
+    exit(2)
+} catch {
+    standardError("pepita-edge: \(String(describing: error))")
+    exit(1)
+}
