@@ -56,11 +56,6 @@ struct TextTable {
     }
 }
 
-func jsonText<Value: Encodable>(_ value: Value) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
-}
+func jsonText<Value: Encodable>(_ value: Value) throws -> String { try ReportJSON.text(value) }
 
 func percent(_ value: Double) -> String { value.isNaN ? "-" : String(format: "%.2f", 100 * value) }

@@ -132,9 +132,11 @@ final class IDXReaderTests: XCTestCase {
         }
     }
 
-    func testZeroImageDimensionThrowsBadHeader() {
-        XCTAssertThrowsError(try IDXReader.parseImages(IDXFixture.images(count: 2, rows: 0, columns: 5, pixels: []), file: "images")) { error in
-            guard case DatasetError.badHeader("images", _)? = error as? DatasetError else { return XCTFail("\(error)") }
+    func testZeroImageDimensionOrCountThrowsBadHeader() {
+        for (count, rows) in [(2, 0), (0, 8)] {
+            XCTAssertThrowsError(try IDXReader.parseImages(IDXFixture.images(count: count, rows: rows, columns: 5, pixels: []), file: "images")) { error in
+                guard case DatasetError.badHeader("images", _)? = error as? DatasetError else { return XCTFail("\(error)") }
+            }
         }
     }
 }

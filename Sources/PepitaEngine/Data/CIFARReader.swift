@@ -50,7 +50,7 @@ public enum CIFARReader {
             required.allSatisfy { fileManager.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
         }) else {
             throw DatasetError.notFound(dataset: variant.rawValue, missing: required.joined(separator: ", "),
-                                        searched: candidates, hint: nil)
+                                        searched: candidates, hint: "download the binary version from https://www.cs.toronto.edu/~kriz/cifar.html")
         }
         let paths = { (names: [String]) in names.map { (found as NSString).appendingPathComponent($0) } }
         let train = try samples(files: paths(variant.trainFileNames), variant: variant)

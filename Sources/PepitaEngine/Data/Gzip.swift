@@ -81,10 +81,10 @@ public enum Gzip {
                     continue
                 case Z_STREAM_END:
                     break
-                case Z_BUF_ERROR where stream.avail_in == 0 && consumed == input.count:
-                    throw DatasetError.corruptGzip(file: file, reason: "the compressed data ends early (file truncated?)")
-                case Z_BUF_ERROR:
+                case Z_BUF_ERROR where stream.avail_in == 0 && consumed < input.count:
                     continue
+                case Z_BUF_ERROR:
+                    throw DatasetError.corruptGzip(file: file, reason: "the compressed data ends early (file truncated?)")
                 case Z_MEM_ERROR:
                     throw DatasetError.corruptGzip(file: file, reason: "out of memory while inflating")
                 default:

@@ -23,8 +23,8 @@ public enum IDXReader {
     /// shape is `1 x rows x columns`.
     ///
     /// - Throws: `DatasetError` if either file is unreadable, truncated, has extra
-    ///   bytes or the wrong magic, if the counts differ, or if a label is not below
-    ///   `classCount`.
+    ///   bytes or the wrong magic, holds no image, if the counts differ, or if a
+    ///   label is not below `classCount`.
     public static func samples(imagesFile: String, labelsFile: String, classCount: Int = 10) throws -> LabelledSamples {
         let imageBytes = try Gzip.contentsOfFile(atPath: imagesFile)
         let labelBytes = try Gzip.contentsOfFile(atPath: labelsFile)
@@ -51,6 +51,9 @@ public enum IDXReader {
         let headerBytes = 16
         let header = try readHeader(bytes, file: file, magic: imagesMagic, headerBytes: headerBytes)
         let count = header[0], rows = header[1], columns = header[2]
+        guard count > 0 else {
+            throw DatasetError.badHeader(file: file, reason: "the file holds no images")
+        }
         guard rows > 0, columns > 0 else {
             throw DatasetError.badHeader(file: file, reason: "image size \(rows)x\(columns) has a zero dimension")
         }

@@ -32,13 +32,8 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: path)
     }
 
-    /// Pretty, key-sorted JSON with a trailing newline.
     public static func writeJSON<Value: Encodable>(_ value: Value, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
-        data.append(0x0A)
-        try write(data, to: path)
+        try write(ReportJSON.text(value), to: path)
     }
 }
 
@@ -47,4 +42,16 @@ public struct OutputError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var description: String { "\(path): \(reason)" }
+}
+
+/// The JSON every output of the toolkit uses: pretty, key-sorted, a trailing
+/// newline, and non-finite numbers as the strings "nan", "inf", "-inf"
+/// (plain JSON has no way to write them).
+public enum ReportJSON {
+    public static func text<Value: Encodable>(_ value: Value) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+    }
 }

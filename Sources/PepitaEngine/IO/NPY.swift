@@ -134,22 +134,13 @@ public enum NPY {
         try writeAtomically(encode(count: count, shape: shape, descr: descr) { bits(values[$0]) }, to: path)
     }
 
-    /// Writes to a temporary file in the destination's directory, then renames it
-    /// over `path`: a reader (or a crash) never sees a half-written weight file, and
-    /// the rename stays on one file system.
+    /// Through `AtomicFile` (temporary file in the same directory, then rename), so a
+    /// reader or a crash never sees a half-written weight file.
     private static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString).tmp")
         do {
-            try Data(bytes).write(to: temporary)
-        } catch {
-            throw NPYError.unwritable(file: path, reason: error.localizedDescription)
-        }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw NPYError.unwritable(file: path, reason: reason)
+            try AtomicFile.write(Data(bytes), to: path)
+        } catch let error as OutputError {
+            throw NPYError.unwritable(file: path, reason: error.reason)
         }
     }
 
