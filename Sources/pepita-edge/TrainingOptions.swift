@@ -48,7 +48,8 @@ struct TrainingOptions {
       --seed N               seeds weights, F, shuffling and dropout [1]
       --validation X         hold out this fraction of the training set (its end) [0]
       --threads N            worker threads [all cores]
-      --fit-epochs N         points of the test curve (chance included) for the slowness fit [all]
+      --fit-epochs N         points of the test curve (chance included) for the slowness fit [100,
+                             as the reference]
       --init DIR             start from DIR/W0.npy, W1.npy, ... (and F.npy for PEPITA)
     """
 
@@ -114,7 +115,7 @@ struct TrainingOptions {
             dropoutKeep: Float(dropoutKeep ?? 0.9), projectionScale: Float(projectionScale ?? 0.05),
             lastLayerError: lastLayerError ?? architecture.defaultLastLayerError,
             convolutionBatchAverageTwice: convolutionBatchAverageTwice, shuffle: shuffle, seed: seed,
-            validationFraction: validationFraction, threads: threads, fitEpochs: fitEpochs,
+            validationFraction: validationFraction, threads: threads, fitEpochs: fitEpochs ?? 100,
             initDirectory: initDirectory)
         try config.validate()
         return config

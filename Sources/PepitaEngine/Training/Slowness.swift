@@ -1,11 +1,15 @@
 /// Convergence "slowness" of a test-accuracy curve, as in the PEPITA paper.
 ///
-/// The chance level (1 / classes) is put in front of the curve, the first
-/// `fitEpochs` points are kept, and `acc(t) = accMax * t / (a + t)` is fitted
-/// by least squares over `a`, with `accMax = max(curve)` and `t = 1, 2, ...`
-/// (the chance point at `t = 1`, so it takes part in the fit). `a` is the
-/// slowness: the epoch count at which the fit reaches half of `accMax`.
-/// Smaller is faster.
+/// As the reference notebook (`plot_compute_slowness.ipynb`) does it: the
+/// chance level (1 / classes) is put in front of the curve, the first
+/// `fitEpochs` points are kept (chance point included), and
+/// `acc(t) = accMax * t / (a + t)` is fitted by least squares over `a`, with
+/// `accMax = max(curve)` and `t = 0, 1, 2, ...` (the chance point sits at
+/// `t = 0`, where the model is 0 whatever `a`, so it does not move the fit).
+/// `a` is the slowness: the epoch at which the fit reaches half of `accMax`.
+/// Smaller is faster. The reference uses scipy's local `curve_fit` from
+/// `a = 0.5`; this scans `log a` over [-6, 8] and refines the best point, so it
+/// finds the global least-squares minimum.
 public enum Slowness {
     public static func fit(testAccuracies: [Double], chance: Double, fitEpochs: Int? = nil) -> Double? {
         var curve = [chance] + testAccuracies
@@ -14,7 +18,7 @@ public enum Slowness {
         func squaredError(_ a: Double) -> Double {
             var total = 0.0
             for (index, accuracy) in curve.enumerated() {
-                let t = Double(index + 1)
+                let t = Double(index)
                 let residual = accuracy - best * t / (a + t)
                 total += residual * residual
             }

@@ -92,8 +92,13 @@ public final class Trainer {
         return metrics
     }
 
+    /// Trains the remaining epochs of `config.epochs`.
+    public func train() {
+        train { _ in }
+    }
+
     /// Trains the remaining epochs of `config.epochs`, calling `afterEpoch` after each.
-    public func train(afterEpoch: (EpochMetrics) throws -> Void = { _ in }) rethrows {
+    public func train(afterEpoch: (EpochMetrics) throws -> Void) rethrows {
         while history.count < config.epochs {
             try afterEpoch(trainEpoch())
         }
