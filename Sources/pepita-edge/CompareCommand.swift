@@ -5,18 +5,18 @@ enum CompareCommand {
     static let help = """
     USAGE: pepita-edge compare [options]
 
-    Trains each rule (PEPITA and BP by default) on the same model, data, seed and
-    settings, one after the other, and prints final and best test accuracy,
-    slowness and training seconds per epoch side by side.
+    Trains each rule (PEPITA and BP by default) in each precision on the same
+    model, data, seed and settings, one after the other, and prints final and best
+    test accuracy, slowness and training seconds per epoch side by side.
 
     OPTIONS:
       --rules LIST           comma-separated rules to compare [pepita,bp]
     \(TrainingOptions.help)
-      --run-dir DIR          write each run to DIR/<rule>/ (refuses existing runs unless --force)
+                             (compare: a comma-separated list, e.g. float32,int16,int8)
+      --run-dir DIR          write each run to DIR/<rule>-<precision>/ (refuses existing runs unless --force)
       --force                overwrite runs in --run-dir
       --format F             table | json | csv | md [table]
       --out PATH             write the result to PATH instead of stdout
-      --precision P          float32 (fixed point comes later) [float32]
     """
 
     static func run(_ input: Arguments) throws {
@@ -34,22 +34,27 @@ enum CompareCommand {
         try arguments.finish()
 
         let dataset = try options.loadDataset()
-        let configs = try rules.map { try options.resolve(rule: $0, for: dataset) }
-        let runDirectories = runRoot.map { root in rules.map { RunDirectory(path: root + "/" + $0.rawValue) } }
+        let configs = try options.precisions.flatMap { precision in
+            try rules.map { try options.resolve(rule: $0, precision: precision, for: dataset) }
+        }
+        let runDirectories = runRoot.map { root in
+            configs.map { RunDirectory(path: root + "/" + $0.rule.rawValue + "-" + ($0.precision.name as NSString).lastPathComponent) }
+        }
         try runDirectories?.forEach { try $0.create(overwrite: force) }
         var reports: [RunReport] = []
         for (index, config) in configs.enumerated() {
             let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset)
             let directory = runDirectories?[index]
             try directory?.write(config: config)
-            standardError("\(config.rule.rawValue): \(config.model) on \(dataset.name), \(config.epochs) epochs, batch \(config.batchSize)")
-            let progress = Progress(label: config.rule.rawValue)
+            standardError("\(config.rule.rawValue) in \(config.precision.name): \(config.model) on \(dataset.name), \(config.epochs) epochs, batch \(config.batchSize)")
+            let progress = Progress(label: "\(config.rule.rawValue)/\(config.precision.name)")
             try trainer.train { metrics in
                 progress.report(metrics, of: config.epochs)
                 try directory?.write(history: trainer.history, summary: trainer.summary)
                 try directory?.writeCheckpoint(trainer)
             }
             try directory?.writeFinalWeights(trainer)
+            if let last = trainer.history.last { QuantizationReport.print(last, precision: config.precision) }
             reports.append(RunReport(trainer: trainer))
         }
         let text = format == .json ? try jsonText(ComparisonReport(runs: reports)) : render(reports.map(\.summary), format: format)
@@ -60,10 +65,10 @@ enum CompareCommand {
     static func render(_ summaries: [RunSummary], format: OutputFormat) -> String {
         if format == .json { return (try? jsonText(summaries)) ?? "[]\n" }
         let table = TextTable(
-            header: ["rule", "model", "dataset", "epochs", "final test %", "best test %", "best epoch",
+            header: ["rule", "precision", "model", "dataset", "epochs", "final test %", "best test %", "best epoch",
                      "slowness", "train s/epoch", "last-layer error"],
             rows: summaries.map { summary in
-                [summary.rule.rawValue, summary.model, summary.dataset, String(summary.epochs),
+                [summary.rule.rawValue, summary.precision, summary.model, summary.dataset, String(summary.epochs),
                  percent(summary.finalTestAccuracy), percent(summary.bestTestAccuracy), String(summary.bestEpoch),
                  summary.slowness.map { String(format: "%.3f", $0) } ?? "-",
                  String(format: "%.3f", summary.medianTrainSecondsPerEpoch),

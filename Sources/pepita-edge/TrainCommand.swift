@@ -16,7 +16,6 @@ enum TrainCommand {
       --force                overwrite the run in --run-dir
       --format F             table | json | csv | md for the summary [table]
       --out PATH             write the summary to PATH instead of stdout
-      --precision P          float32 (fixed point comes later) [float32]
     """
 
     static func run(_ input: Arguments) throws {
@@ -29,13 +28,14 @@ enum TrainCommand {
         try arguments.finish()
 
         let dataset = try options.loadDataset()
-        let config = try options.resolve(rule: options.rule, for: dataset)
+        guard options.precisions.count == 1 else { throw UsageError("train takes one --precision (compare takes a list)") }
+        let config = try options.resolve(rule: options.rule, precision: options.precisions[0], for: dataset)
         let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset)
         if let runDirectory {
             try runDirectory.create(overwrite: force)
             try runDirectory.write(config: config)
         }
-        standardError("training \(config.model) (\(trainer.architecture.parameterCount) weights) with \(config.rule.rawValue) on \(dataset.name): \(dataset.train.count) train / \(dataset.test.count) test, batch \(config.batchSize), \(config.epochs) epochs, \(config.threads) thread(s)")
+        standardError("training \(config.model) (\(trainer.architecture.parameterCount) weights) with \(config.rule.rawValue) in \(config.precision.name) on \(dataset.name): \(dataset.train.count) train / \(dataset.test.count) test, batch \(config.batchSize), \(config.epochs) epochs, \(config.threads) thread(s)")
         let progress = Progress(label: config.rule.rawValue)
         try trainer.train { metrics in
             progress.report(metrics, of: config.epochs)
@@ -49,6 +49,7 @@ enum TrainCommand {
             try runDirectory.writeCheckpoint(trainer)
             try runDirectory.writeFinalWeights(trainer)
         }
+        if let last = trainer.history.last { QuantizationReport.print(last, precision: config.precision) }
         try OutputFormat.emit(CompareCommand.render([trainer.summary], format: format), to: outPath)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PepitaEngine
+import Quantized
 
 /// The options `train` and `compare` share, as given (nil = not given), and
 /// their resolution into a full `TrainingConfig` once the data is known.
@@ -24,6 +25,7 @@ struct TrainingOptions {
     var threads = ProcessInfo.processInfo.activeProcessorCount
     var fitEpochs: Int?
     var initDirectory: String?
+    var precisions: [PrecisionConfig] = [.preset(named: "float32")!]
 
     static let help = """
       --model NAME           fc (one hidden layer of 1024), fc:784-1024-10 (any sizes),
@@ -51,6 +53,8 @@ struct TrainingOptions {
       --fit-epochs N         points of the test curve (chance included) for the slowness fit [100,
                              as the reference]
       --init DIR             start from DIR/W0.npy, W1.npy, ... (and F.npy for PEPITA)
+      --precision P          float32, int16, int8, int8-stochastic, or a precision
+                             config JSON file (see README) [float32]
     """
 
     /// Reads every shared option from `arguments`; `ruleFlag` false for `compare`.
@@ -84,8 +88,9 @@ struct TrainingOptions {
         if let threads = try arguments.integer("--threads") { options.threads = threads }
         options.fitEpochs = try arguments.integer("--fit-epochs")
         options.initDirectory = try arguments.string("--init")
-        if let precision = try arguments.string("--precision"), precision != "float32" {
-            throw UsageError("--precision '\(precision)' is not available yet: only float32 is implemented")
+        if let list = try arguments.string("--precision") {
+            options.precisions = try list.split(separator: ",").map { try PrecisionConfig.load(String($0)) }
+            if options.precisions.isEmpty { throw UsageError("--precision needs a preset name or a file") }
         }
         return options
     }
@@ -105,7 +110,7 @@ struct TrainingOptions {
     }
 
     /// Every setting resolved for `rule` on `data`, defaults taken from the model family.
-    func resolve(rule: RuleKind, for data: Dataset) throws -> TrainingConfig {
+    func resolve(rule: RuleKind, precision: PrecisionConfig, for data: Dataset) throws -> TrainingConfig {
         let architecture = try Architecture.named(model, input: data.shape, classCount: data.classCount)
         let config = TrainingConfig(
             model: architecture.name, rule: rule, dataset: data.name, dataDirectory: dataDirectory,
@@ -116,7 +121,7 @@ struct TrainingOptions {
             lastLayerError: lastLayerError ?? architecture.defaultLastLayerError,
             convolutionBatchAverageTwice: convolutionBatchAverageTwice, shuffle: shuffle, seed: seed,
             validationFraction: validationFraction, threads: threads, fitEpochs: fitEpochs ?? 100,
-            initDirectory: initDirectory)
+            initDirectory: initDirectory, precision: precision)
         try config.validate()
         return config
     }

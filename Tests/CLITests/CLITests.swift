@@ -33,7 +33,7 @@ final class CLITests: XCTestCase {
     }
 
     func testCompareTableCSVAndMarkdownHaveOneRowPerRule() throws {
-        for (format, marker) in [("table", "final test %"), ("csv", "rule,model"), ("md", "| rule |")] {
+        for (format, marker) in [("table", "final test %"), ("csv", "rule,precision,model"), ("md", "| rule |")] {
             let result = try run(["compare", "--epochs", "1", "--rules", "pepita,bp,fa", "--format", format] + small)
             XCTAssertEqual(result.status, 0, result.standardError)
             XCTAssertTrue(result.standardOutput.contains(marker), result.standardOutput)
@@ -116,7 +116,7 @@ final class CLITests: XCTestCase {
             (["train", "--dataset", "mnist", "--data-dir", directory.path("nowhere")], "nowhere"),
             (["train", "--dataset", "mnist", "--data-dir", directory.path("bad")], "train-images-idx3-ubyte"),
             (["train", "--dropout-keep", "0"], "--dropout-keep"),
-            (["train", "--precision", "int8"], "int8"),
+            (["train", "--precision", "int4"], "int4"),
             (["train", "--init", directory.path("nowhere")], "W0.npy"),
             (["eval", "--run-dir", directory.path("nowhere")], "config.json"),
             (["frobnicate"], "frobnicate"),

@@ -41,9 +41,9 @@ final class TrainerTests: XCTestCase {
         let dataset = Self.separableDataset()
         for rule in RuleKind.allCases {
             let trainer = try Trainer(config: Self.config(rule, seed: 3), dataset: dataset)
-            let before = Evaluation.measure(trainer.network, on: dataset.test, threads: 1)
+            let before = trainer.engine.evaluate(dataset.test)
             XCTAssertLessThanOrEqual(before.accuracy, 0.5, "\(rule): untrained")
-            try trainer.train()
+            trainer.train()
             let after = try XCTUnwrap(trainer.history.last)
             XCTAssertEqual(trainer.epochsCompleted, 5)
             XCTAssertGreaterThanOrEqual(after.testAccuracy, 0.95, "\(rule): test accuracy after 5 epochs")
@@ -70,13 +70,13 @@ final class TrainerTests: XCTestCase {
         for rule in [RuleKind.pepita, .fa] {
             let first = try Trainer(config: Self.config(rule, epochs: 2), dataset: dataset)
             let second = try Trainer(config: Self.config(rule, epochs: 2), dataset: dataset)
-            try first.train()
-            try second.train()
-            XCTAssertEqual(first.network.weights, second.network.weights, "\(rule)")
+            first.train()
+            second.train()
+            XCTAssertEqual(first.weights, second.weights, "\(rule)")
             XCTAssertEqual(first.history.map(\.testAccuracy), second.history.map(\.testAccuracy), "\(rule)")
             let otherSeed = try Trainer(config: Self.config(rule, epochs: 2, seed: 2), dataset: dataset)
-            try otherSeed.train()
-            XCTAssertNotEqual(first.network.weights, otherSeed.network.weights, "\(rule): seed 2")
+            otherSeed.train()
+            XCTAssertNotEqual(first.weights, otherSeed.weights, "\(rule): seed 2")
         }
     }
 
@@ -90,9 +90,9 @@ final class TrainerTests: XCTestCase {
                                      dataset: dataset)
             let double = try Trainer(config: Self.config(rule, model: "fc:48-256-3", epochs: 1, batch: 64, threads: 2),
                                      dataset: dataset)
-            try single.train()
-            try double.train()
-            for (layer, (a, b)) in zip(single.network.weights, double.network.weights).enumerated() {
+            single.train()
+            double.train()
+            for (layer, (a, b)) in zip(single.weights, double.weights).enumerated() {
                 XCTAssertEqual(a.values.map(\.bitPattern), b.values.map(\.bitPattern), "\(rule), layer \(layer)")
             }
         }
@@ -105,8 +105,9 @@ final class TrainerTests: XCTestCase {
         let projection = values.matrix(8, 3, scale: 0.05)
         let trainer = try Trainer(config: Self.config(.pepita), dataset: dataset,
                                   initial: InitialState(weights: weights, projection: projection))
-        XCTAssertEqual(trainer.network.weights, weights)
-        XCTAssertEqual(trainer.rule.fixedMatrices["F"], projection)
+        XCTAssertEqual(trainer.weights, weights)
+        let engine = try XCTUnwrap(trainer.engine as? FloatEngine)
+        XCTAssertEqual(engine.rule.fixedMatrices["F"], projection)
     }
 
     // MARK: Schedule

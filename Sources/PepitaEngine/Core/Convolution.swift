@@ -2,31 +2,30 @@
 /// `batch x (channels * height * width)` in C, H, W order.
 ///
 /// The convolution is im2col + the one matrix-product kernel: the input is
-/// unfolded into `columns`, a `(batch * positions) x (inChannels * k * k)` matrix
+/// unfolded into patches, a `(batch * positions) x (inChannels * k * k)` matrix
 /// whose row `(b, oy, ox)` holds the input patch under the kernel at that output
 /// position, in (channel, ky, kx) order — the order of a conv weight's columns.
+/// The layout helpers are generic so the float and the fixed-point engines
+/// share them.
 public enum Convolution {
-    /// The unfolded input patches (see the type's documentation).
-    public static func unfold(_ input: Matrix, shape: SampleShape, kernelSize k: Int) -> Matrix {
+    /// The unfolded input patches of `batch` samples of `shape`, row-major
+    /// `(batch * positions) x (channels * k * k)`.
+    public static func unfold<Element>(_ input: [Element], batch: Int, shape: SampleShape, kernelSize k: Int) -> [Element] {
         let outHeight = shape.height - k + 1, outWidth = shape.width - k + 1
         let positions = outHeight * outWidth
         let patchSize = shape.channels * k * k
-        var columns = Matrix(zeros: input.rows * positions, patchSize)
-        input.values.withUnsafeBufferPointer { source in
-            columns.values.withUnsafeMutableBufferPointer { target in
-                for b in 0..<input.rows {
-                    let sample = source.baseAddress! + b * shape.featureCount
-                    for oy in 0..<outHeight {
-                        for ox in 0..<outWidth {
-                            var out = target.baseAddress! + ((b * positions) + oy * outWidth + ox) * patchSize
-                            for c in 0..<shape.channels {
-                                let plane = sample + c * shape.height * shape.width
-                                for ky in 0..<k {
-                                    let row = plane + (oy + ky) * shape.width + ox
-                                    for kx in 0..<k { out[kx] = row[kx] }
-                                    out += k
-                                }
-                            }
+        precondition(input.count == batch * shape.featureCount)
+        var columns = [Element]()
+        columns.reserveCapacity(batch * positions * patchSize)
+        for b in 0..<batch {
+            let sample = b * shape.featureCount
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth {
+                    for c in 0..<shape.channels {
+                        let plane = sample + c * shape.height * shape.width
+                        for ky in 0..<k {
+                            let row = plane + (oy + ky) * shape.width + ox
+                            columns.append(contentsOf: input[row ..< row + k])
                         }
                     }
                 }
@@ -35,32 +34,41 @@ public enum Convolution {
         return columns
     }
 
+    /// `Matrix` form of `unfold`.
+    public static func unfold(_ input: Matrix, shape: SampleShape, kernelSize k: Int) -> Matrix {
+        let positions = (shape.height - k + 1) * (shape.width - k + 1)
+        return Matrix(rows: input.rows * positions, columns: shape.channels * k * k,
+                      values: unfold(input.values, batch: input.rows, shape: shape, kernelSize: k))
+    }
+
     /// Convolution output `batch x (outChannels * positions)` from unfolded
     /// input `columns` and weight `outChannels x patchSize`.
     public static func forward(columns: Matrix, weight: Matrix, batch: Int, threads: Int) -> Matrix {
         // (batch*positions x patch) * (patch x outChannels): one product, then
         // each sample's (positions x outChannels) block is transposed to C, H, W.
         let positionMajor = product(columns, weight, transposeB: true, threads: threads)
-        return positionMajorToChannelMajor(positionMajor, batch: batch)
+        return Matrix(rows: batch, columns: positionMajor.count / batch,
+                      values: positionMajorToChannelMajor(positionMajor.values, batch: batch, channels: weight.rows))
     }
 
     /// `sum over b, positions of outer(delta[b, :, position], columns[(b, position), :])`:
     /// the weight gradient `outChannels x patchSize` (a plain sum, not averaged).
     public static func weightGradient(delta: Matrix, columns: Matrix, outChannels: Int, threads: Int) -> Matrix {
         let batch = delta.rows
-        let deltaPositionMajor = channelMajorToPositionMajor(delta, batch: batch, channels: outChannels)
+        let positionMajor = channelMajorToPositionMajor(delta.values, batch: batch, channels: outChannels)
+        let deltaPositionMajor = Matrix(rows: positionMajor.count / outChannels, columns: outChannels, values: positionMajor)
         return product(deltaPositionMajor, columns, transposeA: true, threads: threads)
     }
 
     /// `(batch*positions) x channels` -> `batch x (channels*positions)`.
-    static func positionMajorToChannelMajor(_ matrix: Matrix, batch: Int) -> Matrix {
-        let channels = matrix.columns, positions = matrix.rows / batch
-        var result = Matrix(zeros: batch, channels * positions)
+    public static func positionMajorToChannelMajor<Element>(_ values: [Element], batch: Int, channels: Int) -> [Element] {
+        let positions = values.count / (batch * channels)
+        var result = values
         for b in 0..<batch {
             for p in 0..<positions {
                 let source = (b * positions + p) * channels
                 for c in 0..<channels {
-                    result.values[b * channels * positions + c * positions + p] = matrix.values[source + c]
+                    result[b * channels * positions + c * positions + p] = values[source + c]
                 }
             }
         }
@@ -68,14 +76,14 @@ public enum Convolution {
     }
 
     /// `batch x (channels*positions)` -> `(batch*positions) x channels`.
-    static func channelMajorToPositionMajor(_ matrix: Matrix, batch: Int, channels: Int) -> Matrix {
-        let positions = matrix.columns / channels
-        var result = Matrix(zeros: batch * positions, channels)
+    public static func channelMajorToPositionMajor<Element>(_ values: [Element], batch: Int, channels: Int) -> [Element] {
+        let positions = values.count / (batch * channels)
+        var result = values
         for b in 0..<batch {
             for c in 0..<channels {
                 let source = b * channels * positions + c * positions
                 for p in 0..<positions {
-                    result.values[(b * positions + p) * channels + c] = matrix.values[source + p]
+                    result[(b * positions + p) * channels + c] = values[source + p]
                 }
             }
         }
@@ -92,27 +100,28 @@ public enum MaxPool {
         SampleShape(channels: shape.channels, height: shape.height / 2, width: shape.width / 2)
     }
 
-    /// Returns pooled values and the winning input index (within the sample) of each.
-    /// Ties go to the first in row-major order.
-    public static func forward(_ input: Matrix, shape: SampleShape) -> (output: Matrix, winners: [Int32]) {
+    /// Pooled values (`batch x pooled features`) and the winning input index
+    /// (within its sample) of each. Ties go to the first in row-major order.
+    public static func forward<Element: Comparable>(_ input: [Element], batch: Int, shape: SampleShape) -> (output: [Element], winners: [Int32]) {
         let pooled = outputShape(shape)
-        var output = Matrix(zeros: input.rows, pooled.featureCount)
-        var winners = [Int32](repeating: 0, count: output.count)
-        for b in 0..<input.rows {
+        var output = [Element]()
+        output.reserveCapacity(batch * pooled.featureCount)
+        var winners = [Int32]()
+        winners.reserveCapacity(batch * pooled.featureCount)
+        for b in 0..<batch {
             let sampleBase = b * shape.featureCount
             for c in 0..<shape.channels {
                 for oy in 0..<pooled.height {
                     for ox in 0..<pooled.width {
                         let topLeft = c * shape.height * shape.width + (2 * oy) * shape.width + 2 * ox
                         var bestIndex = topLeft
-                        var best = input.values[sampleBase + topLeft]
+                        var best = input[sampleBase + topLeft]
                         for index in [topLeft + 1, topLeft + shape.width, topLeft + shape.width + 1] {
-                            let value = input.values[sampleBase + index]
+                            let value = input[sampleBase + index]
                             if value > best { best = value; bestIndex = index }
                         }
-                        let outIndex = b * pooled.featureCount + (c * pooled.height + oy) * pooled.width + ox
-                        output.values[outIndex] = best
-                        winners[outIndex] = Int32(bestIndex)
+                        output.append(best)
+                        winners.append(Int32(bestIndex))
                     }
                 }
             }
@@ -120,16 +129,26 @@ public enum MaxPool {
         return (output, winners)
     }
 
+    public static func forward(_ input: Matrix, shape: SampleShape) -> (output: Matrix, winners: [Int32]) {
+        let (values, winners) = forward(input.values, batch: input.rows, shape: shape)
+        return (Matrix(rows: input.rows, columns: outputShape(shape).featureCount, values: values), winners)
+    }
+
     /// Routes each pooled gradient to its winning input; the rest get zero.
-    public static func backward(_ gradient: Matrix, winners: [Int32], inputShape: SampleShape) -> Matrix {
-        var result = Matrix(zeros: gradient.rows, inputShape.featureCount)
-        let pooledCount = gradient.columns
-        for b in 0..<gradient.rows {
+    public static func backward<Element: AdditiveArithmetic>(_ gradient: [Element], batch: Int, winners: [Int32], inputShape: SampleShape) -> [Element] {
+        var result = [Element](repeating: .zero, count: batch * inputShape.featureCount)
+        let pooledCount = gradient.count / batch
+        for b in 0..<batch {
             for j in 0..<pooledCount {
                 let flat = b * pooledCount + j
-                result.values[b * inputShape.featureCount + Int(winners[flat])] += gradient.values[flat]
+                result[b * inputShape.featureCount + Int(winners[flat])] += gradient[flat]
             }
         }
         return result
+    }
+
+    public static func backward(_ gradient: Matrix, winners: [Int32], inputShape: SampleShape) -> Matrix {
+        Matrix(rows: gradient.rows, columns: inputShape.featureCount,
+               values: backward(gradient.values, batch: gradient.rows, winners: winners, inputShape: inputShape))
     }
 }

@@ -1,3 +1,4 @@
+import Quantized
 /// One row of a run's `metrics.csv` / `metrics.json`.
 ///
 /// Training loss and accuracy are measured on the first (standard) forward
@@ -18,6 +19,10 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var trainSeconds: Double
     /// Wall-clock seconds of evaluating test (and validation) sets.
     public var evaluationSeconds: Double
+    /// Fixed point only: per tensor role, the narrowings of this epoch's
+    /// training steps — saturations, values rounded to zero, largest magnitude
+    /// against the format's range, accumulator overflows.
+    public var quantization: [TensorRole: QuantizationCounters]?
 
     public static let csvHeader = "epoch,learning_rate,train_loss,train_accuracy,test_loss,test_accuracy,validation_loss,validation_accuracy,train_seconds,evaluation_seconds"
 

@@ -71,17 +71,14 @@ public struct RunDirectory: Sendable {
 
     /// The checkpoint after `trainer`'s latest epoch: weights, velocities, fixed matrices, state.
     public func writeCheckpoint(_ trainer: Trainer) throws {
-        try Self.writeWeights(trainer.network, fixedMatrices: trainer.rule.fixedMatrices, to: checkpointPath)
-        for (index, velocity) in trainer.optimiser.velocities.enumerated() {
-            try NPY.write(velocity.values, shape: [velocity.rows, velocity.columns], to: "\(checkpointPath)/V\(index).npy")
-        }
+        try trainer.engine.writeCheckpoint(to: checkpointPath)
         struct State: Encodable { var epochsCompleted: Int; var model: String; var rule: RuleKind }
         try AtomicFile.writeJSON(State(epochsCompleted: trainer.epochsCompleted, model: trainer.config.model,
                                        rule: trainer.config.rule), to: checkpointPath + "/state.json")
     }
 
     public func writeFinalWeights(_ trainer: Trainer) throws {
-        try Self.writeWeights(trainer.network, fixedMatrices: trainer.rule.fixedMatrices, to: weightsPath)
+        try trainer.engine.writeWeights(to: weightsPath)
     }
 
     /// Shape a layer's weight has on disk: dense `out x in`, conv `out x in x kh x kw`.
@@ -116,7 +113,16 @@ public struct RunDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: file) else {
             throw OutputError(path: file, reason: "missing (expected shape \(expectedShape))")
         }
-        let array = try NPYArray(contentsOfFile: file)
+        var array = try NPYArray(contentsOfFile: file)
+        // Integer codes from a fixed-point run come with a sidecar giving their scale.
+        let sidecarPath = String(file.dropLast(4)) + ".json"
+        if let data = FileManager.default.contents(atPath: sidecarPath) {
+            guard let sidecar = try? JSONDecoder().decode(FixedPointSidecar.self, from: data) else {
+                throw OutputError(path: sidecarPath, reason: "not a fixed-point sidecar (needs role, format, totalBits, fractionalBits, signed)")
+            }
+            let step = Float(sign: .plus, exponent: -sidecar.fractionalBits, significand: 1)
+            array.values = array.values.map { $0 * step }
+        }
         guard array.shape == expectedShape else {
             throw OutputError(path: file, reason: "shape \(array.shape) does not match the model's \(expectedShape)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Quantized
 
 /// Trains one network with one rule on one dataset, epoch by epoch.
 ///
@@ -10,41 +11,51 @@ import Foundation
 public final class Trainer {
     public let config: TrainingConfig
     public let dataset: Dataset
-    public private(set) var network: Network
-    public let rule: any LearningRule
-    public private(set) var optimiser: MomentumSGD
+    public let architecture: Architecture
+    /// float32 or fixed point, per `config.precision`.
+    public let engine: any TrainingEngine
     public private(set) var history: [EpochMetrics] = []
     private var shuffleRandom: RandomStream
     private var dropoutRandom: RandomStream
 
-    /// Builds the network and rule; `initial` (weights and F read from `--init`)
-    /// replaces the random ones when given.
+    /// Builds the network, rule and optimiser in the configured arithmetic;
+    /// `initial` (weights and F read from `--init`) replaces the random ones.
+    /// Fixed point starts from the same float initial values, narrowed.
     public init(config: TrainingConfig, dataset: Dataset, initial: InitialState? = nil) throws {
         try config.validate()
         let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
         var network = Network(heUniform: architecture, seed: config.seed)
         if let weights = initial?.weights { network = Network(architecture: architecture, weights: weights) }
-        switch config.rule {
-        case .pepita, .pepitaSign:
-            let projection = initial?.projection
+        var projection: Matrix? = nil
+        var feedback: [Matrix] = []
+        if config.rule.isPepita {
+            projection = initial?.projection
                 ?? Pepita.randomProjection(for: architecture, projectionScale: config.projectionScale,
                                            kind: config.rule, seed: config.seed)
-            rule = Pepita(kind: config.rule, projection: projection, lastLayerError: config.lastLayerError,
-                          convolutionBatchAverageTwice: config.convolutionBatchAverageTwice)
-        case .bp, .fa, .dfa:
-            rule = Backprop(kind: config.rule,
-                            feedback: Backprop.randomFeedback(kind: config.rule, architecture: architecture, seed: config.seed))
+        } else {
+            feedback = Backprop.randomFeedback(kind: config.rule, architecture: architecture, seed: config.seed)
+        }
+        if config.precision.isFloat {
+            let rule: any LearningRule = config.rule.isPepita
+                ? Pepita(kind: config.rule, projection: projection!, lastLayerError: config.lastLayerError,
+                         convolutionBatchAverageTwice: config.convolutionBatchAverageTwice)
+                : Backprop(kind: config.rule, feedback: feedback)
+            engine = FloatEngine(network: network, rule: rule, momentum: config.momentum, threads: config.threads)
+        } else {
+            engine = try FixedPointEngine(precision: config.precision, architecture: architecture, weights: network.weights,
+                                          rule: config.rule, projection: projection, feedback: feedback, training: config)
+            engine.resetCounters()
         }
         self.config = config
         self.dataset = dataset
-        self.network = network
-        self.optimiser = MomentumSGD(momentum: config.momentum, shapes: network.weights)
+        self.architecture = architecture
         self.shuffleRandom = RandomStream(seed: config.seed, purpose: .shuffle)
         self.dropoutRandom = RandomStream(seed: config.seed, purpose: .dropout)
     }
 
-    public var architecture: Architecture { network.architecture }
     public var epochsCompleted: Int { history.count }
+    /// The current weights as real numbers.
+    public var weights: [Matrix] { engine.realWeights }
 
     /// Runs one epoch of training and evaluates test (and validation) data.
     @discardableResult
@@ -71,23 +82,26 @@ public final class Trainer {
                 labels.append(train.labels[sample])
             }
             let masks = dropoutMasks(for: architecture, batch: batch, keep: config.dropoutKeep, random: &dropoutRandom)
-            let step = rule.step(network: network, input: input, targets: targets, masks: masks, threads: config.threads)
-            let score = Evaluation.score(probabilities: step.firstPass.probabilities, labels: labels[...])
+            let probabilities = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks,
+                                                 learningRate: learningRate)
+            let score = Evaluation.score(probabilities: probabilities, labels: labels[...])
             lossSum += score.loss * Double(batch)
             correct += score.accuracy * Double(batch)
-            optimiser.apply(step.updates, to: &network.weights, learningRate: learningRate, batch: batch)
             first += batch
         }
         let trainSeconds = Date().timeIntervalSince(start)
+        let quantization = engine.quantizationCounters
+        engine.resetCounters()
         let evaluationStart = Date()
-        let test = Evaluation.measure(network, on: dataset.test, threads: config.threads)
-        let validation = dataset.validation.map { Evaluation.measure(network, on: $0, threads: config.threads) }
+        let test = engine.evaluate(dataset.test)
+        let validation = dataset.validation.map { engine.evaluate($0) }
         let metrics = EpochMetrics(
             epoch: epochIndex + 1, learningRate: learningRate,
             trainLoss: lossSum / Double(max(train.count, 1)), trainAccuracy: correct / Double(max(train.count, 1)),
             testLoss: test.loss, testAccuracy: test.accuracy,
             validationLoss: validation?.loss, validationAccuracy: validation?.accuracy,
-            trainSeconds: trainSeconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart))
+            trainSeconds: trainSeconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart),
+            quantization: quantization)
         history.append(metrics)
         return metrics
     }
@@ -134,9 +148,12 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// Median seconds of training per epoch (evaluation excluded).
     public var medianTrainSecondsPerEpoch: Double
     public var lastLayerError: LastLayerError?
+    /// Name of the precision config (`float32`, `int8`, ...).
+    public var precision: String
 
     public init(config: TrainingConfig, history: [EpochMetrics], classCount: Int) {
         rule = config.rule
+        precision = config.precision.name
         model = config.model
         dataset = config.dataset
         epochs = history.count

@@ -1,3 +1,5 @@
+import Quantized
+
 /// Every setting of a training run, resolved (no "default" left), as written to
 /// a run directory's `config.json`.
 public struct TrainingConfig: Codable, Equatable, Sendable {
@@ -7,8 +9,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var rule: RuleKind
     public var dataset: String
     public var dataDirectory: String?
-    /// Arithmetic of the run; `float32` only, for now.
-    public var precision = "float32"
+    /// Arithmetic of the run: float32 or a fixed-point config, resolved in full.
+    public var precision: PrecisionConfig
     public var epochs: Int
     public var batchSize: Int
     public var learningRate: Float
@@ -39,7 +41,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                 momentum: Float = 0.9, dropoutKeep: Float = 0.9, projectionScale: Float = 0.05,
                 lastLayerError: LastLayerError, convolutionBatchAverageTwice: Bool = true, shuffle: Bool = true,
                 seed: UInt64 = 1, validationFraction: Double = 0, threads: Int = 1, fitEpochs: Int? = nil,
-                initDirectory: String? = nil) {
+                initDirectory: String? = nil, precision: PrecisionConfig = .preset(named: "float32")!) {
+        self.precision = precision
         self.model = model
         self.rule = rule
         self.dataset = dataset

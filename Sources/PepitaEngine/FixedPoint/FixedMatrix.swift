@@ -1,0 +1,84 @@
+import Quantized
+
+/// A matrix of fixed-point codes sharing one format (one power-of-two scale):
+/// element `(i, j)` stands for `codes[i * columns + j] * 2^-format.fractionalBits`.
+/// Codes of every format up to 16 bits are held as `Int16`.
+public struct FixedMatrix: Equatable, Sendable {
+    public var rows: Int
+    public var columns: Int
+    public var codes: [Int16]
+    public var format: FixedPointFormat
+
+    public init(rows: Int, columns: Int, codes: [Int16], format: FixedPointFormat) {
+        precondition(codes.count == rows * columns, "fixed matrix \(rows)x\(columns) given \(codes.count) codes")
+        self.rows = rows
+        self.columns = columns
+        self.codes = codes
+        self.format = format
+    }
+
+    public var count: Int { codes.count }
+
+    /// The real values, as floats (exact for every code of up to 16 bits
+    /// whose scale is within float range).
+    public var dequantized: Matrix {
+        let step = Float(format.step)
+        return Matrix(rows: rows, columns: columns, values: codes.map { Float($0) * step })
+    }
+}
+
+/// Exact integer sums from a fixed-point product (`IntegerGEMM` sums in Int64,
+/// then the configured 32-bit accumulator policy is applied): element `i`
+/// stands for `values[i] * 2^-fractionalBits`.
+public struct ExactSums: Sendable {
+    public var rows: Int
+    public var columns: Int
+    public var values: [Int64]
+    public var fractionalBits: Int
+
+    public init(rows: Int, columns: Int, values: [Int64], fractionalBits: Int) {
+        precondition(values.count == rows * columns)
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+        self.fractionalBits = fractionalBits
+    }
+
+    /// Largest magnitude as a real number.
+    public var maxAbsValue: Double {
+        let largest = values.reduce(UInt64(0)) { max($0, $1.magnitude) }
+        return Double(largest) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
+    }
+}
+
+/// A real scalar applied in fixed point as `mantissa * 2^-shift` (SPEC §4:
+/// learning rate and momentum by multiply-and-shift, or by powers of two).
+public struct FixedScalar: Equatable, Sendable, Codable {
+    public var mantissa: Int64
+    public var shift: Int
+
+    /// `multiply-shift`: a 15-bit mantissa in [2^14, 2^15) and the shift that
+    /// brings it to `value` (relative error below 2^-15). `power-of-two`:
+    /// mantissa 1 and the nearest power of two in log scale.
+    public init(_ value: Double, mode: PrecisionConfig.ScalarMode) {
+        precondition(value > 0 && value.isFinite)
+        switch mode {
+        case .multiplyShift:
+            var shift = 14 - Int(value.exponent)
+            var mantissa = Int64((value * Double(sign: .plus, exponent: shift, significand: 1)).rounded())
+            if mantissa >= 1 << 15 { mantissa >>= 1; shift -= 1 }
+            self.init(mantissa: mantissa, shift: shift)
+        case .powerOfTwo:
+            self.init(mantissa: 1, shift: -Int(log2(value).rounded()))
+        }
+    }
+
+    public init(mantissa: Int64, shift: Int) {
+        self.mantissa = mantissa
+        self.shift = shift
+    }
+
+    public var value: Double { Double(mantissa) * Double(sign: .plus, exponent: -shift, significand: 1) }
+}
+
+import Foundation

@@ -1,0 +1,161 @@
+import Quantized
+
+/// The fixed-point operations of one training run, applying the precision
+/// config's format, scaling and rounding for each tensor role and counting
+/// every saturation, vanished value and accumulator overflow per role.
+///
+/// Stochastic rounding draws from `StochasticBits(seed:, stream: n)` where `n`
+/// counts narrowing operations in program order; element `i` of a tensor uses
+/// `bits(at: i)`. The order of operations is fixed by the algorithm, never by
+/// threads, so the integer path is bit-exact for a seed on any thread count.
+public final class FixedPointArithmetic {
+    public let config: PrecisionConfig
+    public let threads: Int
+    /// Counters since the last `resetCounters()`.
+    public private(set) var counters: [TensorRole: QuantizationCounters] = [:]
+    private let seed: UInt64
+    /// Narrowing operations so far (saved in checkpoints to resume exactly).
+    public private(set) var narrowings: UInt64
+
+    public init(config: PrecisionConfig, seed: UInt64, threads: Int, narrowings: UInt64 = 0) {
+        precondition(!config.isFloat)
+        self.config = config
+        self.seed = seed
+        self.threads = threads
+        self.narrowings = narrowings
+    }
+
+    public func resetCounters() { counters = [:] }
+
+    private func nextRandom() -> StochasticBits {
+        narrowings &+= 1
+        return StochasticBits(seed: seed, stream: narrowings)
+    }
+
+    /// Float values narrowed to `role`'s format (dynamic scaling: from their max |value|).
+    public func quantize(_ matrix: Matrix, role: TensorRole, format: FixedPointFormat? = nil) -> FixedMatrix {
+        let settings = config[role]
+        let target = format ?? settings.format(forMaxAbs: Double(matrix.values.reduce(Float(0)) { max($0, abs($1)) }))
+        var roleCounters = counters[role] ?? QuantizationCounters()
+        let codes = TensorQuantization.quantize(matrix.values, to: target, mode: settings.rounding,
+                                                random: nextRandom(), counters: &roleCounters)
+        counters[role] = roleCounters
+        return FixedMatrix(rows: matrix.rows, columns: matrix.columns, codes: codes, format: target)
+    }
+
+    /// `op(a) * op(b)` summed exactly, then passed through the 32-bit
+    /// accumulator policy (overflows counted under `role`, the role the sums
+    /// will be narrowed to).
+    public func sums(_ a: FixedMatrix, _ b: FixedMatrix, transposeA: Bool = false, transposeB: Bool = false,
+                     role: TensorRole) -> ExactSums {
+        let m = transposeA ? a.columns : a.rows
+        let n = transposeB ? b.rows : b.columns
+        var values = [Int64](repeating: 0, count: m * n)
+        if !values.isEmpty && !a.codes.isEmpty && !b.codes.isEmpty {
+            a.codes.withUnsafeBufferPointer { aBuffer in
+                b.codes.withUnsafeBufferPointer { bBuffer in
+                    values.withUnsafeMutableBufferPointer { cBuffer in
+                        let aView = transposeA
+                            ? IntegerMatrixView.transposeOf(aBuffer.baseAddress!, storedRows: a.rows, storedColumns: a.columns)
+                            : IntegerMatrixView.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
+                        let bView = transposeB
+                            ? IntegerMatrixView.transposeOf(bBuffer.baseAddress!, storedRows: b.rows, storedColumns: b.columns)
+                            : IntegerMatrixView.rowMajor(bBuffer.baseAddress!, rows: b.rows, columns: b.columns)
+                        IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: n, threads: threads)
+                    }
+                }
+            }
+        }
+        applyAccumulator(&values, role: role)
+        return ExactSums(rows: m, columns: n, values: values, fractionalBits: a.format.fractionalBits + b.format.fractionalBits)
+    }
+
+    /// The 32-bit accumulator policy on sums computed some other way.
+    public func applyAccumulator(_ values: inout [Int64], role: TensorRole) {
+        var roleCounters = counters[role] ?? QuantizationCounters()
+        FixedPoint.applyInt32Accumulator(&values, policy: config.accumulatorOverflow, counters: &roleCounters)
+        counters[role] = roleCounters
+    }
+
+    /// Exact sums narrowed to `role`'s format (or `format`, when the caller
+    /// fixes it), with the role's rounding.
+    public func requantize(_ sums: ExactSums, role: TensorRole, format: FixedPointFormat? = nil) -> FixedMatrix {
+        let settings = config[role]
+        let target = format ?? settings.format(forMaxAbs: sums.maxAbsValue)
+        var roleCounters = counters[role] ?? QuantizationCounters()
+        let codes = TensorQuantization.requantize(sums.values, fromFractionalBits: sums.fractionalBits, to: target,
+                                                  mode: settings.rounding, random: nextRandom(), counters: &roleCounters)
+        counters[role] = roleCounters
+        return FixedMatrix(rows: sums.rows, columns: sums.columns, codes: codes, format: target)
+    }
+
+    /// Codes of `matrix` moved exactly into Int64 sums at its own scale.
+    public func widen(_ matrix: FixedMatrix) -> ExactSums {
+        ExactSums(rows: matrix.rows, columns: matrix.columns, values: matrix.codes.map { Int64($0) },
+                  fractionalBits: matrix.format.fractionalBits)
+    }
+
+    /// `matrix * scalar` exactly: the mantissa multiplies, the shift adds fractional bits.
+    public func scaled(_ sums: ExactSums, by scalar: FixedScalar) -> ExactSums {
+        var result = sums
+        for i in result.values.indices { result.values[i] = result.values[i] * scalar.mantissa }
+        result.fractionalBits += scalar.shift
+        return result
+    }
+
+    /// `a + b` exactly, aligned to the finer of the two scales.
+    public func sum(_ a: ExactSums, _ b: ExactSums, subtract: Bool = false) -> ExactSums {
+        precondition(a.values.count == b.values.count)
+        let fraction = max(a.fractionalBits, b.fractionalBits)
+        let shiftA = fraction - a.fractionalBits, shiftB = fraction - b.fractionalBits
+        var values = [Int64](repeating: 0, count: a.values.count)
+        for i in values.indices {
+            let right = b.values[i] << shiftB
+            values[i] = (a.values[i] << shiftA) + (subtract ? -right : right)
+        }
+        return ExactSums(rows: a.rows, columns: a.columns, values: values, fractionalBits: fraction)
+    }
+
+    /// Adds `counted` to `role`'s "rounded to zero" counter (used where a
+    /// requested change vanished without a narrowing of its own, e.g. a weight
+    /// whose update rounded away).
+    public func count(roundedToZero counted: Int, role: TensorRole) {
+        counters[role, default: QuantizationCounters()].roundedToZero += counted
+    }
+}
+
+extension FixedPointArithmetic {
+    /// Adds counters gathered outside this object (e.g. by the integer softmax) to `role`.
+    public func record(_ gathered: QuantizationCounters, role: TensorRole) {
+        counters[role, default: QuantizationCounters()].merge(gathered)
+    }
+
+    /// `y - onehot(labels)` in `probabilities`' format, saturating (counted under errors).
+    public func outputError(_ probabilities: FixedMatrix, labels: [Int32]) -> FixedMatrix {
+        var error = probabilities
+        let one = Int64(1) << probabilities.format.fractionalBits
+        var saturations = 0
+        for (row, label) in labels.enumerated() {
+            let index = row * error.columns + Int(label)
+            let (code, saturated) = FixedPoint.saturate(Int64(error.codes[index]) - one, to: error.format)
+            error.codes[index] = Int16(code)
+            if saturated { saturations += 1 }
+        }
+        counters[.errors, default: QuantizationCounters()].saturations += saturations
+        return error
+    }
+
+    /// `a + b` for two matrices in the same format, saturating (counted under `role`).
+    public func saturatingSum(_ a: FixedMatrix, _ b: FixedMatrix, role: TensorRole) -> FixedMatrix {
+        precondition(a.format == b.format && a.count == b.count)
+        var result = a
+        var saturations = 0
+        for i in result.codes.indices {
+            let (code, saturated) = FixedPoint.saturate(Int64(a.codes[i]) + Int64(b.codes[i]), to: a.format)
+            result.codes[i] = Int16(code)
+            if saturated { saturations += 1 }
+        }
+        counters[role, default: QuantizationCounters()].saturations += saturations
+        return result
+    }
+}

@@ -1,0 +1,129 @@
+import Quantized
+
+/// What one layer computed in a fixed-point forward pass.
+public struct FixedLayerTrace: Sendable {
+    /// `h_{l-1}`, the layer's input.
+    public var input: FixedMatrix
+    /// Conv layers: the input unfolded into patches.
+    public var inputPatches: FixedMatrix?
+    /// Hidden layers: `relu(sums) * mask` narrowed to the activation format
+    /// (conv: before pooling). The last layer: nil (see `logits`).
+    public var activated: FixedMatrix?
+    /// The last layer's exact sums.
+    public var logits: ExactSums?
+    public var poolWinners: [Int32]?
+    /// To the next layer; for the last layer, the softmax probabilities (error format).
+    public var output: FixedMatrix
+}
+
+/// A network whose weights are fixed-point codes, computed in integer arithmetic.
+public struct FixedPointNetwork: Sendable {
+    public let architecture: Architecture
+    public var weights: [FixedMatrix]
+
+    public init(architecture: Architecture, weights: [FixedMatrix]) {
+        precondition(weights.count == architecture.layers.count)
+        self.architecture = architecture
+        self.weights = weights
+    }
+
+    public var layers: [LayerSpec] { architecture.layers }
+
+    /// The forward pass. Per hidden layer: exact sums `h_{l-1} W^T` (conv:
+    /// patches times the conv weight), ReLU and the dropout mask applied to the
+    /// exact sums (the mask's 1/keep as a multiply-shift scalar), then ONE
+    /// narrowing to the activation format. Dynamic activation formats are
+    /// chosen from the first pass; `activationFormats` hands them to the
+    /// modulated pass so both passes share each layer's scale and `h - h_mod`
+    /// is an exact code difference. The last layer's sums go through softmax
+    /// (integer approximation by default) into the error format.
+    public func forward(_ input: FixedMatrix, masks: [Matrix?]?, keepScale: FixedScalar?,
+                        activationFormats: [FixedPointFormat?]? = nil,
+                        arithmetic: FixedPointArithmetic) -> (traces: [FixedLayerTrace], activationFormats: [FixedPointFormat?]) {
+        var traces: [FixedLayerTrace] = []
+        var formats: [FixedPointFormat?] = []
+        var current = input
+        for (index, layer) in layers.enumerated() {
+            let isLast = index == layers.count - 1
+            var patches: FixedMatrix? = nil
+            var sums: ExactSums
+            switch layer {
+            case .dense:
+                sums = arithmetic.sums(current, weights[index], transposeB: true, role: isLast ? .errors : .activations)
+            case let .conv(shape, outChannels, k, _):
+                let unfolded = FixedMatrix(
+                    rows: current.rows * layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width,
+                    columns: shape.channels * k * k,
+                    codes: Convolution.unfold(current.codes, batch: current.rows, shape: shape, kernelSize: k),
+                    format: current.format)
+                let positionMajor = arithmetic.sums(unfolded, weights[index], transposeB: true, role: .activations)
+                sums = ExactSums(rows: current.rows, columns: positionMajor.values.count / current.rows,
+                                 values: Convolution.positionMajorToChannelMajor(positionMajor.values, batch: current.rows, channels: outChannels),
+                                 fractionalBits: positionMajor.fractionalBits)
+                patches = unfolded
+            }
+            if isLast {
+                let probabilities = softmax(sums, arithmetic: arithmetic)
+                traces.append(FixedLayerTrace(input: current, inputPatches: patches, activated: nil, logits: sums,
+                                              poolWinners: nil, output: probabilities))
+                formats.append(nil)
+                break
+            }
+            for i in sums.values.indices where sums.values[i] < 0 { sums.values[i] = 0 }
+            if let mask = masks?[index], let keepScale {
+                for i in sums.values.indices { sums.values[i] = mask.values[i] > 0 ? sums.values[i] * keepScale.mantissa : 0 }
+                sums.fractionalBits += keepScale.shift
+            }
+            let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil)
+            formats.append(activated.format)
+            var output = activated
+            var winners: [Int32]? = nil
+            if case .conv(_, _, _, true) = layer {
+                let pooled = MaxPool.forward(activated.codes, batch: activated.rows, shape: layer.convolutionOutputShape!)
+                output = FixedMatrix(rows: activated.rows, columns: pooled.output.count / activated.rows,
+                                     codes: pooled.output, format: activated.format)
+                winners = pooled.winners
+            }
+            traces.append(FixedLayerTrace(input: current, inputPatches: patches, activated: activated, logits: nil,
+                                          poolWinners: winners, output: output))
+            current = output
+        }
+        return (traces, formats)
+    }
+
+    /// Row-wise softmax of exact logits into the error format that holds 1.0.
+    func softmax(_ logits: ExactSums, arithmetic: FixedPointArithmetic) -> FixedMatrix {
+        let format = arithmetic.config[.errors].format(forMaxAbs: 1)
+        var codes = [Int16]()
+        codes.reserveCapacity(logits.values.count)
+        switch arithmetic.config.softmax {
+        case .integer:
+            var counters = QuantizationCounters()
+            for row in 0..<logits.rows {
+                let slice = Array(logits.values[row * logits.columns ..< (row + 1) * logits.columns])
+                codes += IntegerSoftmax.probabilities(logits: slice, logitFractionalBits: logits.fractionalBits,
+                                                      output: format, counters: &counters)
+            }
+            arithmetic.record(counters, role: .errors)
+        case .float:
+            let step = Double(sign: .plus, exponent: -logits.fractionalBits, significand: 1)
+            let real = Matrix(rows: logits.rows, columns: logits.columns, values: logits.values.map { Float(Double($0) * step) })
+            return arithmetic.quantize(Elementwise.softmax(real), role: .errors, format: format)
+        }
+        return FixedMatrix(rows: logits.rows, columns: logits.columns, codes: codes, format: format)
+    }
+
+    /// Predicted class of each row: the argmax of the exact logits (ties to the lower class).
+    public func predictions(_ input: FixedMatrix, arithmetic: FixedPointArithmetic) -> (classes: [Int], logits: ExactSums) {
+        let trace = forward(input, masks: nil, keepScale: nil, arithmetic: arithmetic).traces.last!
+        let logits = trace.logits!
+        let classes = (0..<logits.rows).map { row -> Int in
+            var best = 0
+            for j in 1..<logits.columns where logits.values[row * logits.columns + j] > logits.values[row * logits.columns + best] {
+                best = j
+            }
+            return best
+        }
+        return (classes, logits)
+    }
+}

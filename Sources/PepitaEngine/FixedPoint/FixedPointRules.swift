@@ -1,0 +1,167 @@
+import Quantized
+
+/// What a fixed-point rule step produces: per layer the exact update sums
+/// `dW` (before `eta / B`) and the extra divisor the rule applies to them
+/// (PEPITA's conv normalisation), plus the first pass's probabilities.
+public struct FixedPointRuleStep: Sendable {
+    public var updates: [ExactSums]
+    public var divisors: [Double]
+    public var probabilities: FixedMatrix
+}
+
+/// A learning rule in integer arithmetic. Conformers: `FixedPointPepita`, `FixedPointBackprop`.
+public protocol FixedPointLearningRule: Sendable {
+    var kind: RuleKind { get }
+    func step(network: FixedPointNetwork, input: FixedMatrix, labels: [Int32], masks: [Matrix?], keepScale: FixedScalar?,
+              arithmetic: FixedPointArithmetic) -> FixedPointRuleStep
+    /// Fixed matrices by file name (`F`, `B1`, ...).
+    var fixedMatrices: [String: FixedMatrix] { get }
+}
+
+/// `h1 - h2` of two traces narrowed to one format: an exact code difference,
+/// saturated to Int16 (a difference of two 16-bit codes can need 17 bits).
+func codeDifference(_ a: FixedMatrix, _ b: FixedMatrix) -> FixedMatrix {
+    precondition(a.format == b.format)
+    var result = a
+    for i in result.codes.indices {
+        result.codes[i] = Int16(clamping: Int32(a.codes[i]) - Int32(b.codes[i]))
+    }
+    return result
+}
+
+/// A conv layer's per-position deltas (`batch x (channels * positions)`) as
+/// `(batch * positions) x channels`, the left operand of the weight update.
+func positionMajor(_ delta: FixedMatrix, channels: Int) -> FixedMatrix {
+    FixedMatrix(rows: delta.count / channels, columns: channels,
+                codes: Convolution.channelMajorToPositionMajor(delta.codes, batch: delta.rows, channels: channels),
+                format: delta.format)
+}
+
+/// `dW = delta^T h_{l-1}` (dense) or the sum over positions of
+/// `outer(delta, patch)` (conv), exactly.
+func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTrace,
+                      arithmetic: FixedPointArithmetic) -> ExactSums {
+    switch layer {
+    case .dense:
+        return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates)
+    case let .conv(_, outChannels, _, _):
+        return arithmetic.sums(positionMajor(delta, channels: outChannels), trace.inputPatches!, transposeA: true, role: .updates)
+    }
+}
+
+/// PEPITA in integer arithmetic, step for step as `Pepita` (see there for the
+/// equations): `x_mod = x + e F^T` narrowed to the input's format (so a
+/// modulation below half a step vanishes unless rounding is stochastic —
+/// counted as "rounded to zero" under `modulatedInput`), the modulated pass
+/// reuses the first pass's activation formats, and `h - h_mod` is the exact
+/// difference of their codes.
+public struct FixedPointPepita: FixedPointLearningRule {
+    public let kind: RuleKind
+    public let projection: FixedMatrix
+    public let lastLayerError: LastLayerError
+    public let convolutionBatchAverageTwice: Bool
+
+    public init(kind: RuleKind, projection: FixedMatrix, lastLayerError: LastLayerError, convolutionBatchAverageTwice: Bool) {
+        precondition(kind.isPepita)
+        self.kind = kind
+        self.projection = projection
+        self.lastLayerError = lastLayerError
+        self.convolutionBatchAverageTwice = convolutionBatchAverageTwice
+    }
+
+    public var fixedMatrices: [String: FixedMatrix] { ["F": projection] }
+
+    public func step(network: FixedPointNetwork, input: FixedMatrix, labels: [Int32], masks: [Matrix?], keepScale: FixedScalar?,
+                     arithmetic: FixedPointArithmetic) -> FixedPointRuleStep {
+        let batch = input.rows
+        let first = network.forward(input, masks: masks, keepScale: keepScale, arithmetic: arithmetic)
+        let error = arithmetic.outputError(first.traces.last!.output, labels: labels)
+        var projected = error
+        if kind == .pepitaSign {
+            projected.codes = error.codes.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
+            projected.format.fractionalBits = 0
+        }
+        let modulationSums = arithmetic.sums(projected, projection, transposeB: true, role: .modulatedInput)
+        let modulation = arithmetic.requantize(modulationSums, role: .modulatedInput, format: input.format)
+        let modulatedInput = arithmetic.saturatingSum(input, modulation, role: .modulatedInput)
+        let modulated = network.forward(modulatedInput, masks: masks, keepScale: keepScale,
+                                        activationFormats: first.activationFormats, arithmetic: arithmetic)
+        let modulatedError = arithmetic.outputError(modulated.traces.last!.output, labels: labels)
+
+        var updates: [ExactSums] = []
+        var divisors: [Double] = []
+        let lastIndex = network.layers.count - 1
+        for (index, layer) in network.layers.enumerated() {
+            let delta = index == lastIndex
+                ? (lastLayerError == .modulated ? modulatedError : error)
+                : codeDifference(first.traces[index].activated!, modulated.traces[index].activated!)
+            updates.append(weightUpdateSums(layer: layer, delta: delta, trace: modulated.traces[index], arithmetic: arithmetic))
+            if let shape = layer.convolutionOutputShape {
+                divisors.append(Double(shape.height * shape.width) * (convolutionBatchAverageTwice ? Double(batch) : 1))
+            } else {
+                divisors.append(1)
+            }
+        }
+        return FixedPointRuleStep(updates: updates, divisors: divisors, probabilities: first.traces.last!.output)
+    }
+}
+
+/// BP, FA and DFA in integer arithmetic, as `Backprop`: deltas are narrowed
+/// to the error format at every layer (dynamic scaling keeps small deltas
+/// alive), ReLU's derivative and the dropout mask are applied to the exact
+/// sums before that narrowing.
+public struct FixedPointBackprop: FixedPointLearningRule {
+    public let kind: RuleKind
+    /// As `Backprop.feedback`, narrowed to the projection format.
+    public let feedback: [FixedMatrix]
+
+    public init(kind: RuleKind, feedback: [FixedMatrix]) {
+        precondition(!kind.isPepita)
+        self.kind = kind
+        self.feedback = feedback
+    }
+
+    public var fixedMatrices: [String: FixedMatrix] {
+        var named: [String: FixedMatrix] = [:]
+        for (index, matrix) in feedback.enumerated() where matrix.count > 0 { named["B\(index)"] = matrix }
+        return named
+    }
+
+    public func step(network: FixedPointNetwork, input: FixedMatrix, labels: [Int32], masks: [Matrix?], keepScale: FixedScalar?,
+                     arithmetic: FixedPointArithmetic) -> FixedPointRuleStep {
+        let traces = network.forward(input, masks: masks, keepScale: keepScale, arithmetic: arithmetic).traces
+        let outputError = arithmetic.outputError(traces.last!.output, labels: labels)
+        let layers = network.layers
+        var updates = [ExactSums?](repeating: nil, count: layers.count)
+        var delta = outputError
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            updates[index] = weightUpdateSums(layer: layers[index], delta: delta, trace: traces[index], arithmetic: arithmetic)
+            if index == 0 { break }
+            precondition(!layers[index].isConvolution || kind == .dfa,
+                         "a convolution above the first layer needs an input gradient, which is not implemented")
+            var below: ExactSums
+            switch kind {
+            case .bp: below = arithmetic.sums(delta, network.weights[index], role: .errors)
+            case .fa: below = arithmetic.sums(delta, feedback[index], role: .errors)
+            default: below = arithmetic.sums(outputError, feedback[index - 1], role: .errors)
+            }
+            let belowTrace = traces[index - 1]
+            if let winners = belowTrace.poolWinners {
+                below.values = MaxPool.backward(below.values, batch: below.rows, winners: winners,
+                                                inputShape: layers[index - 1].convolutionOutputShape!)
+                below.columns = below.values.count / below.rows
+            }
+            let activated = belowTrace.activated!
+            let mask = masks[index - 1]
+            for i in below.values.indices {
+                if activated.codes[i] <= 0 || (mask.map { $0.values[i] == 0 } ?? false) { below.values[i] = 0 }
+            }
+            if mask != nil, let keepScale {
+                below = arithmetic.scaled(below, by: keepScale)
+            }
+            delta = arithmetic.requantize(below, role: .errors)
+        }
+        return FixedPointRuleStep(updates: updates.map { $0! }, divisors: [Double](repeating: 1, count: layers.count),
+                                  probabilities: traces.last!.output)
+    }
+}

@@ -1,0 +1,60 @@
+import Quantized
+
+/// The arithmetic a `Trainer` drives: float32 (`FloatEngine`) or fixed point
+/// (`FixedPointEngine`). The trainer owns data order, dropout masks, the
+/// schedule and the metrics; the engine owns weights, rule and optimiser.
+public protocol TrainingEngine: AnyObject {
+    /// One mini-batch step; returns the first pass's class probabilities.
+    func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix
+    /// Mean cross-entropy and accuracy on `samples`, without dropout.
+    func evaluate(_ samples: LabelledSamples) -> Evaluation
+    /// Final weights and the rule's fixed matrices (`W0.npy`, ..., `F.npy`).
+    func writeWeights(to directory: String) throws
+    /// Weights, fixed matrices and optimiser state (`V0.npy`, ...).
+    func writeCheckpoint(to directory: String) throws
+    /// Per-role fixed-point statistics since the last reset; nil in float32.
+    var quantizationCounters: [TensorRole: QuantizationCounters]? { get }
+    func resetCounters()
+    /// The weights as real numbers (dequantised in fixed point).
+    var realWeights: [Matrix] { get }
+}
+
+/// float32 training: `Network` + a `LearningRule` + `MomentumSGD`.
+public final class FloatEngine: TrainingEngine {
+    public private(set) var network: Network
+    public let rule: any LearningRule
+    public private(set) var optimiser: MomentumSGD
+    let threads: Int
+
+    public init(network: Network, rule: any LearningRule, momentum: Float, threads: Int) {
+        self.network = network
+        self.rule = rule
+        self.optimiser = MomentumSGD(momentum: momentum, shapes: network.weights)
+        self.threads = threads
+    }
+
+    public func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
+        let step = rule.step(network: network, input: input, targets: targets, masks: masks, threads: threads)
+        optimiser.apply(step.updates, to: &network.weights, learningRate: learningRate, batch: input.rows)
+        return step.firstPass.probabilities
+    }
+
+    public func evaluate(_ samples: LabelledSamples) -> Evaluation {
+        Evaluation.measure(network, on: samples, threads: threads)
+    }
+
+    public func writeWeights(to directory: String) throws {
+        try RunDirectory.writeWeights(network, fixedMatrices: rule.fixedMatrices, to: directory)
+    }
+
+    public func writeCheckpoint(to directory: String) throws {
+        try writeWeights(to: directory)
+        for (index, velocity) in optimiser.velocities.enumerated() {
+            try NPY.write(velocity.values, shape: [velocity.rows, velocity.columns], to: "\(directory)/V\(index).npy")
+        }
+    }
+
+    public var quantizationCounters: [TensorRole: QuantizationCounters]? { nil }
+    public func resetCounters() {}
+    public var realWeights: [Matrix] { network.weights }
+}

@@ -1,0 +1,126 @@
+/// Whole-tensor narrowing to `Int16` codes, with counting: the entry points the
+/// integer engine calls for every tensor role (SPEC §4: saturation by default
+/// on every narrowing, every saturation and every rounding-to-zero counted).
+///
+/// Storage: the codes of every format up to 16 bits are held as `Int16`; int8
+/// formats simply use the int8 range. The codes must fit, so the format must be
+/// signed with at most 16 bits or unsigned with at most 15 (`storesInInt16`).
+///
+/// Randomness: with `.stochastic`, element `i` is rounded with
+/// `random.bits(at: firstIndex + i)` (`firstIndex` is 0 for the array versions),
+/// so the result is the same however the tensor is split or ordered.
+public enum TensorQuantization {
+    /// `FixedPoint.quantize` of every value. Counts: `elements`, `saturations`
+    /// (including NaN and +-infinity), `roundedToZero` (nonzero, not saturated,
+    /// code 0), `maxAbsValue` (largest |value|, NaN ignored).
+    public static func quantize(_ values: [Float], to format: FixedPointFormat, mode: RoundingMode,
+                                random: StochasticBits, counters: inout QuantizationCounters) -> [Int16] {
+        [Int16](unsafeUninitializedCapacity: values.count) { codes, count in
+            values.withUnsafeBufferPointer { values in
+                quantize(values, into: codes, to: format, mode: mode, random: random, counters: &counters)
+            }
+            count = values.count
+        }
+    }
+
+    /// `quantize` from one buffer into another of the same count.
+    public static func quantize(_ values: UnsafeBufferPointer<Float>, into codes: UnsafeMutableBufferPointer<Int16>,
+                                to format: FixedPointFormat, mode: RoundingMode, random: StochasticBits,
+                                firstIndex: UInt64 = 0, counters: inout QuantizationCounters) {
+        precondition(codes.count == values.count, "\(values.count) values into \(codes.count) codes")
+        precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
+        var saturations = 0, roundedToZero = 0
+        var maxAbs: Float = 0
+        for index in values.indices {
+            let value = values[index]
+            let randomBits = mode == .stochastic ? random.bits(at: firstIndex &+ UInt64(index)) : 0
+            let (code, saturated) = FixedPoint.quantize(value, to: format, mode: mode, randomBits: randomBits)
+            codes[index] = Int16(truncatingIfNeeded: code)
+            if saturated { saturations += 1 } else if code == 0 && value != 0 { roundedToZero += 1 }
+            if value.magnitude > maxAbs { maxAbs = value.magnitude }
+        }
+        counters.elements += values.count
+        counters.saturations += saturations
+        counters.roundedToZero += roundedToZero
+        counters.maxAbsValue = max(counters.maxAbsValue, Double(maxAbs))
+    }
+
+    /// Narrows exact sums at scale `2^-fromFractionalBits` (e.g. `IntegerGEMM`
+    /// output, scale `2^-(na + nb)`) to `format`: code =
+    /// `saturate(roundingShiftRight(sum, by: fromFractionalBits - n, mode))`,
+    /// with `n = format.fractionalBits` (README equations 5 and 6). A negative
+    /// shift (a finer target scale) is an exact left shift, saturating instead
+    /// of overflowing. Counts: `elements`, `saturations`, `roundedToZero`
+    /// (sum != 0 but code 0, not saturated), `maxAbsValue` (largest
+    /// `|sum| * 2^-fromFractionalBits`). The shift must be in `-63...63`.
+    public static func requantize(_ accumulators: [Int64], fromFractionalBits: Int, to format: FixedPointFormat,
+                                  mode: RoundingMode, random: StochasticBits,
+                                  counters: inout QuantizationCounters) -> [Int16] {
+        [Int16](unsafeUninitializedCapacity: accumulators.count) { codes, count in
+            accumulators.withUnsafeBufferPointer { sums in
+                requantize(sums, fromFractionalBits: fromFractionalBits, into: codes, to: format, mode: mode,
+                           random: random, counters: &counters)
+            }
+            count = accumulators.count
+        }
+    }
+
+    /// `requantize` from one buffer into another of the same count.
+    public static func requantize(_ accumulators: UnsafeBufferPointer<Int64>, fromFractionalBits: Int,
+                                  into codes: UnsafeMutableBufferPointer<Int16>, to format: FixedPointFormat,
+                                  mode: RoundingMode, random: StochasticBits, firstIndex: UInt64 = 0,
+                                  counters: inout QuantizationCounters) {
+        precondition(codes.count == accumulators.count, "\(accumulators.count) sums into \(codes.count) codes")
+        precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
+        let shift = fromFractionalBits - format.fractionalBits
+        precondition((-63...63).contains(shift), "requantising from 2^-\(fromFractionalBits) to \(format) shifts by \(shift)")
+        // For a left shift by s, sum << s is in range exactly when sum is in
+        // [ceil(minCode / 2^s), floor(maxCode / 2^s)]; outside that, saturate
+        // without shifting (which could overflow).
+        let exactLow: Int64, exactHigh: Int64
+        if shift < 0 {
+            exactHigh = Int64(format.maxCode) >> -shift
+            exactLow = -(-Int64(format.minCode) >> -shift)
+        } else {
+            exactLow = .min
+            exactHigh = .max
+        }
+        var saturations = 0, roundedToZero = 0
+        var maxMagnitude: UInt64 = 0
+        for index in accumulators.indices {
+            let sum = accumulators[index]
+            let code: Int32, saturated: Bool
+            if sum < exactLow {
+                (code, saturated) = (format.minCode, true)
+            } else if sum > exactHigh {
+                (code, saturated) = (format.maxCode, true)
+            } else {
+                let randomBits = mode == .stochastic ? random.bits(at: firstIndex &+ UInt64(index)) : 0
+                let shifted = FixedPoint.roundingShiftRight(sum, by: shift, mode: mode, randomBits: randomBits)
+                (code, saturated) = FixedPoint.saturate(shifted, to: format)
+            }
+            codes[index] = Int16(truncatingIfNeeded: code)
+            if saturated { saturations += 1 } else if code == 0 && sum != 0 { roundedToZero += 1 }
+            if sum.magnitude > maxMagnitude { maxMagnitude = sum.magnitude }
+        }
+        counters.elements += accumulators.count
+        counters.saturations += saturations
+        counters.roundedToZero += roundedToZero
+        let scale = Double(sign: .plus, exponent: -fromFractionalBits, significand: 1)
+        counters.maxAbsValue = max(counters.maxAbsValue, Double(maxMagnitude) * scale)
+    }
+
+    /// The real values of `codes`, `code * 2^-n` (exact in `Float` for n in -16...30).
+    public static func dequantize(_ codes: [Int16], format: FixedPointFormat) -> [Float] {
+        let step = Float(format.step)
+        return codes.map { Float($0) * step }
+    }
+}
+
+extension FixedPointFormat {
+    /// Whether every code fits in `Int16`: signed formats up to 16 bits,
+    /// unsigned up to 15 (UQ formats of 16 bits would need `UInt16`).
+    public var storesInInt16: Bool {
+        totalBits <= (signed ? 16 : 15)
+    }
+}

@@ -1,0 +1,222 @@
+@testable import Quantized
+import XCTest
+
+/// `IntegerGEMM.multiply` against the scalar `ReferenceIntegerGEMM` (STYLE 16):
+/// exact equality on every transpose combination, on shapes at every edge of the
+/// blocking (part of a 4-row group, part of a 16-column panel, one to three
+/// panels, depth past one and two `kBlock`s), for int8-range codes (long Int32
+/// runs) and full-range int16 codes (runs of one or two products), and
+/// bit-identical for 1, 2 and 3 threads.
+final class IntegerGEMMTests: XCTestCase {
+    private static let edgeSizes = [1, 3, 4, 5, 15, 16, 17, 33]
+
+    /// Storage and views for one product `op(A) op(B)` with `op(A)` m x k and `op(B)` k x n.
+    private struct Operands {
+        var a: [Int16], b: [Int16]
+        let m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool
+
+        init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, range: ClosedRange<Int64>,
+             samples: inout SampleBits) {
+            self.m = m; self.n = n; self.k = k
+            self.transposeA = transposeA; self.transposeB = transposeB
+            a = (0..<m * k).map { _ in Int16(samples.next(in: range)) }
+            b = (0..<k * n).map { _ in Int16(samples.next(in: range)) }
+        }
+
+        /// Calls `body` with the views; A is stored `k x m` when transposed, B `n x k`.
+        func withViews<R>(_ body: (IntegerMatrixView, IntegerMatrixView) -> R) -> R {
+            a.withUnsafeBufferPointer { aBuffer in
+                b.withUnsafeBufferPointer { bBuffer in
+                    let aView = transposeA
+                        ? IntegerMatrixView.transposeOf(aBuffer.baseAddress!, storedRows: k, storedColumns: m)
+                        : IntegerMatrixView.rowMajor(aBuffer.baseAddress!, rows: m, columns: k)
+                    let bView = transposeB
+                        ? IntegerMatrixView.transposeOf(bBuffer.baseAddress!, storedRows: n, storedColumns: k)
+                        : IntegerMatrixView.rowMajor(bBuffer.baseAddress!, rows: k, columns: n)
+                    return body(aView, bView)
+                }
+            }
+        }
+
+        /// The whole `m x ldc` buffer after the fast kernel, C starting as `initial`
+        /// (a sentinel when not given).
+        func fast(ldc: Int? = nil, initial: [Int64]? = nil, accumulate: Bool? = nil, threads: Int = 1) -> [Int64] {
+            let ldc = ldc ?? n
+            var c = initial ?? [Int64](repeating: 0x5EED, count: m * ldc)
+            withViews { aView, bView in
+                c.withUnsafeMutableBufferPointer { cBuffer in
+                    IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: ldc,
+                                         accumulate: accumulate ?? (initial != nil), threads: threads)
+                }
+            }
+            return c
+        }
+
+        func reference() -> [Int64] { withViews { ReferenceIntegerGEMM.multiply($0, $1) } }
+
+        var description: String { "m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB)" }
+    }
+
+    private func assertEqualSums(_ got: [Int64], _ expected: [Int64], _ operands: Operands,
+                                 file: StaticString = #filePath, line: UInt = #line) {
+        guard let index = got.indices.first(where: { got[$0] != expected[$0] }) else { return }
+        XCTFail("\(operands.description): element (\(index / operands.n), \(index % operands.n)) got \(got[index]), "
+                + "expected \(expected[index])", file: file, line: line)
+    }
+
+    // MARK: Small exact cases
+
+    func testTwoByTwoProduct() {
+        let a: [Int16] = [1, -2, 3, 4], b: [Int16] = [5, 6, -7, 8]
+        var c = [Int64](repeating: 0, count: 4)
+        a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 2, columns: 2),
+                                     .rowMajor(bBuffer.baseAddress!, rows: 2, columns: 2), into: &c, ldc: 2)
+            }
+        }
+        XCTAssertEqual(c, [19, -10, -13, 50])
+    }
+
+    func testSumsBeyondInt32AreExact() {
+        // 40 products of (-32768)^2 = 2^30: the sum 40 * 2^30 needs 36 bits.
+        let k = 40
+        let a = [Int16](repeating: .min, count: k), b = [Int16](repeating: .min, count: k)
+        var c: [Int64] = [0]
+        a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 1, columns: k),
+                                     .rowMajor(bBuffer.baseAddress!, rows: k, columns: 1), into: &c, ldc: 1)
+            }
+        }
+        XCTAssertEqual(c, [Int64(k) << 30])
+    }
+
+    func testEmptyInnerDimensionGivesZerosOrLeavesTheAccumulatorAlone() {
+        let dummy: [Int16] = [0]
+        var c: [Int64] = [7, 7, 7, 7, 7, 7]
+        dummy.withUnsafeBufferPointer { buffer in
+            let a = IntegerMatrixView(base: buffer.baseAddress!, rows: 2, columns: 0, rowStride: 0, columnStride: 1)
+            let b = IntegerMatrixView(base: buffer.baseAddress!, rows: 0, columns: 3, rowStride: 3, columnStride: 1)
+            IntegerGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: true)
+            XCTAssertEqual(c, [7, 7, 7, 7, 7, 7])
+            IntegerGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: false)
+            XCTAssertEqual(c, [0, 0, 0, 0, 0, 0])
+        }
+    }
+
+    func testRunLengthKeepsEveryInt32RunExact() {
+        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 0), IntegerGEMM.kBlock)
+        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 128 * 128), IntegerGEMM.kBlock)
+        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 32768 * 32768), 1)
+        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 32767 * 32768), 2)
+        for bound in [1, 3, 1000, 1 << 20, 5_000_000, 32767 * 20000, 1 << 30] {
+            let run = IntegerGEMM.int32RunLength(productBound: bound)
+            XCTAssertLessThanOrEqual(run * bound, Int(Int32.max), "bound \(bound)")
+            XCTAssert(run == IntegerGEMM.kBlock || (run + 1) * bound > Int(Int32.max), "bound \(bound): run \(run) is not the longest")
+        }
+    }
+
+    // MARK: Against the reference
+
+    func testMatchesReferenceOnEveryEdgeShapeAndTransposeCombination() {
+        var samples = SampleBits(seed: 61)
+        for transposeA in [false, true] {
+            for transposeB in [false, true] {
+                for m in Self.edgeSizes {
+                    for n in Self.edgeSizes {
+                        for k in [1, 4, 17, 33] {
+                            let range: ClosedRange<Int64> = (m + n + k) % 2 == 0 ? -128...127 : -32768...32767
+                            let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                                    range: range, samples: &samples)
+                            assertEqualSums(operands.fast(), operands.reference(), operands)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testMatchesReferenceWhenDepthSpansSeveralKBlocksAndRunLengths() {
+        XCTAssertEqual(IntegerGEMM.kBlock, 256, "the depths below assume kBlock = 256")
+        var samples = SampleBits(seed: 62)
+        // Ranges giving runs of kBlock (int8), about 21 (|a|, |b| <= 10000) and 1 (full int16).
+        for range: ClosedRange<Int64> in [-128...127, -10000...10000, -32768...32767] {
+            for k in [255, 256, 257, 600] {
+                for (m, n) in [(1, 1), (5, 17), (4, 16)] {
+                    for transposeA in [false, true] {
+                        for transposeB in [false, true] {
+                            let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                                    range: range, samples: &samples)
+                            assertEqualSums(operands.fast(), operands.reference(), operands)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testAccumulateAddsTheProductToWhatCHolds() {
+        var samples = SampleBits(seed: 63)
+        for (m, n, k) in [(1, 1, 1), (5, 17, 15), (4, 16, 33), (9, 3, 300)] {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                            range: -32768...32767, samples: &samples)
+                    let initial = (0..<m * n).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
+                    let expected = zip(operands.reference(), initial).map { $0 + $1 }
+                    assertEqualSums(operands.fast(initial: initial), expected, operands)
+                }
+            }
+        }
+    }
+
+    func testLeadingDimensionWiderThanNLeavesThePaddingUntouched() {
+        var samples = SampleBits(seed: 64)
+        for (m, n, k) in [(5, 17, 7), (4, 16, 300), (3, 1, 5)] {
+            let operands = Operands(m: m, n: n, k: k, transposeA: false, transposeB: true, range: -128...127,
+                                    samples: &samples)
+            let ldc = n + 3, sentinel: Int64 = -12345
+            for accumulate in [false, true] {
+                var initial = [Int64](repeating: sentinel, count: m * ldc)
+                for i in 0..<m { for j in 0..<n { initial[i * ldc + j] = accumulate ? 1 : 0x5EED } }
+                let got = operands.fast(ldc: ldc, initial: initial, accumulate: accumulate)
+                var dense: [Int64] = []
+                for i in 0..<m {
+                    dense.append(contentsOf: got[i * ldc ..< i * ldc + n])
+                    XCTAssertEqual(Array(got[i * ldc + n ..< (i + 1) * ldc]), [sentinel, sentinel, sentinel],
+                                   "padding of row \(i) was written")
+                }
+                assertEqualSums(dense, operands.reference().map { $0 + (accumulate ? 1 : 0) }, operands)
+            }
+        }
+    }
+
+    // MARK: Threads
+
+    /// Shapes with `m * n * k >= 2^18`, so that more than one thread is used:
+    /// more 16-column panels than 4-row groups (split over panels) and the reverse.
+    private static let threadedShapes = [
+        (m: 6, n: 203, k: 220),   // 13 panels vs 2 row groups: split over panels
+        (m: 130, n: 33, k: 62),   // 3 panels vs 33 row groups: split over rows
+    ]
+
+    func testThreadedShapesAreLargeEnoughToThread() {
+        for shape in Self.threadedShapes { XCTAssertGreaterThanOrEqual(shape.m * shape.n * shape.k, 1 << 18) }
+    }
+
+    func testResultsAreIdenticalForOneTwoAndThreeThreads() {
+        var samples = SampleBits(seed: 65)
+        for shape in Self.threadedShapes {
+            for (transposeA, transposeB) in [(false, true), (true, false)] {
+                let operands = Operands(m: shape.m, n: shape.n, k: shape.k, transposeA: transposeA,
+                                        transposeB: transposeB, range: -32768...32767, samples: &samples)
+                let single = operands.fast(threads: 1)
+                assertEqualSums(single, operands.reference(), operands)
+                for threads in [2, 3] {
+                    XCTAssertEqual(operands.fast(threads: threads), single, "\(operands.description): \(threads) threads")
+                }
+            }
+        }
+    }
+}
