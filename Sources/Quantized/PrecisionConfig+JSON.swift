@@ -110,6 +110,9 @@ extension PrecisionConfig {
             guard case let .bool(flag) = value else { throw fail("\(path).signed", "must be true or false") }
             signed = flag
         }
+        if !signed && bits > 15 {
+            throw fail("\(path).bits", "unsigned formats hold at most 15 bits (codes are stored as int16), got \(bits)")
+        }
         var scaling = RoleFormat.Scaling.static
         if let value = fields["scaling"] {
             guard case let .string(text) = value, let parsed = RoleFormat.Scaling(rawValue: text) else {

@@ -22,6 +22,7 @@ enum EvalCommand {
     struct Result: Codable {
         var model: String
         var rule: RuleKind
+        var precision: String
         var weights: String
         var dataset: String
         var split: String
@@ -51,18 +52,24 @@ enum EvalCommand {
         let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
         let finished = FileManager.default.fileExists(atPath: run.weightsPath + "/W0.npy")
         let weightsDirectory = (useCheckpoint || !finished) ? run.checkpointPath : run.weightsPath
-        let state = try RunDirectory.readInitialState(from: weightsDirectory, architecture: architecture, readProjection: false)
-        let network = Network(architecture: architecture, weights: state.weights!)
+        let state = try RunDirectory.readInitialState(from: weightsDirectory, architecture: architecture,
+                                                      readProjection: config.rule.isPepita)
+        // The run's own arithmetic evaluates it: fixed-point weights are read
+        // back exactly (codes * 2^-n) and narrowed into the same formats.
+        var evaluationConfig = config
+        evaluationConfig.threads = threads
+        evaluationConfig.dataset = dataset.name
+        let engine = try Trainer(config: evaluationConfig, dataset: dataset, initial: state).engine
         let samples = split == "test" ? dataset.test : dataset.train
-        let evaluation = Evaluation.measure(network, on: samples, threads: threads)
-        let result = Result(model: config.model, rule: config.rule, weights: weightsDirectory, dataset: dataset.name,
+        let evaluation = engine.evaluate(samples)
+        let result = Result(model: config.model, rule: config.rule, precision: config.precision.name, weights: weightsDirectory, dataset: dataset.name,
                             split: split, samples: samples.count, loss: evaluation.loss, accuracy: evaluation.accuracy)
         let text: String
         if format == .json {
             text = try jsonText(result)
         } else {
-            let table = TextTable(header: ["model", "rule", "dataset", "split", "samples", "loss", "accuracy %"],
-                                  rows: [[result.model, result.rule.rawValue, result.dataset, split, String(samples.count),
+            let table = TextTable(header: ["model", "rule", "precision", "dataset", "split", "samples", "loss", "accuracy %"],
+                                  rows: [[result.model, result.rule.rawValue, result.precision, result.dataset, split, String(samples.count),
                                           String(format: "%.4f", evaluation.loss), percent(evaluation.accuracy)]])
             text = format == .csv ? table.csv : format == .md ? table.markdown : table.aligned
         }
