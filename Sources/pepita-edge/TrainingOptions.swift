@@ -26,6 +26,7 @@ struct TrainingOptions {
     var fitEpochs: Int?
     var initDirectory: String?
     var precisions: [PrecisionConfig] = [.preset(named: "float32")!]
+    var precisionGiven = false
 
     static let help = """
       --model NAME           fc (one hidden layer of 1024), fc:784-1024-10 (any sizes),
@@ -90,6 +91,7 @@ struct TrainingOptions {
         options.initDirectory = try arguments.string("--init")
         if let list = try arguments.string("--precision") {
             options.precisions = try list.split(separator: ",").map { try PrecisionConfig.load(String($0)) }
+            options.precisionGiven = true
             if options.precisions.isEmpty { throw UsageError("--precision needs a preset name or a file") }
         }
         return options

@@ -14,6 +14,7 @@ SUBCOMMANDS:
   train     train one model with one learning rule, writing a run directory
   eval      accuracy of a trained run (or a directory of weights) on a dataset
   compare   train PEPITA and BP on the same model and data, side by side
+  golden    one fixed-point training step with every tensor written out (RTL test vectors)
 
 Run `pepita-edge <subcommand> --help` for its options.
 OPTIONS:
@@ -32,6 +33,7 @@ do {
     case "train": try TrainCommand.run(Arguments(words))
     case "eval": try EvalCommand.run(Arguments(words))
     case "compare": try CompareCommand.run(Arguments(words))
+    case "golden": try GoldenCommand.run(Arguments(words))
     case "--version", "version": print("pepita-edge \(version)")
     case "--help", "-h", "help": print(usage)
     default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, --help)")

@@ -16,6 +16,8 @@ public final class FixedPointArithmetic {
     private let seed: UInt64
     /// Narrowing operations so far (saved in checkpoints to resume exactly).
     public private(set) var narrowings: UInt64
+    /// When set, the step records its tensors here (golden vectors).
+    public var recorder: GoldenRecorder?
 
     public init(config: PrecisionConfig, seed: UInt64, threads: Int, narrowings: UInt64 = 0) {
         precondition(!config.isFloat)

@@ -124,3 +124,34 @@ public struct FixedPointSidecar: Codable, Equatable {
         signed = format.signed
     }
 }
+
+extension FixedPointEngine {
+    /// Runs one training step on `input` while recording every tensor: the
+    /// inputs (x, labels, dropout keep flags, weights, F or feedback), both
+    /// passes, errors, update sums, narrowed updates, velocities and new
+    /// weights. The step really happens (the engine's weights change).
+    public func goldenStep(input: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> GoldenRecorder {
+        let recorder = GoldenRecorder()
+        arithmetic.recorder = recorder
+        defer { arithmetic.recorder = nil }
+        recorder.record("labels", integers: labels, shape: [labels.count], note: "class of each sample")
+        for (index, mask) in masks.enumerated() {
+            guard let mask else { continue }
+            recorder.record("keep\(index + 1)", integers: mask.values.map { $0 > 0 ? 1 : 0 }, shape: [mask.rows, mask.columns],
+                            note: "dropout keep flags of h\(index + 1); kept values are multiplied by \(keepScale.map { "\($0.mantissa) * 2^-\($0.shift)" } ?? "1")")
+        }
+        for (index, layer) in network.layers.enumerated() {
+            recorder.record("W\(index).before", network.weights[index], role: .weights,
+                            shape: RunDirectory.weightFileShape(layer), note: "weights before the step")
+        }
+        for (name, matrix) in rule.fixedMatrices.sorted(by: { $0.key < $1.key }) {
+            recorder.record(name, matrix, role: .projection, note: name == "F" ? "projection F, n_input x classes" : "feedback matrix")
+        }
+        let fixedInput = arithmetic.quantize(input, role: .modulatedInput)
+        recorder.record("x", fixedInput, role: .modulatedInput, note: "input narrowed to the input format")
+        let step = rule.step(network: network, input: fixedInput, labels: labels, masks: masks, keepScale: keepScale,
+                             arithmetic: arithmetic)
+        optimiser.apply(step, to: &network.weights, learningRate: Double(learningRate), batch: input.rows, arithmetic: arithmetic)
+        return recorder
+    }
+}

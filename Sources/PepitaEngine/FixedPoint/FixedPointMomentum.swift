@@ -41,11 +41,15 @@ public struct FixedPointMomentum: Sendable {
             if learningRate > 0 {
                 let factor = FixedScalar(learningRate / (Double(batch) * step.divisors[layer]), mode: scalarMode)
                 let update = arithmetic.requantize(arithmetic.scaled(step.updates[layer], by: factor), role: .updates)
+                arithmetic.recorder?.record("u\(layer)", update, role: .updates,
+                                            note: "eta / (B * divisor) * dW as \(factor.mantissa) * 2^-\(factor.shift), narrowed")
                 let updateInVelocityFormat = arithmetic.requantize(arithmetic.widen(update), role: .optimiserState, format: velocityFormat)
                 velocity = arithmetic.requantize(arithmetic.sum(arithmetic.widen(velocity), arithmetic.widen(updateInVelocityFormat)),
                                                  role: .optimiserState, format: velocityFormat)
             }
             velocities[layer] = velocity
+            arithmetic.recorder?.record("V\(layer)", velocity, role: .optimiserState,
+                                        note: "momentum \(momentum.mantissa) * 2^-\(momentum.shift) * v + u")
             let old = weights[layer]
             let updated = arithmetic.requantize(arithmetic.sum(arithmetic.widen(old), arithmetic.widen(velocity), subtract: true),
                                                 role: .weights, format: old.format)
@@ -53,6 +57,7 @@ public struct FixedPointMomentum: Sendable {
             for i in updated.codes.indices where velocity.codes[i] != 0 && updated.codes[i] == old.codes[i] { unmoved += 1 }
             arithmetic.count(roundedToZero: unmoved, role: .weights)
             weights[layer] = updated
+            arithmetic.recorder?.record("W\(layer).after", updated, role: .weights, note: "W - v")
         }
     }
 }

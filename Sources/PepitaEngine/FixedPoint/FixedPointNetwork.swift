@@ -64,6 +64,8 @@ public struct FixedPointNetwork: Sendable {
             }
             if isLast {
                 let probabilities = softmax(sums, arithmetic: arithmetic)
+                arithmetic.recorder?.record("logits", sums, note: "last layer sums, before softmax")
+                arithmetic.recorder?.record("y", probabilities, role: .errors, note: "softmax output")
                 traces.append(FixedLayerTrace(input: current, inputPatches: patches, activated: nil, logits: sums,
                                               poolWinners: nil, output: probabilities))
                 formats.append(nil)
@@ -75,6 +77,8 @@ public struct FixedPointNetwork: Sendable {
                 sums.fractionalBits += keepScale.shift
             }
             let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil)
+            arithmetic.recorder?.record("h\(index + 1)", activated, role: .activations,
+                                        note: "relu(sums) * dropout mask, narrowed (conv: before pooling)")
             formats.append(activated.format)
             var output = activated
             var winners: [Int32]? = nil

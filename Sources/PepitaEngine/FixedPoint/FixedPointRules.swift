@@ -74,8 +74,12 @@ public struct FixedPointPepita: FixedPointLearningRule {
     public func step(network: FixedPointNetwork, input: FixedMatrix, labels: [Int32], masks: [Matrix?], keepScale: FixedScalar?,
                      arithmetic: FixedPointArithmetic) -> FixedPointRuleStep {
         let batch = input.rows
+        let recorder = arithmetic.recorder
+        recorder?.prefix = "pass1."
         let first = network.forward(input, masks: masks, keepScale: keepScale, arithmetic: arithmetic)
+        recorder?.prefix = ""
         let error = arithmetic.outputError(first.traces.last!.output, labels: labels)
+        recorder?.record("e", error, role: .errors, note: "y - onehot")
         var projected = error
         if kind == .pepitaSign {
             projected.codes = error.codes.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
@@ -84,9 +88,14 @@ public struct FixedPointPepita: FixedPointLearningRule {
         let modulationSums = arithmetic.sums(projected, projection, transposeB: true, role: .modulatedInput)
         let modulation = arithmetic.requantize(modulationSums, role: .modulatedInput, format: input.format)
         let modulatedInput = arithmetic.saturatingSum(input, modulation, role: .modulatedInput)
+        recorder?.record("modulation", modulation, role: .modulatedInput, note: "e F^T narrowed to the input format")
+        recorder?.record("x_mod", modulatedInput, role: .modulatedInput, note: "x + e F^T, saturating")
+        recorder?.prefix = "pass2."
         let modulated = network.forward(modulatedInput, masks: masks, keepScale: keepScale,
                                         activationFormats: first.activationFormats, arithmetic: arithmetic)
+        recorder?.prefix = ""
         let modulatedError = arithmetic.outputError(modulated.traces.last!.output, labels: labels)
+        recorder?.record("e_mod", modulatedError, role: .errors, note: "y_mod - onehot")
 
         var updates: [ExactSums] = []
         var divisors: [Double] = []
@@ -96,6 +105,9 @@ public struct FixedPointPepita: FixedPointLearningRule {
                 ? (lastLayerError == .modulated ? modulatedError : error)
                 : codeDifference(first.traces[index].activated!, modulated.traces[index].activated!)
             updates.append(weightUpdateSums(layer: layer, delta: delta, trace: modulated.traces[index], arithmetic: arithmetic))
+            recorder?.record("dW\(index)", updates[index], note: index == lastIndex
+                ? "\(lastLayerError == .modulated ? "e_mod" : "e")^T h_mod (summed over the batch)"
+                : "(h - h_mod)^T h_mod of the layer below (summed over the batch\(layer.isConvolution ? " and positions" : ""))")
             if let shape = layer.convolutionOutputShape {
                 divisors.append(Double(shape.height * shape.width) * (convolutionBatchAverageTwice ? Double(batch) : 1))
             } else {
@@ -129,13 +141,18 @@ public struct FixedPointBackprop: FixedPointLearningRule {
 
     public func step(network: FixedPointNetwork, input: FixedMatrix, labels: [Int32], masks: [Matrix?], keepScale: FixedScalar?,
                      arithmetic: FixedPointArithmetic) -> FixedPointRuleStep {
+        let recorder = arithmetic.recorder
+        recorder?.prefix = "pass1."
         let traces = network.forward(input, masks: masks, keepScale: keepScale, arithmetic: arithmetic).traces
+        recorder?.prefix = ""
         let outputError = arithmetic.outputError(traces.last!.output, labels: labels)
+        recorder?.record("e", outputError, role: .errors, note: "y - onehot")
         let layers = network.layers
         var updates = [ExactSums?](repeating: nil, count: layers.count)
         var delta = outputError
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             updates[index] = weightUpdateSums(layer: layers[index], delta: delta, trace: traces[index], arithmetic: arithmetic)
+            recorder?.record("dW\(index)", updates[index]!, note: "delta\(index)^T h\(index) (summed over the batch)")
             if index == 0 { break }
             precondition(!layers[index].isConvolution || kind == .dfa,
                          "a convolution above the first layer needs an input gradient, which is not implemented")
@@ -160,6 +177,7 @@ public struct FixedPointBackprop: FixedPointLearningRule {
                 below = arithmetic.scaled(below, by: keepScale)
             }
             delta = arithmetic.requantize(below, role: .errors)
+            recorder?.record("delta\(index - 1)", delta, role: .errors, note: "delta at layer \(index - 1)'s pre-activation")
         }
         return FixedPointRuleStep(updates: updates.map { $0! }, divisors: [Double](repeating: 1, count: layers.count),
                                   probabilities: traces.last!.output)
