@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Single-precision matrix product `C = A B` (or `C += A B`), the one kernel every
 /// dense and convolution layer of the float engine calls.
 ///
@@ -36,25 +34,8 @@ public enum FloatGEMM {
             return
         }
         let panelCount = (n + panelWidth - 1) / panelWidth
-        let rowGroupCount = (m + rowBlock - 1) / rowBlock
-        let workers = max(1, min(threads, 64))
-        // Split over whichever dimension has more independent units, when the
-        // product is large enough to pay for a thread hand-off.
-        let worthThreading = workers > 1 && m * n * k >= 1 << 18
-        if !worthThreading {
-            multiplyRange(a, b, c, ldc, accumulate, rows: 0..<m, panels: 0..<panelCount)
-            return
-        }
-        let splitPanels = panelCount >= rowGroupCount
-        let units = splitPanels ? panelCount : rowGroupCount
-        let parts = min(workers, units)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let first = units * part / parts, last = units * (part + 1) / parts
-            if splitPanels {
-                multiplyRange(a, b, c, ldc, accumulate, rows: 0..<m, panels: first..<last)
-            } else {
-                multiplyRange(a, b, c, ldc, accumulate, rows: (first * rowBlock)..<min(m, last * rowBlock), panels: 0..<panelCount)
-            }
+        TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
+            multiplyRange(a, b, c, ldc, accumulate, rows: rows, panels: panels)
         }
     }
 

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Exact integer matrix product `C = A B` (or `C += A B`) of `Int16` codes into
 /// `Int64` sums: the one kernel every layer of the integer engine calls.
 ///
@@ -43,24 +41,8 @@ public enum IntegerGEMM {
         }
         let runLength = int32RunLength(productBound: a.maxMagnitude * b.maxMagnitude)
         let panelCount = (n + panelWidth - 1) / panelWidth
-        let rowGroupCount = (m + rowBlock - 1) / rowBlock
-        let workers = max(1, min(threads, 64))
-        let worthThreading = workers > 1 && m * n * k >= 1 << 18
-        if !worthThreading {
-            multiplyRange(a, b, c, ldc, accumulate, runLength, rows: 0..<m, panels: 0..<panelCount)
-            return
-        }
-        let splitPanels = panelCount >= rowGroupCount
-        let units = splitPanels ? panelCount : rowGroupCount
-        let parts = min(workers, units)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let first = units * part / parts, last = units * (part + 1) / parts
-            if splitPanels {
-                multiplyRange(a, b, c, ldc, accumulate, runLength, rows: 0..<m, panels: first..<last)
-            } else {
-                multiplyRange(a, b, c, ldc, accumulate, runLength,
-                              rows: (first * rowBlock)..<min(m, last * rowBlock), panels: 0..<panelCount)
-            }
+        TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
+            multiplyRange(a, b, c, ldc, accumulate, runLength, rows: rows, panels: panels)
         }
     }
 

@@ -1,0 +1,33 @@
+import Dispatch
+
+/// How the matrix-product kernels share an `m x n` output among threads:
+/// over whole groups of `rowBlock` rows or whole column panels, whichever
+/// dimension has more such units, never over the summed dimension `k`. Each
+/// output element is then computed by exactly the same instructions whatever
+/// the thread count, which is what makes results independent of `threads`.
+enum TilePartition {
+    /// Products smaller than this many multiply-adds stay on the calling thread.
+    static let threadingThreshold = 1 << 18
+
+    /// Calls `body(rows, panels)` once per part, in parallel when worth it.
+    static func run(rows m: Int, rowBlock: Int, panels panelCount: Int, multiplyAdds: Int, threads: Int,
+                    _ body: (Range<Int>, Range<Int>) -> Void) {
+        let rowGroupCount = (m + rowBlock - 1) / rowBlock
+        let workers = max(1, min(threads, 64))
+        guard workers > 1, multiplyAdds >= threadingThreshold else {
+            body(0..<m, 0..<panelCount)
+            return
+        }
+        let splitPanels = panelCount >= rowGroupCount
+        let units = splitPanels ? panelCount : rowGroupCount
+        let parts = min(workers, units)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let first = units * part / parts, last = units * (part + 1) / parts
+            if splitPanels {
+                body(0..<m, first..<last)
+            } else {
+                body((first * rowBlock)..<min(m, last * rowBlock), 0..<panelCount)
+            }
+        }
+    }
+}
