@@ -142,7 +142,7 @@ final class BackpropTests: XCTestCase {
         }
     }
 
-    func testDirectFeedbackAlignmentSendsTheOutputErrorToEveryHiddenLayer() {
+    func testDirectFeedbackAlignmentSendsTheFileErrorToEveryHiddenLayer() {
         let testCase = Self.dense([5, 4, 3, 2], batch: 3, seed: 29)
         var values = TestValues(seed: 30)
         let feedback = [values.matrix(2, 4, scale: 1), values.matrix(2, 3, scale: 1), Matrix(zeros: 0, 0)]

@@ -10,7 +10,7 @@ public enum AtomicFile {
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
-            throw OutputError(path: path, reason: "cannot create a file in \(directory) (missing directory or no permission)")
+            throw FileError(path: path, reason: "cannot create a file in \(directory) (missing directory or no permission)")
         }
         do {
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
@@ -19,12 +19,12 @@ public enum AtomicFile {
             try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw OutputError(path: path, reason: "write failed: \(error.localizedDescription)")
+            throw FileError(path: path, reason: "write failed: \(error.localizedDescription)")
         }
         if rename(temporary, path) != 0 {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporary)
-            throw OutputError(path: path, reason: "rename failed: \(reason)")
+            throw FileError(path: path, reason: "rename failed: \(reason)")
         }
     }
 
@@ -37,8 +37,8 @@ public enum AtomicFile {
     }
 }
 
-/// An output that could not be written; names the path and why.
-public struct OutputError: Error, CustomStringConvertible {
+/// A file that could not be written or read as expected; names the path and why.
+public struct FileError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var description: String { "\(path): \(reason)" }

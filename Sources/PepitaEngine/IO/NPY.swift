@@ -139,7 +139,7 @@ public enum NPY {
     private static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         do {
             try AtomicFile.write(Data(bytes), to: path)
-        } catch let error as OutputError {
+        } catch let error as FileError {
             throw NPYError.unwritable(file: path, reason: error.reason)
         }
     }

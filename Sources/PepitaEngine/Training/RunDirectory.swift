@@ -25,14 +25,14 @@ public struct RunDirectory: Sendable {
     public func create(overwrite: Bool) throws {
         let manager = FileManager.default
         if manager.fileExists(atPath: configPath) && !overwrite {
-            throw OutputError(path: path, reason: "already holds a run (config.json exists); choose another --run-dir or pass --force")
+            throw FileError(path: path, reason: "already holds a run (config.json exists); choose another --run-dir or pass --force")
         }
         do {
             for directory in [path, checkpointPath, weightsPath] {
                 try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
         } catch {
-            throw OutputError(path: path, reason: "cannot create the run directory: \(error.localizedDescription)")
+            throw FileError(path: path, reason: "cannot create the run directory: \(error.localizedDescription)")
         }
     }
 
@@ -42,12 +42,12 @@ public struct RunDirectory: Sendable {
 
     public func readConfig() throws -> TrainingConfig {
         guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw OutputError(path: configPath, reason: "cannot read (is \(path) a run directory?)")
+            throw FileError(path: configPath, reason: "cannot read (is \(path) a run directory?)")
         }
         do {
             return try JSONDecoder().decode(TrainingConfig.self, from: data)
         } catch {
-            throw OutputError(path: configPath, reason: "not a valid run config: \(error)")
+            throw FileError(path: configPath, reason: "not a valid run config: \(error)")
         }
     }
 
@@ -111,23 +111,23 @@ public struct RunDirectory: Sendable {
 
     private static func readArray(_ file: String, expectedShape: [Int]) throws -> NPYArray {
         guard FileManager.default.fileExists(atPath: file) else {
-            throw OutputError(path: file, reason: "missing (expected shape \(expectedShape))")
+            throw FileError(path: file, reason: "missing (expected shape \(expectedShape))")
         }
         var array = try NPYArray(contentsOfFile: file)
         // Integer codes from a fixed-point run come with a sidecar giving their scale.
         let sidecarPath = String(file.dropLast(4)) + ".json"
         if let data = FileManager.default.contents(atPath: sidecarPath) {
             guard let sidecar = try? JSONDecoder().decode(FixedPointSidecar.self, from: data) else {
-                throw OutputError(path: sidecarPath, reason: "not a fixed-point sidecar (needs role, format, totalBits, fractionalBits, signed)")
+                throw FileError(path: sidecarPath, reason: "not a fixed-point sidecar (needs role, format, totalBits, fractionalBits, signed)")
             }
             let step = Float(sign: .plus, exponent: -sidecar.fractionalBits, significand: 1)
             array.values = array.values.map { $0 * step }
         }
         guard array.shape == expectedShape else {
-            throw OutputError(path: file, reason: "shape \(array.shape) does not match the model's \(expectedShape)")
+            throw FileError(path: file, reason: "shape \(array.shape) does not match the model's \(expectedShape)")
         }
         if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
-            throw OutputError(path: file, reason: "value \(bad) is not finite (\(array.values[bad]))")
+            throw FileError(path: file, reason: "value \(bad) is not finite (\(array.values[bad]))")
         }
         return array
     }
