@@ -83,6 +83,9 @@ extension PrecisionConfig {
             }
         }
         if config.arithmetic == .fixedPoint {
+            for role in [TensorRole.weights, .optimiserState] where config.roles[role]?.scaling == .dynamic {
+                throw fail("roles.\(role.rawValue).scaling", "must be static: \(role.rawValue) persist across batches")
+            }
             if let missing = TensorRole.allCases.first(where: { config.roles[$0] == nil }) {
                 throw fail("roles.\(missing.rawValue)", "missing (list all seven roles or give a \"base\" preset)")
             }

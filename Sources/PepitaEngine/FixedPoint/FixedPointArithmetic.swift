@@ -11,8 +11,9 @@ import Quantized
 public final class FixedPointArithmetic {
     public let config: PrecisionConfig
     public let threads: Int
-    /// Counters since the last `resetCounters()`.
-    public private(set) var counters: [TensorRole: QuantizationCounters] = [:]
+    /// Counters since the last `resetCounters()`, one entry for every role
+    /// (zero where a role was not narrowed).
+    public private(set) var counters = FixedPointArithmetic.zeroCounters
     private let seed: UInt64
     /// Narrowing operations so far (saved in checkpoints to resume exactly).
     public private(set) var narrowings: UInt64
@@ -27,7 +28,11 @@ public final class FixedPointArithmetic {
         self.narrowings = narrowings
     }
 
-    public func resetCounters() { counters = [:] }
+    public func resetCounters() { counters = Self.zeroCounters }
+
+    static var zeroCounters: [TensorRole: QuantizationCounters] {
+        Dictionary(uniqueKeysWithValues: TensorRole.allCases.map { ($0, QuantizationCounters()) })
+    }
 
     private func nextRandom() -> StochasticBits {
         narrowings &+= 1

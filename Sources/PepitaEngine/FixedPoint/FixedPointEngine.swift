@@ -38,7 +38,9 @@ public final class FixedPointEngine: TrainingEngine {
             })
         }
         optimiser = FixedPointMomentum(momentum: Double(training.momentum), weights: fixedWeights, config: precision)
-        keepScale = training.dropoutKeep < 1 ? FixedScalar(1 / Double(training.dropoutKeep), mode: precision.scalars) : nil
+        // Inverted dropout's 1/keep is always a multiply-shift: rounding it to a
+        // power of two would turn 1/0.9 into 1 and drop the scaling.
+        keepScale = training.dropoutKeep < 1 ? FixedScalar(1 / Double(training.dropoutKeep), mode: .multiplyShift) : nil
     }
 
     public func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {

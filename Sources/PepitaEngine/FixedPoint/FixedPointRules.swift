@@ -121,7 +121,9 @@ public struct FixedPointPepita: FixedPointLearningRule {
 /// BP, FA and DFA in integer arithmetic, as `Backprop`: deltas are narrowed
 /// to the error format at every layer (dynamic scaling keeps small deltas
 /// alive), ReLU's derivative and the dropout mask are applied to the exact
-/// sums before that narrowing.
+/// sums before that narrowing. ReLU's derivative is read from the stored
+/// activation code, as a chip that keeps only the narrowed activations would:
+/// a positive pre-activation that rounded to code 0 passes no gradient.
 public struct FixedPointBackprop: FixedPointLearningRule {
     public let kind: RuleKind
     /// As `Backprop.feedback`, narrowed to the projection format.

@@ -42,9 +42,10 @@ public final class Trainer {
                 : Backprop(kind: config.rule, feedback: feedback)
             engine = FloatEngine(network: network, rule: rule, momentum: config.momentum, threads: config.threads)
         } else {
+            // The narrowing of the initial weights and of F (or the feedback
+            // matrices) is counted in the first epoch's statistics.
             engine = try FixedPointEngine(precision: config.precision, architecture: architecture, weights: network.weights,
                                           rule: config.rule, projection: projection, feedback: feedback, training: config)
-            engine.resetCounters()
         }
         self.config = config
         self.dataset = dataset
