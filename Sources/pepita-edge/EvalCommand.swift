@@ -1,5 +1,6 @@
 import Foundation
 import PepitaEngine
+import Quantized
 
 enum EvalCommand {
     static let help = """
@@ -14,6 +15,8 @@ enum EvalCommand {
       --dataset NAME       dataset to evaluate on [the run's]
       --data-dir DIR       where its files are [the run's]
       --split S            test | train [test]
+      --precision P        evaluate in another arithmetic than the run's (e.g. float32
+                           weights quantised to int8: post-training quantisation) [the run's]
       --threads N          worker threads [all cores]
       --format F           table | json | csv | md [table]
       --out PATH           write the result to PATH instead of stdout
@@ -40,6 +43,7 @@ enum EvalCommand {
         let dataDirectory = try arguments.string("--data-dir")
         let split = try arguments.string("--split") ?? "test"
         guard split == "test" || split == "train" else { throw UsageError("--split must be test or train, got '\(split)'") }
+        let precision = try arguments.string("--precision").map { try PrecisionConfig.load($0) }
         let threads = try arguments.integer("--threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw UsageError("--threads must be >= 1, got \(threads)") }
         let (format, outPath) = try OutputFormat.parse(&arguments)
@@ -59,10 +63,11 @@ enum EvalCommand {
         var evaluationConfig = config
         evaluationConfig.threads = threads
         evaluationConfig.dataset = dataset.name
+        if let precision { evaluationConfig.precision = precision }
         let engine = try Trainer(config: evaluationConfig, dataset: dataset, initial: state).engine
         let samples = split == "test" ? dataset.test : dataset.train
         let evaluation = engine.evaluate(samples)
-        let result = Result(model: config.model, rule: config.rule, precision: config.precision.name, weights: weightsDirectory, dataset: dataset.name,
+        let result = Result(model: config.model, rule: config.rule, precision: evaluationConfig.precision.name, weights: weightsDirectory, dataset: dataset.name,
                             split: split, samples: samples.count, loss: evaluation.loss, accuracy: evaluation.accuracy)
         let text: String
         if format == .json {

@@ -63,6 +63,17 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(evaluated, trained, accuracy: 1e-12)
     }
 
+    func testEvalCanQuantiseAFloatRunToAnotherPrecision() throws {
+        let directory = try TempDirectory()
+        let runPath = directory.path("run")
+        XCTAssertEqual(try run(["train", "--epochs", "3", "--run-dir", runPath] + small).status, 0)
+        let eval = try run(["eval", "--run-dir", runPath, "--precision", "int16", "--format", "json"])
+        XCTAssertEqual(eval.status, 0, eval.standardError)
+        let result = try XCTUnwrap(try json(eval.standardOutput) as? [String: Any])
+        XCTAssertEqual(result["precision"] as? String, "int16")
+        XCTAssertGreaterThan(try XCTUnwrap(result["accuracy"] as? Double), 0.6)
+    }
+
     func testTrainFromInitWeightsWithZeroEpochsReproducesTheirAccuracy() throws {
         let directory = try TempDirectory()
         let first = directory.path("first"), second = directory.path("second")
