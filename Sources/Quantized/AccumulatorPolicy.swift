@@ -1,4 +1,4 @@
-/// What a 32-bit accumulator does with a sum that does not fit in 32 bits
+/// What a 32-bit (or `PrecisionConfig.accumulatorBits`-bit) accumulator does with a sum that does not fit
 /// (SPEC §4: "accumulators int32, report overflow if it would wrap, or
 /// saturate — configurable").
 ///
@@ -31,7 +31,17 @@ extension FixedPoint {
     /// `applyInt32Accumulator` on a buffer in place (e.g. a GEMM output).
     public static func applyInt32Accumulator(_ sums: UnsafeMutableBufferPointer<Int64>, policy: AccumulatorPolicy,
                                              counters: inout QuantizationCounters) {
-        let low = Int64(Int32.min), high = Int64(Int32.max)
+        applyAccumulator(sums, bits: 32, policy: policy, counters: &counters)
+    }
+
+    /// The same for an accumulator of `bits` bits (16...64): what a narrower or
+    /// wider accumulator than 32 bits would hold. At 64 bits every exact sum fits.
+    public static func applyAccumulator(_ sums: UnsafeMutableBufferPointer<Int64>, bits: Int, policy: AccumulatorPolicy,
+                                        counters: inout QuantizationCounters) {
+        precondition((16...64).contains(bits), "accumulator bits must be 16...64")
+        if bits == 64 { return }
+        let high = (Int64(1) << (bits - 1)) - 1, low = -high - 1
+        let unused = 64 - bits
         var overflows = 0
         for index in sums.indices {
             let sum = sums[index]
@@ -39,7 +49,7 @@ extension FixedPoint {
                 overflows += 1
                 switch policy {
                 case .saturate: sums[index] = sum < low ? low : high
-                case .wrap: sums[index] = Int64(Int32(truncatingIfNeeded: sum))
+                case .wrap: sums[index] = (sum << unused) >> unused
                 }
             }
         }

@@ -22,7 +22,8 @@ extension PrecisionConfig {
     /// `signed` (default true), `scaling` (`static` | `dynamic`, default static),
     /// `rounding` (`nearest-even` | `nearest-away` | `truncate` | `stochastic`).
     /// Top-level keys: `name`, `base`, `arithmetic` (`fixed-point` | `float32`),
-    /// `roles`, `accumulatorOverflow` (`saturate` | `wrap`), `softmax`
+    /// `roles`, `accumulatorOverflow` (`saturate` | `wrap`), `accumulatorBits`
+    /// (16-64, default 32), `softmax`
     /// (`integer` | `float`), `scalars` (`multiply-shift` | `power-of-two`).
     public init(json data: Data, file: String) throws {
         func fail(_ key: String, _ problem: String) -> PrecisionConfigError {
@@ -31,7 +32,7 @@ extension PrecisionConfig {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), case let .object(top) = value else {
             throw fail("(file)", "not a JSON object")
         }
-        let topKeys: Set = ["name", "base", "arithmetic", "roles", "accumulatorOverflow", "softmax", "scalars"]
+        let topKeys: Set = ["name", "base", "arithmetic", "roles", "accumulatorOverflow", "accumulatorBits", "softmax", "scalars"]
         if let unknown = top.keys.sorted().first(where: { !topKeys.contains($0) }) {
             throw fail(unknown, "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))")
         }
@@ -64,6 +65,12 @@ extension PrecisionConfig {
         }
         if let policy = try choice(top, "accumulatorOverflow", path: "accumulatorOverflow", AccumulatorPolicy.self, options: ["saturate", "wrap"]) {
             config.accumulatorOverflow = policy
+        }
+        if let value = top["accumulatorBits"] {
+            guard case let .number(number) = value, let bits = Int(exactly: number), (16...64).contains(bits) else {
+                throw fail("accumulatorBits", "must be a whole number 16...64")
+            }
+            config.accumulatorBits = bits
         }
         if let softmax = try choice(top, "softmax", path: "softmax", SoftmaxMode.self, options: ["integer", "float"]) {
             config.softmax = softmax

@@ -102,14 +102,17 @@ public struct PrecisionConfig: Codable, Equatable, Sendable {
     public var arithmetic: Arithmetic
     /// One format per role; empty for float32.
     public var roles: [TensorRole: RoleFormat]
-    /// What a 32-bit accumulator does when an exact sum does not fit.
+    /// What the accumulator does when an exact sum does not fit.
     public var accumulatorOverflow: AccumulatorPolicy
+    /// Width of the accumulators (SPEC §4: int32; 16...64 to explore others).
+    public var accumulatorBits: Int
     public var softmax: SoftmaxMode
     public var scalars: ScalarMode
 
     public init(name: String, arithmetic: Arithmetic, roles: [TensorRole: RoleFormat],
-                accumulatorOverflow: AccumulatorPolicy = .saturate, softmax: SoftmaxMode = .integer,
-                scalars: ScalarMode = .multiplyShift) {
+                accumulatorOverflow: AccumulatorPolicy = .saturate, accumulatorBits: Int = 32,
+                softmax: SoftmaxMode = .integer, scalars: ScalarMode = .multiplyShift) {
+        self.accumulatorBits = accumulatorBits
         self.name = name
         self.arithmetic = arithmetic
         self.roles = roles

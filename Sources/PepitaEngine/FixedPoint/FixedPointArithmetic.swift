@@ -77,10 +77,12 @@ public final class FixedPointArithmetic {
         return ExactSums(rows: m, columns: n, values: values, fractionalBits: a.format.fractionalBits + b.format.fractionalBits)
     }
 
-    /// The 32-bit accumulator policy on sums computed some other way.
+    /// The accumulator width and policy on sums computed some other way.
     public func applyAccumulator(_ values: inout [Int64], role: TensorRole) {
         var roleCounters = counters[role] ?? QuantizationCounters()
-        FixedPoint.applyInt32Accumulator(&values, policy: config.accumulatorOverflow, counters: &roleCounters)
+        values.withUnsafeMutableBufferPointer {
+            FixedPoint.applyAccumulator($0, bits: config.accumulatorBits, policy: config.accumulatorOverflow, counters: &roleCounters)
+        }
         counters[role] = roleCounters
     }
 
