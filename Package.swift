@@ -15,12 +15,15 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "Quantized", swiftSettings: optimise),
-        .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], swiftSettings: optimise),
-        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized"], swiftSettings: optimise),
+        .target(name: "Quantized", exclude: ["README.md"], swiftSettings: optimise),
+        .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], exclude: ["README.md"], swiftSettings: optimise),
+        .target(name: "HWModel", dependencies: ["Quantized"], exclude: ["README.md"], swiftSettings: optimise),
+        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized"], exclude: ["README.md"],
+                         swiftSettings: optimise),
         .target(name: "TestSupport", dependencies: ["PepitaEngine", "Quantized"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "TestSupport"]),
         .testTarget(name: "PepitaEngineTests", dependencies: ["PepitaEngine", "Quantized", "TestSupport"]),
+        .testTarget(name: "HWModelTests", dependencies: ["HWModel", "Quantized"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,80 @@
+/// The learning rules the cost model prices; raw values are the engine's rule
+/// names (`RuleKind` in PepitaEngine), so a CLI can pass one straight through.
+public enum TrainingRule: String, Codable, CaseIterable, Sendable {
+    /// PEPITA: a standard pass, `x_mod = x + e F^T`, a modulated pass, local updates.
+    case pepita
+    /// PEPITA projecting `sign(e)` (ERINsign): the same products, plus one compare per output error.
+    case pepitaSign = "pepita-sign"
+    /// Backpropagation: the exact gradient, `delta_{l-1} = (delta_l W_l) * f'`.
+    case bp
+    /// Feedback alignment: backprop with a fixed random `B_l` shaped like `W_l`.
+    case fa
+    /// Direct feedback alignment: `delta_{l-1} = (e D_{l-1}) * f'`, `D_{l-1}` is `classes x outputs_{l-1}`.
+    case dfa
+
+    public var isPepita: Bool { self == .pepita || self == .pepitaSign }
+
+    /// The phases of one training step, in the order they run.
+    public var phases: [TrainingPhase] {
+        isPepita
+            ? [.forward, .errorProjection, .modulatedForward, .update, .optimiser]
+            : [.forward, .backwardDelta, .weightGradient, .optimiser]
+    }
+}
+
+/// A stretch of one training step that the cost model counts separately (SPEC §5).
+public enum TrainingPhase: String, Codable, CaseIterable, Sendable {
+    /// The standard forward pass, softmax and the output error `e = y - onehot`.
+    case forward
+    /// PEPITA: `x_mod = x + e F^T` (`sign(e)` for pepita-sign).
+    case errorProjection
+    /// PEPITA: the second forward pass on `x_mod`, softmax and `e_mod = y_mod - onehot`.
+    case modulatedForward
+    /// PEPITA: the weight updates `dW_l = (h_l - h_l^mod)^T h_{l-1}^mod`, last layer `e^T h^mod`.
+    case update
+    /// BP/FA/DFA: the deltas sent down to layers `L-2 ... 0`.
+    case backwardDelta
+    /// BP/FA/DFA: `dW_l = delta_l^T h_{l-1}` for every layer.
+    case weightGradient
+    /// Momentum SGD on every weight: `v = m v + (eta / B) dW; W = W - v`.
+    case optimiser
+}
+
+/// Which error drives PEPITA's last-layer update; same raw values as the engine's `LastLayerError`.
+public enum PepitaLastLayerError: String, Codable, CaseIterable, Sendable {
+    /// `e_mod`, as the fully connected references do.
+    case modulated
+    /// `e` from the first pass, as the convolutional reference does.
+    case firstPass = "first-pass"
+}
+
+/// The training settings that change what a step computes or keeps, beyond
+/// the network, rule and batch.
+public struct StepOptions: Codable, Equatable, Sendable {
+    /// Inverted dropout keep rate on hidden dense layers; below 1 each such
+    /// output costs one multiply per pass (and PEPITA keeps the mask for its
+    /// second pass). The engine's default is 0.9.
+    public var dropoutKeep: Double
+    /// PEPITA's last-layer error; nil means the model family's default, as the
+    /// engine picks it (first-pass for networks with a convolution, modulated otherwise).
+    /// It moves no operation count, only how long `e` stays live and which error the update reads.
+    public var pepitaLastLayerError: PepitaLastLayerError?
+
+    public init(dropoutKeep: Double = 0.9, pepitaLastLayerError: PepitaLastLayerError? = nil) {
+        self.dropoutKeep = dropoutKeep
+        self.pepitaLastLayerError = pepitaLastLayerError
+    }
+
+    public var usesDropout: Bool { dropoutKeep < 1 }
+
+    /// The last-layer error PEPITA uses on `network`.
+    public func lastLayerError(for network: NetworkShape) -> PepitaLastLayerError {
+        pepitaLastLayerError ?? (network.layers.contains { $0.isConvolution } ? .firstPass : .modulated)
+    }
+
+    func validate() throws {
+        guard dropoutKeep > 0, dropoutKeep <= 1 else {
+            throw CostModelError.badOption(field: "dropoutKeep", problem: "must be in (0, 1], got \(dropoutKeep)")
+        }
+    }
+}
