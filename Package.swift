@@ -18,13 +18,13 @@ let package = Package(
         .target(name: "Quantized", exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "HWModel", dependencies: ["Quantized"], exclude: ["README.md"], swiftSettings: optimise),
-        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized"], exclude: ["README.md"],
+        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel"], exclude: ["README.md"],
                          swiftSettings: optimise),
         .target(name: "TestSupport", dependencies: ["PepitaEngine", "Quantized"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "TestSupport"]),
         .testTarget(name: "PepitaEngineTests", dependencies: ["PepitaEngine", "Quantized", "TestSupport"]),
         .testTarget(name: "HWModelTests", dependencies: ["HWModel", "Quantized"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]
 )

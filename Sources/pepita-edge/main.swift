@@ -15,6 +15,8 @@ SUBCOMMANDS:
   eval      accuracy of a trained run (or a directory of weights) on a dataset
   compare   train PEPITA and BP on the same model and data, side by side
   golden    one fixed-point training step with every tensor written out (RTL test vectors)
+  cost      what training costs on a chip: counts, storage, energy, latency per rule (no data read)
+  profiles  list, show or validate the hardware profiles cost prices on
 
 Run `pepita-edge <subcommand> --help` for its options.
 OPTIONS:
@@ -34,9 +36,11 @@ do {
     case "eval": try EvalCommand.run(Arguments(words))
     case "compare": try CompareCommand.run(Arguments(words))
     case "golden": try GoldenCommand.run(Arguments(words))
+    case "cost": try CostCommand.run(Arguments(words))
+    case "profiles": try ProfilesCommand.run(words)
     case "--version", "version": print("pepita-edge \(version)")
     case "--help", "-h", "help": print(usage)
-    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, --help)")
+    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, golden, cost, profiles, --help)")
     }
 } catch let error as UsageError {
     standardError("pepita-edge: \(error.description)")
