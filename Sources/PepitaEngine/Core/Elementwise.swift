@@ -32,18 +32,6 @@ public enum Elementwise {
         return result
     }
 
-    /// `a + b`.
-    public static func sum(_ a: Matrix, _ b: Matrix) -> Matrix {
-        precondition(a.rows == b.rows && a.columns == b.columns)
-        var result = a
-        result.values.withUnsafeMutableBufferPointer { values in
-            b.values.withUnsafeBufferPointer { other in
-                for i in values.indices { values[i] += other[i] }
-            }
-        }
-        return result
-    }
-
     /// `sign(x)` as -1, 0 or +1.
     public static func sign(_ matrix: Matrix) -> Matrix {
         var result = matrix
