@@ -1,4 +1,5 @@
 import Foundation
+import Quantized
 
 /// A profile that cannot be used; one line naming the file and the field path,
 /// e.g. `cortex-m4.json: memories[1].readEnergyPicojoulesPerByte: must be > 0`.
@@ -166,25 +167,5 @@ indirect enum ProfileSchema {
         case let (.oneOf(options), .string(text)) where options.contains(text): return
         case let (.oneOf(options), _): throw fail("must be one of \(options.joined(separator: ", "))")
         }
-    }
-}
-
-/// A JSON document as plain data, so the reader can check every key and type itself.
-enum JSONValue: Decodable, Equatable {
-    case object([String: JSONValue])
-    case array([JSONValue])
-    case string(String)
-    case number(Double)
-    case bool(Bool)
-    case null
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let flag = try? container.decode(Bool.self) { self = .bool(flag) }
-        else if let number = try? container.decode(Double.self) { self = .number(number) }
-        else if let text = try? container.decode(String.self) { self = .string(text) }
-        else if let items = try? container.decode([JSONValue].self) { self = .array(items) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
     }
 }

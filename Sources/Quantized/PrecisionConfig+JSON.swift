@@ -166,8 +166,9 @@ extension PrecisionConfig {
 }
 
 /// A JSON document as plain data, so a reader can check every key and type
-/// itself (JSONDecoder alone silently ignores unknown keys).
-enum JSONValue: Decodable, Equatable {
+/// itself (JSONDecoder alone silently ignores unknown keys). Shared by the
+/// strict readers of precision configs and hardware profiles.
+public enum JSONValue: Decodable, Equatable, Sendable {
     case object([String: JSONValue])
     case array([JSONValue])
     case string(String)
@@ -175,7 +176,7 @@ enum JSONValue: Decodable, Equatable {
     case bool(Bool)
     case null
 
-    init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let flag = try? container.decode(Bool.self) { self = .bool(flag) }

@@ -5,26 +5,9 @@ import XCTest
 /// `Trainer` end to end on a small synthetic problem, plus the pieces it is
 /// configured by: `StepSchedule`, `TrainingConfig.validate`, `Architecture.named`.
 final class TrainerTests: XCTestCase {
-    /// Three classes, linearly separable: every feature is noise in [0, 0.3),
-    /// and class c adds 0.7 to the features of its own block (`features / 3` wide).
     private static func separableDataset(features: Int = 8, trainCount: Int = 200, testCount: Int = 90,
                                          seed: UInt64 = 51) -> Dataset {
-        var values = TestValues(seed: seed)
-        let shape = SampleShape(channels: 1, height: 1, width: features)
-        let block = features / 3
-        func samples(_ count: Int) -> LabelledSamples {
-            var pixels: [Float] = [], labels: [Int32] = []
-            for index in 0..<count {
-                let label = index % 3
-                for feature in 0..<features {
-                    let own = feature / block == label
-                    pixels.append(values.uniform(0, 0.3) + (own ? 0.7 : 0))
-                }
-                labels.append(Int32(label))
-            }
-            return LabelledSamples(shape: shape, classCount: 3, pixels: pixels, labels: labels)
-        }
-        return Dataset(name: "separable", source: "test", train: samples(trainCount), test: samples(testCount))
+        SyntheticData.separable(features: features, trainCount: trainCount, testCount: testCount, seed: seed)
     }
 
     private static func config(_ rule: RuleKind, model: String = "fc:8-16-3", epochs: Int = 5, batch: Int = 10,
