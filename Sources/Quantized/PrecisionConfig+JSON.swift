@@ -23,7 +23,7 @@ extension PrecisionConfig {
     /// `rounding` (`nearest-even` | `nearest-away` | `truncate` | `stochastic`).
     /// Top-level keys: `name`, `base`, `arithmetic` (`fixed-point` | `float32`),
     /// `roles`, `accumulatorOverflow` (`saturate` | `wrap`), `accumulatorBits`
-    /// (16-64, default 32), `softmax`
+    /// (16-64, default 32), `pepitaDifference` (`activations` | `accumulators`), `softmax`
     /// (`integer` | `float`), `scalars` (`multiply-shift` | `power-of-two`).
     public init(json data: Data, file: String) throws {
         func fail(_ key: String, _ problem: String) -> PrecisionConfigError {
@@ -32,7 +32,7 @@ extension PrecisionConfig {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), case let .object(top) = value else {
             throw fail("(file)", "not a JSON object")
         }
-        let topKeys: Set = ["name", "base", "arithmetic", "roles", "accumulatorOverflow", "accumulatorBits", "softmax", "scalars"]
+        let topKeys: Set = ["name", "base", "arithmetic", "roles", "accumulatorOverflow", "accumulatorBits", "softmax", "scalars", "pepitaDifference"]
         if let unknown = top.keys.sorted().first(where: { !topKeys.contains($0) }) {
             throw fail(unknown, "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))")
         }
@@ -74,6 +74,10 @@ extension PrecisionConfig {
         }
         if let softmax = try choice(top, "softmax", path: "softmax", SoftmaxMode.self, options: ["integer", "float"]) {
             config.softmax = softmax
+        }
+        if let difference = try choice(top, "pepitaDifference", path: "pepitaDifference", PepitaDifference.self,
+                                       options: ["activations", "accumulators"]) {
+            config.pepitaDifference = difference
         }
         if let scalars = try choice(top, "scalars", path: "scalars", ScalarMode.self, options: ["multiply-shift", "power-of-two"]) {
             config.scalars = scalars

@@ -91,6 +91,17 @@ public struct PrecisionConfig: Codable, Equatable, Sendable {
         case powerOfTwo = "power-of-two"
     }
 
+    /// Where PEPITA forms a hidden layer's `h - h_mod`.
+    public enum PepitaDifference: String, Codable, Sendable {
+        /// The difference of the two narrowed activation codes (both passes
+        /// share the layer's format), i.e. from the stored activations.
+        case activations
+        /// The difference of the exact accumulator values, narrowed once with
+        /// the activation role's rounding and (for dynamic scaling) its own
+        /// exponent — finer, but the first pass's 32-bit sums must be kept.
+        case accumulators
+    }
+
     public enum SoftmaxMode: String, Codable, Sendable {
         /// `IntegerSoftmax`: base-2 exponent with a table, no floating point.
         case integer
@@ -108,11 +119,14 @@ public struct PrecisionConfig: Codable, Equatable, Sendable {
     public var accumulatorBits: Int
     public var softmax: SoftmaxMode
     public var scalars: ScalarMode
+    public var pepitaDifference: PepitaDifference
 
     public init(name: String, arithmetic: Arithmetic, roles: [TensorRole: RoleFormat],
                 accumulatorOverflow: AccumulatorPolicy = .saturate, accumulatorBits: Int = 32,
-                softmax: SoftmaxMode = .integer, scalars: ScalarMode = .multiplyShift) {
+                softmax: SoftmaxMode = .integer, scalars: ScalarMode = .multiplyShift,
+                pepitaDifference: PepitaDifference = .activations) {
         self.accumulatorBits = accumulatorBits
+        self.pepitaDifference = pepitaDifference
         self.name = name
         self.arithmetic = arithmetic
         self.roles = roles

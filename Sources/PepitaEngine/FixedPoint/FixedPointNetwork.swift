@@ -9,6 +9,8 @@ public struct FixedLayerTrace: Sendable {
     /// Hidden layers: `relu(sums) * mask` narrowed to the activation format
     /// (conv: before pooling). The last layer: nil (see `logits`).
     public var activated: FixedMatrix?
+    /// Hidden layers: the exact sums `relu(sums) * mask` before their narrowing.
+    public var activatedSums: ExactSums?
     /// The last layer's exact sums.
     public var logits: ExactSums?
     public var poolWinners: [Int32]?
@@ -66,8 +68,8 @@ public struct FixedPointNetwork: Sendable {
                 let probabilities = softmax(sums, arithmetic: arithmetic)
                 arithmetic.recorder?.record("logits", sums, note: "last layer sums, before softmax")
                 arithmetic.recorder?.record("y", probabilities, role: .errors, note: "softmax output")
-                traces.append(FixedLayerTrace(input: current, inputPatches: patches, activated: nil, logits: sums,
-                                              poolWinners: nil, output: probabilities))
+                traces.append(FixedLayerTrace(input: current, inputPatches: patches, activated: nil, activatedSums: nil,
+                                              logits: sums, poolWinners: nil, output: probabilities))
                 formats.append(nil)
                 break
             }
@@ -88,8 +90,8 @@ public struct FixedPointNetwork: Sendable {
                                      codes: pooled.output, format: activated.format)
                 winners = pooled.winners
             }
-            traces.append(FixedLayerTrace(input: current, inputPatches: patches, activated: activated, logits: nil,
-                                          poolWinners: winners, output: output))
+            traces.append(FixedLayerTrace(input: current, inputPatches: patches, activated: activated, activatedSums: sums,
+                                          logits: nil, poolWinners: winners, output: output))
             current = output
         }
         return (traces, formats)

@@ -101,9 +101,16 @@ public struct FixedPointPepita: FixedPointLearningRule {
         var divisors: [Double] = []
         let lastIndex = network.layers.count - 1
         for (index, layer) in network.layers.enumerated() {
-            let delta = index == lastIndex
-                ? (lastLayerError == .modulated ? modulatedError : error)
-                : codeDifference(first.traces[index].activated!, modulated.traces[index].activated!)
+            let delta: FixedMatrix
+            if index == lastIndex {
+                delta = lastLayerError == .modulated ? modulatedError : error
+            } else if arithmetic.config.pepitaDifference == .accumulators {
+                delta = arithmetic.requantize(arithmetic.sum(first.traces[index].activatedSums!,
+                                                             modulated.traces[index].activatedSums!, subtract: true),
+                                              role: .activations)
+            } else {
+                delta = codeDifference(first.traces[index].activated!, modulated.traces[index].activated!)
+            }
             updates.append(weightUpdateSums(layer: layer, delta: delta, trace: modulated.traces[index], arithmetic: arithmetic))
             recorder?.record("dW\(index)", updates[index], note: index == lastIndex
                 ? "\(lastLayerError == .modulated ? "e_mod" : "e")^T h_mod (summed over the batch)"
