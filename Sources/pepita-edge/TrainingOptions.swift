@@ -54,7 +54,7 @@ struct TrainingOptions {
       --fit-epochs N         points of the test curve (chance included) for the slowness fit [100,
                              as the reference]
       --init DIR             start from DIR/W0.npy, W1.npy, ... (and F.npy for PEPITA)
-      --precision P          float32, int16, int8, int8-stochastic, or a precision
+      --precision P          float32, int16, int16-stochastic, int8, int8-stochastic, or a precision
                              config JSON file (see README) [float32]
     """
 

@@ -41,7 +41,7 @@ final class PrecisionConfigTests: XCTestCase {
     // MARK: Presets
 
     func testEveryPresetLoadsWithAllSevenRolesExceptFloat32WhichHasNone() throws {
-        XCTAssertEqual(PrecisionConfig.presetNames, ["float32", "int16", "int8", "int8-stochastic"])
+        XCTAssertEqual(PrecisionConfig.presetNames, ["float32", "int16", "int16-stochastic", "int8", "int8-stochastic"])
         for name in PrecisionConfig.presetNames {
             let config = try PrecisionConfig.load(name)
             XCTAssertEqual(config, PrecisionConfig.preset(named: name))
@@ -56,7 +56,7 @@ final class PrecisionConfigTests: XCTestCase {
                 XCTAssertEqual(config.softmax, .integer, name)
                 XCTAssertEqual(config.scalars, .multiplyShift, name)
                 for (role, format) in config.roles {
-                    XCTAssertEqual(format.bits, name == "int16" ? 16 : 8, "\(name), \(role)")
+                    XCTAssertEqual(format.bits, name.hasPrefix("int16") ? 16 : 8, "\(name), \(role)")
                     XCTAssertTrue(format.signed, "\(name), \(role)")
                     XCTAssertEqual(format.fractionalBits == nil, format.scaling == .dynamic, "\(name), \(role)")
                 }
@@ -66,6 +66,16 @@ final class PrecisionConfigTests: XCTestCase {
             }
         }
         XCTAssertNil(PrecisionConfig.preset(named: "int4"))
+    }
+
+    func testInt16StochasticIsInt16WithStochasticWeightsAndVelocityOnly() throws {
+        let plain = try XCTUnwrap(PrecisionConfig.preset(named: "int16"))
+        let stochastic = try XCTUnwrap(PrecisionConfig.preset(named: "int16-stochastic"))
+        for role in TensorRole.allCases {
+            var expected = plain[role]
+            if role == .weights || role == .optimiserState { expected.rounding = .stochastic }
+            XCTAssertEqual(stochastic[role], expected, "\(role)")
+        }
     }
 
     func testPresetFormatsAreTheDocumentedOnes() {
