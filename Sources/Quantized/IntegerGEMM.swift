@@ -32,13 +32,8 @@ public enum IntegerGEMM {
         into c: UnsafeMutablePointer<Int64>, ldc: Int,
         accumulate: Bool = false, threads: Int = 1
     ) {
-        precondition(a.columns == b.rows, "inner dimensions differ: \(a.columns) vs \(b.rows)")
+        if TilePartition.finishedTrivially(a, b, into: c, ldc: ldc, accumulate: accumulate) { return }
         let m = a.rows, n = b.columns, k = a.columns
-        if m == 0 || n == 0 { return }
-        if k == 0 {
-            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-            return
-        }
         let runLength = int32RunLength(productBound: a.maxMagnitude * b.maxMagnitude)
         let panelCount = (n + panelWidth - 1) / panelWidth
         TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in

@@ -30,4 +30,17 @@ enum TilePartition {
             }
         }
     }
+
+    /// The shape checks every product kernel starts with. Returns true when
+    /// `C` is already final: nothing to compute (`m` or `n` is 0), or `k` is 0,
+    /// where `C = A B` is all zeros and `C += A B` leaves `C` unchanged.
+    static func finishedTrivially<A, C: Numeric>(_ a: StridedView<A>, _ b: StridedView<A>,
+                                                 into c: UnsafeMutablePointer<C>, ldc: Int, accumulate: Bool) -> Bool {
+        precondition(a.columns == b.rows, "inner dimensions differ: \(a.columns) vs \(b.rows)")
+        let m = a.rows, n = b.columns
+        if m == 0 || n == 0 { return true }
+        guard a.columns == 0 else { return false }
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return true
+    }
 }
