@@ -47,8 +47,12 @@ extension CostModel {
                                profileDescription: profile.description, clockHz: clockHz, samplesPerEpoch: samplesPerEpoch),
             assumptions: CostAssumptions(countingConventions: countingConventions, dataflow: dataflowAssumption,
                                          schedule: StorageModel.schedule(for: rule), placement: MemoryPlacement.policy,
-                                         pricing: EnergyLatency.pricingAssumption, roofline: EnergyLatency.rooflineAssumption),
+                                         pricing: EnergyLatency.pricingAssumption,
+                                         pricingNotes: EnergyLatency.pricingNotes(precision: precision, profile: profile,
+                                                                                  stochasticNarrowings: step.stochasticNarrowings),
+                                         stochasticRounding: stochasticRoundingAssumption, roofline: EnergyLatency.rooflineAssumption),
             operations: step.operations, traffic: step.traffic, storage: step.storage, placement: step.placement,
+            stochasticRounding: step.stochasticNarrowings,
             phases: step.phases, perStep: step.figures, perSample: step.figures.scaled(by: 1 / Double(batch)),
             perSampleByPhase: step.phases.map {
                 PhaseFigures(phase: $0.phase, figures: PricedStep.figures($0, clockHz: clockHz).scaled(by: 1 / Double(batch)))
@@ -63,6 +67,7 @@ struct PricedStep {
     let traffic: StepTraffic
     let storage: StorageProfile
     let placement: MemoryPlacement
+    let stochasticNarrowings: [StochasticNarrowings]
     let phases: [PhaseCost]
     let figures: CostFigures
 
@@ -72,8 +77,9 @@ struct PricedStep {
         traffic = try CostModel.traffic(network: network, rule: rule, batch: batch, sizes: sizes, options: options)
         storage = try StorageModel.peak(network: network, rule: rule, batch: batch, sizes: sizes, options: options)
         placement = MemoryPlacement(storage: storage, traffic: traffic, profile: profile)
+        stochasticNarrowings = CostModel.stochasticNarrowings(network: network, rule: rule, batch: batch, precision: precision)
         phases = try EnergyLatency.price(operations: operations, traffic: traffic, placement: placement,
-                                         precision: precision, profile: profile)
+                                         precision: precision, profile: profile, stochasticNarrowings: stochasticNarrowings)
         figures = phases.reduce(CostFigures.zero) { $0 + PricedStep.figures($1, clockHz: profile.clockHz.value) }
     }
 

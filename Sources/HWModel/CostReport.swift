@@ -6,7 +6,7 @@ import Quantized
 /// (CSV, Markdown, HTML) read this struct.
 public struct CostReport: Codable, Equatable, Sendable {
     /// Version of this JSON layout; bumped on any change a reader would notice.
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     public var schemaVersion: Int
     public var inputs: CostInputs
@@ -19,6 +19,8 @@ public struct CostReport: Codable, Equatable, Sendable {
     public var storage: StorageProfile
     /// Does the peak fit on chip, and what spills.
     public var placement: MemoryPlacement
+    /// Stochastic rounding's narrowings and random bits of one step, by phase and role (empty without stochastic roles).
+    public var stochasticRounding: [StochasticNarrowings]
     /// Energy and roofline latency of each phase of one step.
     public var phases: [PhaseCost]
     public var perStep: CostFigures
@@ -53,6 +55,9 @@ public struct CostAssumptions: Codable, Equatable, Sendable {
     public var schedule: String
     public var placement: String
     public var pricing: String
+    /// What this precision and profile add to `pricing`: wide accumulators, random bits priced or not.
+    public var pricingNotes: [String]
+    public var stochasticRounding: String
     public var roofline: String
 }
 

@@ -2,7 +2,14 @@ import Quantized
 
 /// Bytes per stored element of each kind of data, from a precision config:
 /// float32 stores 4 bytes; a fixed-point role stores its bits rounded up to
-/// whole bytes (8 bits -> 1, 9...16 -> 2); accumulators are 4 bytes (int32 or float32).
+/// whole bytes (8 bits -> 1, 9...16 -> 2). Accumulators (`accumulatorBits`,
+/// 16...64) take the smallest power-of-two number of bytes that holds them:
+/// 16 bits -> 2, 17...32 -> 4, 33...64 -> 8 (so a 48-bit accumulator is 8
+/// bytes, not 6): an accumulator only leaves the datapath as a memory word
+/// (a spilled partial sum), and memories and the engine (`Int64` sums) hold
+/// words of 2, 4 or 8 bytes. float32 accumulates in 4-byte floats. Under the
+/// dataflow assumption no accumulator is stored, so this size enters no
+/// storage or traffic figure; reports state it for designs that spill partial sums.
 /// Masks are stored as bits: 1 per dropout-mask element, 2 per max-pool
 /// winner index (which of the 4 inputs won).
 public struct ElementSizes: Codable, Equatable, Sendable {
@@ -46,7 +53,15 @@ public struct ElementSizes: Codable, Equatable, Sendable {
         }
         self.init(weightBytes: try bytes(.weights), projectionBytes: try bytes(.projection),
                   optimiserStateBytes: try bytes(.optimiserState), inputBytes: try bytes(.modulatedInput),
-                  activationBytes: try bytes(.activations), errorBytes: try bytes(.errors))
+                  activationBytes: try bytes(.activations), errorBytes: try bytes(.errors),
+                  accumulatorBytes: Self.accumulatorBytes(bits: precision.accumulatorBits))
+    }
+
+    /// Bytes of a stored accumulator of `bits` bits: the smallest of 2, 4, 8 that holds it (see the type's doc).
+    public static func accumulatorBytes(bits: Int) -> Int {
+        var bytes = 2
+        while bytes * 8 < bits { bytes *= 2 }
+        return bytes
     }
 
     /// Bytes of one element of `kind`; masks are sized in bits by `maskBytes`.

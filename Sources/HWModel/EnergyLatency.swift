@@ -1,22 +1,43 @@
 import Quantized
 
 /// Energy of one phase by component: MACs per precision, other operations,
-/// each memory level's reads and writes. Each entry is a count times a
+/// each memory level's reads and writes, stochastic rounding's random bits. Each entry is a count times a
 /// per-action energy from the profile (STYLE 17: counts and table stay separate
 /// inputs; this is their product).
 public struct EnergyBreakdown: Codable, Equatable, Sendable {
     public var macs: [MacEnergy]
     public var otherOperations: [OtherOperationEnergy]
     public var memories: [MemoryEnergy]
+    /// The random bits stochastic rounding draws in this phase; nil when it draws none.
+    public var randomBits: RandomBitEnergy?
     public var energyPicojoules: Double
 
-    public init(macs: [MacEnergy], otherOperations: [OtherOperationEnergy], memories: [MemoryEnergy]) {
+    public init(macs: [MacEnergy], otherOperations: [OtherOperationEnergy], memories: [MemoryEnergy],
+                randomBits: RandomBitEnergy? = nil) {
         self.macs = macs
         self.otherOperations = otherOperations
         self.memories = memories
+        self.randomBits = randomBits
         energyPicojoules = macs.reduce(0) { $0 + $1.energyPicojoules }
             + otherOperations.reduce(0) { $0 + $1.energyPicojoules }
             + memories.reduce(0) { $0 + $1.readEnergyPicojoules + $1.writeEnergyPicojoules }
+            + (randomBits?.energyPicojoules ?? 0)
+    }
+}
+
+/// Random bits drawn by stochastic rounding, priced when the profile gives an
+/// energy per random bit and otherwise counted but not priced (energy 0, said
+/// so in the report's pricing notes).
+public struct RandomBitEnergy: Codable, Equatable, Sendable {
+    public var randomBits: Int
+    /// nil: the profile has no `randomBitEnergyPicojoules`, so the bits are not priced.
+    public var energyPicojoulesPerBit: Double?
+    public var energyPicojoules: Double
+
+    public init(randomBits: Int, energyPicojoulesPerBit: Double?) {
+        self.randomBits = randomBits
+        self.energyPicojoulesPerBit = energyPicojoulesPerBit
+        energyPicojoules = energyPicojoulesPerBit.map { Double(randomBits) * $0 } ?? 0
     }
 }
 
@@ -119,14 +140,40 @@ public enum EnergyLatency {
         return bits <= 8 ? .int8 : .int16
     }
 
+    /// What the report must say about pricing beyond `pricingAssumption` for
+    /// this precision and profile: accumulators wider than the profile's int32
+    /// MAC figures assume, and random bits counted but not priced.
+    public static func pricingNotes(precision: PrecisionConfig, profile: HardwareProfile,
+                                    stochasticNarrowings: [StochasticNarrowings]) -> [String] {
+        var notes: [String] = []
+        if !precision.isFloat && precision.accumulatorBits != 32 {
+            notes.append("\(precision.name): accumulators are \(precision.accumulatorBits) bits; MACs are still priced at the profile's "
+                         + "int8/int16 MAC figures, which assume a 32-bit accumulator")
+        }
+        let bits = stochasticNarrowings.reduce(0) { $0 + $1.randomBits }
+        if bits > 0 {
+            if let perBit = profile.randomBitEnergyPicojoules {
+                notes.append("\(precision.name): stochastic rounding draws \(bits) random bits per step, priced at "
+                             + "\(perBit.value) pJ per bit (\(perBit.source))")
+            } else {
+                notes.append("\(precision.name): stochastic rounding draws \(bits) random bits per step; not priced "
+                             + "(profile \(profile.name) gives no randomBitEnergyPicojoules)")
+            }
+        }
+        return notes
+    }
+
     /// The precision of every non-MAC operation.
     public static func otherOperationPrecision(_ precision: PrecisionConfig) -> NumericPrecision {
         precision.isFloat ? .fp32 : .int32
     }
 
     /// Energy and latency of every phase of a step.
+    /// `stochasticNarrowings` (from `CostModel.stochasticNarrowings`) adds each
+    /// phase's random bits as an energy component (priced if the profile can).
     public static func price(operations: StepOperations, traffic: StepTraffic, placement: MemoryPlacement,
-                             precision: PrecisionConfig, profile: HardwareProfile) throws -> [PhaseCost] {
+                             precision: PrecisionConfig, profile: HardwareProfile,
+                             stochasticNarrowings: [StochasticNarrowings] = []) throws -> [PhaseCost] {
         func energy(_ kind: OperationKind, _ numeric: NumericPrecision) throws -> Double {
             guard let value = profile.energyPicojoules(kind, numeric) else {
                 throw CostModelError.profileLacks(profile: profile.name,
@@ -179,6 +226,10 @@ public enum EnergyLatency {
                              writeEnergyPicojoules: (written[level.name] ?? 0) * level.writeEnergyPicojoulesPerByte.value)
             }
 
+            let randomBits = stochasticNarrowings.filter { $0.phase == phase.phase }.reduce(0) { $0 + $1.randomBits }
+            let randomBitEnergy = randomBits > 0
+                ? RandomBitEnergy(randomBits: randomBits, energyPicojoulesPerBit: profile.randomBitEnergyPicojoules?.value) : nil
+
             // Roofline.
             var computeCycles = Double(total.otherOperations) / profile.otherOperationsPerCycle.value
             for entry in macs {
@@ -195,7 +246,8 @@ public enum EnergyLatency {
             let (latency, bound) = roofline(computeCycles: computeCycles, memoryCycles: memoryCycles)
             return PhaseCost(phase: phase.phase, operations: total, bytesRead: phaseTraffic.bytesRead,
                              bytesWritten: phaseTraffic.bytesWritten,
-                             energy: EnergyBreakdown(macs: macs, otherOperations: otherEnergy, memories: memoryEnergy),
+                             energy: EnergyBreakdown(macs: macs, otherOperations: otherEnergy, memories: memoryEnergy,
+                                                     randomBits: randomBitEnergy),
                              computeCycles: computeCycles, memoryCycles: memoryCycles, latencyCycles: latency, bound: bound)
         }
     }

@@ -62,6 +62,7 @@ extension HardwareProfile {
         if name.isEmpty { throw fail("name", "must not be empty") }
         try check(clockHz, "clockHz")
         try check(otherOperationsPerCycle, "otherOperationsPerCycle")
+        if let randomBitEnergyPicojoules { try check(randomBitEnergyPicojoules, "randomBitEnergyPicojoules") }
         if operations.isEmpty { throw fail("operations", "must list at least one operation") }
         for (index, operation) in operations.enumerated() {
             try check(operation.energyPicojoules, "operations[\(index)].energyPicojoules")
@@ -115,6 +116,7 @@ indirect enum ProfileSchema {
         "notes": (.array(.string), false),
         "clockHz": (sourced, true),
         "otherOperationsPerCycle": (sourced, true),
+        "randomBitEnergyPicojoules": (sourced, false),
         "operations": (.array(.object([
             "kind": (.oneOf(OperationKind.allCases.map(\.rawValue)), true),
             "precision": (.oneOf(NumericPrecision.allCases.map(\.rawValue)), true),

@@ -22,10 +22,14 @@ public struct HardwareProfile: Codable, Equatable, Sendable {
     public var computeThroughput: [ComputeThroughput]
     /// Memory levels, on chip (SRAMs, register files) and at most one off chip (DRAM, external SRAM).
     public var memories: [MemoryLevel]
+    /// Energy of one random bit for stochastic rounding (an LFSR or TRNG bit), if
+    /// published for the target; without it stochastic rounding's bits are counted but not priced.
+    public var randomBitEnergyPicojoules: SourcedValue?
 
     public init(schemaVersion: Int = 1, name: String, description: String, notes: [String]? = nil,
                 clockHz: SourcedValue, otherOperationsPerCycle: SourcedValue, operations: [OperationEnergy],
-                computeThroughput: [ComputeThroughput], memories: [MemoryLevel]) {
+                computeThroughput: [ComputeThroughput], memories: [MemoryLevel],
+                randomBitEnergyPicojoules: SourcedValue? = nil) {
         self.schemaVersion = schemaVersion
         self.name = name
         self.description = description
@@ -35,6 +39,7 @@ public struct HardwareProfile: Codable, Equatable, Sendable {
         self.operations = operations
         self.computeThroughput = computeThroughput
         self.memories = memories
+        self.randomBitEnergyPicojoules = randomBitEnergyPicojoules
     }
 
     /// Energy of one `kind` operation at `precision`, if the profile gives it.

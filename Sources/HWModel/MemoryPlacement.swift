@@ -7,7 +7,9 @@ public struct MemoryPlacement: Codable, Equatable, Sendable {
         or, if none does, the largest. When the peak exceeds it, kinds of data are kept on chip in order of \
         bytes moved per byte stored (most first) until the level is full; the rest of each kind spills to \
         the off-chip level, and that share of the kind's traffic is read and written there. \
-        Smaller on-chip levels (register files, caches) are not modelled as separate traffic.
+        Smaller on-chip levels (register files, caches) are not modelled as separate traffic. \
+        The off-chip level's size is checked too: if what spills exceeds it, the step does not fit on the \
+        profile's memories at all; its traffic is still priced (at the off-chip level) and the report says by how much it overflows.
         """
 
     public var peakBytes: Int
@@ -17,8 +19,14 @@ public struct MemoryPlacement: Codable, Equatable, Sendable {
     public var servingLevel: String
     /// The off-chip level that takes what spills; nil if the profile has none.
     public var offChipLevel: String?
+    /// The off-chip level's size in bytes; nil if the profile has none.
+    public var offChipSizeBytes: Int?
     public var fitsOnChip: Bool { spilledBytes == 0 }
     public var spilledBytes: Int { kinds.reduce(0) { $0 + $1.spilledBytes } }
+    /// Spilled bytes beyond the off-chip level's size (0 when they fit, or nothing spills, or there is no off-chip level).
+    public var offChipOverflowBytes: Int { offChipSizeBytes.map { max(0, spilledBytes - $0) } ?? 0 }
+    /// The peak fits on chip, or what spills fits in the off-chip level.
+    public var fitsInMemory: Bool { spilledBytes == 0 || offChipOverflowBytes == 0 && offChipLevel != nil }
     /// Per kind of data: peak bytes, how many stay on chip, how many spill.
     public var kinds: [KindPlacement]
     /// Remarks, e.g. spilled bytes priced on chip because the profile has no off-chip level.
@@ -81,9 +89,13 @@ extension MemoryPlacement {
         if spilled > 0 && offChip == nil {
             notes.append("\(spilled) bytes do not fit in \(serving.name) and the profile has no off-chip level: their traffic is priced at \(serving.name)")
         }
+        if let offChip, spilled > offChip.capacityBytes {
+            notes.append("\(spilled) bytes spill from \(serving.name) but \(offChip.name) holds only \(offChip.capacityBytes): "
+                         + "\(spilled - offChip.capacityBytes) bytes fit nowhere on this profile (their traffic is priced at \(offChip.name) as if they fit)")
+        }
         self.init(peakBytes: peak,
                   levels: onChip.map { LevelFit(level: $0.name, sizeBytes: $0.capacityBytes, holdsPeak: $0.capacityBytes >= peak) },
-                  servingLevel: serving.name, offChipLevel: offChip?.name,
+                  servingLevel: serving.name, offChipLevel: offChip?.name, offChipSizeBytes: offChip?.capacityBytes,
                   kinds: DataKind.allCases.compactMap { placed[$0] }, notes: notes)
     }
 }

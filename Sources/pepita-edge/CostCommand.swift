@@ -166,7 +166,7 @@ struct CostRequest {
     /// `--model` as given (`fc`), beside the network it became (`fc:64-1024-10`).
     var model: String
     var data: String
-    /// The profile priced on, for its notes and the off-chip level's size (which the placement does not check).
+    /// The profile priced on, for its notes.
     var profile: HardwareProfile
     var profileFile: String
 }

@@ -137,8 +137,8 @@ struct CostText {
             var onChip = placement.fitsOnChip
                 ? "yes (\(placement.servingLevel))"
                 : "no: \(humanNumber(Double(placement.spilledBytes))) B spill from \(placement.servingLevel) to \(placement.offChipLevel ?? "nowhere")"
-            if let offChip = request.profile.offChipMemory, placement.spilledBytes > offChip.capacityBytes {
-                onChip += ", more than its \(bytesText(offChip.sizeBytes.value))"
+            if placement.offChipOverflowBytes > 0, let size = placement.offChipSizeBytes {
+                onChip += ", more than its \(bytesText(Double(size)))"
             }
             var row = [report.inputs.rule.rawValue, report.inputs.precisionName]
             row += categories.map { humanNumber(Double(report.storage[$0])) }
@@ -214,6 +214,10 @@ struct CostText {
             }
         }
         lines.append(("pricing", first.assumptions.pricing))
+        for note in orderedUnique(reports.flatMap(\.assumptions.pricingNotes)) { lines.append(("pricing note", note)) }
+        if reports.contains(where: { !$0.stochasticRounding.isEmpty }) {
+            lines.append(("stochastic rounding", first.assumptions.stochasticRounding))
+        }
         lines.append(("roofline", first.assumptions.roofline))
         return lines
     }

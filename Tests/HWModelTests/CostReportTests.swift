@@ -43,7 +43,7 @@ final class CostReportTests: XCTestCase {
         let data = try encoder.encode(priced)
         XCTAssertEqual(try JSONDecoder().decode(CostReport.self, from: data), priced)
         let text = String(decoding: data, as: UTF8.self)
-        XCTAssertTrue(text.contains("\"schemaVersion\":1"))
+        XCTAssertTrue(text.contains("\"schemaVersion\":2"))
         XCTAssertTrue(text.contains("\"energyPicojoules\""))
     }
 

@@ -103,6 +103,17 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertEqual(loadError(tree), "bad.json: memories[1].readEnergyPicojoulesPerByte: must be > 0, got 0.0")
     }
 
+    func testARandomBitEnergyIsOptionalAndChecked() throws {
+        var tree = try horowitzTree()
+        tree["randomBitEnergyPicojoules"] = ["value": 0.25, "source": "test figure"]
+        let data = try JSONSerialization.data(withJSONObject: tree)
+        XCTAssertEqual(try HardwareProfile(json: data, file: "ok.json").randomBitEnergyPicojoules,
+                       SourcedValue(0.25, source: "test figure"))
+        XCTAssertNil(try TestNetworks.shippedProfile("horowitz-45nm").randomBitEnergyPicojoules)
+        tree["randomBitEnergyPicojoules"] = ["value": -1, "source": "typo"]
+        XCTAssertEqual(loadError(tree), "bad.json: randomBitEnergyPicojoules: must be > 0, got -1.0")
+    }
+
     func testAZeroBandwidthIsNamed() throws {
         var tree = try horowitzTree()
         editingMemory(3, &tree) { $0["bandwidthBytesPerCycle"] = ["value": 0, "source": "assumption"] }
