@@ -59,6 +59,11 @@ public struct StorageStage: Codable, Equatable, Sendable {
 public struct CategoryBytes: Codable, Equatable, Sendable {
     public var category: StorageCategory
     public var bytes: Int
+
+    public init(category: StorageCategory, bytes: Int) {
+        self.category = category
+        self.bytes = bytes
+    }
 }
 
 public struct LayerBytes: Codable, Equatable, Sendable {
@@ -90,11 +95,56 @@ public struct StorageProfile: Codable, Equatable, Sendable {
         return bytes
     }
 
+    /// Per layer (then the buffers of no layer), the bytes the rule stores
+    /// beyond weights and velocities: what to compare between rules layer by layer.
+    public var layerStorage: [LayerStorage] {
+        let working = buffers.filter { $0.category != .weights && $0.category != .optimiserState }
+        let layers = orderedLayers(working)
+        let peakIndex = stages.firstIndex { $0.name == peakStage } ?? 0
+        return layers.map { layer in
+            let own = working.filter { $0.layer == layer }
+            let live = stages.indices.map { stage in own.filter { $0.isLive(atStage: stage) }.reduce(0) { $0 + $1.bytes } }
+            let largest = live.indices.max { live[$0] < live[$1] } ?? 0
+            return LayerStorage(
+                layer: layer, bufferNames: own.map(\.name),
+                bytesByCategory: StorageCategory.allCases.compactMap { category in
+                    let bytes = own.filter { $0.category == category }.reduce(0) { $0 + $1.bytes }
+                    return bytes > 0 ? CategoryBytes(category: category, bytes: bytes) : nil
+                },
+                largestLiveBytes: live.isEmpty ? 0 : live[largest], largestLiveStage: stages.isEmpty ? "" : stages[largest].name,
+                bytesAtPeak: live.isEmpty ? 0 : live[peakIndex])
+        }
+    }
+
+    /// Layers 0, 1, ... that own a buffer, then nil if some buffer belongs to no layer.
+    private func orderedLayers(_ buffers: [StorageBuffer]) -> [Int?] {
+        let numbered = Set(buffers.compactMap(\.layer)).sorted().map { Optional($0) }
+        return numbered + (buffers.contains { $0.layer == nil } ? [nil] : [])
+    }
+
     /// The buffers live at the peak.
     public var peakBuffers: [StorageBuffer] {
         guard let index = stages.firstIndex(where: { $0.name == peakStage }) else { return [] }
         return buffers.filter { $0.isLive(atStage: index) }
     }
+}
+
+/// One layer's share of a step's storage: where a rule spends bytes on a layer
+/// beyond its weights and velocities (which every rule stores alike), so that
+/// PEPITA and BP can be compared layer by layer. `layer` nil gathers the
+/// buffers of no layer (`x`/`x_mod`, `F`, `e`, `e_mod`).
+public struct LayerStorage: Codable, Equatable, Sendable {
+    public var layer: Int?
+    /// Names of the layer's buffers other than `W_l` and `v_l`.
+    public var bufferNames: [String]
+    /// Bytes of those buffers by category, each at its size whatever its lifetime (non-zero categories only).
+    public var bytesByCategory: [CategoryBytes]
+    /// The largest total of those buffers live at one stage of the step.
+    public var largestLiveBytes: Int
+    /// The stage where that total is reached (the first such).
+    public var largestLiveStage: String
+    /// Their bytes live at the step's peak stage.
+    public var bytesAtPeak: Int
 }
 
 /// Peak live storage of a training step (SPEC §5, issue 4 item 3): which

@@ -83,7 +83,7 @@ struct CostText {
     }
 
     var sections: [Section] {
-        var sections = [perSampleSection, latencySection, storageSection]
+        var sections = [perSampleSection, latencySection, storageSection, layerStorageSection]
         if let epoch = epochSection { sections.append(epoch) }
         return sections
     }
@@ -150,6 +150,51 @@ struct CostText {
                        table: TextTable(header: header, rows: rows))
     }
 
+    /// Per layer: the bytes each rule stores beyond weights and velocities
+    /// (equal for every rule), which is where PEPITA saves storage (no deltas,
+    /// no pool winners) or spends more (h and h_mod together, activations
+    /// before pooling, dropout masks, F).
+    var layerStorageSection: Section {
+        let categories = StorageCategory.allCases.filter { category in
+            reports.contains { $0.storage.layerStorage.contains { $0.bytesByCategory.contains { $0.category == category } } }
+        }
+        var header = ["rule", "precision", "layer", "buffers"] + categories.map(Self.categoryTitle) + ["most live at once", "at step peak"]
+        if showsRatios { header.append("most live vs BP") }
+        var rows: [[String]] = []
+        for report in reports {
+            let bpLayers = baseline(for: report)?.storage.layerStorage
+            for entry in report.storage.layerStorage {
+                var row = [report.inputs.rule.rawValue, report.inputs.precisionName, layerTitle(entry.layer),
+                           entry.bufferNames.joined(separator: "; ")]
+                row += categories.map { category in
+                    entry.bytesByCategory.first { $0.category == category }.map { humanNumber(Double($0.bytes)) } ?? "0"
+                }
+                row += ["\(humanNumber(Double(entry.largestLiveBytes))) (\(entry.largestLiveStage))", humanNumber(Double(entry.bytesAtPeak))]
+                if showsRatios {
+                    let bp = bpLayers?.first { $0.layer == entry.layer }
+                    row.append(bp.map { $0.largestLiveBytes > 0 ? Self.ratioText(Double(entry.largestLiveBytes) / Double($0.largestLiveBytes)) : "-" } ?? "-")
+                }
+                rows.append(row)
+            }
+        }
+        return Section(title: "Storage per layer beyond weights and velocities (the same for every rule), bytes: each layer's buffers, the most live at once, and live at the step's peak",
+                       table: TextTable(header: header, rows: rows))
+    }
+
+    /// `0: conv 1x28x28->32 5x5 + pool`, `1: dense 4608->10`; nil: the buffers of no layer.
+    func layerTitle(_ layer: Int?) -> String {
+        guard let layer else { return "none (x, F, e)" }
+        return "\(layer): " + Self.layerText(network.layers[layer])
+    }
+
+    static func layerText(_ layer: LayerShape) -> String {
+        switch layer {
+        case let .dense(inputs, outputs): return "dense \(inputs)->\(outputs)"
+        case let .conv(channels, height, width, outChannels, kernel, pools):
+            return "conv \(channels)x\(height)x\(width)->\(outChannels) channels \(kernel)x\(kernel)" + (pools ? " + 2x2 max pool" : "")
+        }
+    }
+
     var epochSection: Section? {
         let epochs = reports.compactMap(\.perEpoch)
         guard epochs.count == reports.count, let first = epochs.first else { return nil }
@@ -172,13 +217,7 @@ struct CostText {
     var assumptions: [(key: String, text: String)] {
         let first = reports[0]
         let inputs = first.inputs
-        let layers = network.layers.map { layer -> String in
-            switch layer {
-            case let .dense(inputs, outputs): return "dense \(inputs)->\(outputs)"
-            case let .conv(channels, height, width, outChannels, kernel, pools):
-                return "conv \(channels)x\(height)x\(width)->\(outChannels) channels \(kernel)x\(kernel)" + (pools ? " + 2x2 max pool" : "")
-            }
-        }
+        let layers = network.layers.map(Self.layerText)
         var lines: [(key: String, text: String)] = [
             ("model", (request.model == network.name ? network.name : "\(request.model) = \(network.name)") + ": input \(network.input), \(network.classes) classes; "
                 + "\(layers.joined(separator: ", ")); \(humanNumber(Double(network.parameterCount))) weights; no biases, ReLU, softmax"),

@@ -77,4 +77,34 @@ final class StorageModelTests: XCTestCase {
             XCTAssertGreaterThan(pepita.peakBytes, bp.peakBytes, network.name)
         }
     }
+
+    /// Layer by layer on the tiny conv net (float32, B = 2), beyond weights and velocities:
+    /// PEPITA's conv layer keeps h1 before pooling (256) and holds h1_mod (256) and its pooled
+    /// copy (64) with it: 576 live at modulatedForward[0]; BP keeps pooled h1 (64) and winners (4),
+    /// then delta0 before pooling (256): 324 at backward[1]. So PEPITA stores more at the conv layer.
+    /// Buffers of no layer: PEPITA x_mod 288 + F 432 + e 24 = 744; BP x 288 + e 24 = 312.
+    func testLayerStorageShowsWherePepitaSpendsMoreOrLessPerLayer() throws {
+        let pepita = try peak(TestNetworks.tinyConv, .pepita).layerStorage
+        let bp = try peak(TestNetworks.tinyConv, .bp).layerStorage
+        XCTAssertEqual(pepita.map(\.layer), [0, nil])
+        XCTAssertEqual(bp.map(\.layer), [0, nil])
+        XCTAssertEqual(pepita[0].bufferNames, ["h1 (pass 1, before pooling)", "h1 pooled (pass 1)", "h1_mod (before pooling)", "h1_mod pooled"])
+        XCTAssertEqual(pepita[0].largestLiveBytes, 576)
+        XCTAssertEqual(pepita[0].largestLiveStage, "modulatedForward[0]")
+        XCTAssertEqual(pepita[0].bytesAtPeak, 576)
+        XCTAssertEqual(bp[0].bufferNames, ["h1 (pooled)", "pool winners 0", "delta0"])
+        XCTAssertEqual(bp[0].bytesByCategory, [CategoryBytes(category: .keptActivations, bytes: 64),
+                                               CategoryBytes(category: .masks, bytes: 4),
+                                               CategoryBytes(category: .backwardBuffers, bytes: 256)])
+        XCTAssertEqual(bp[0].largestLiveBytes, 324)
+        XCTAssertEqual(bp[0].largestLiveStage, "backward[1]")
+        XCTAssertEqual(pepita[1].largestLiveBytes, 744)
+        XCTAssertEqual(bp[1].largestLiveBytes, 312)
+
+        // fc 4-3-2: PEPITA holds h1, h1_mod and the mask (24 + 24 + 1 = 49) against BP's h1 and delta0 (48).
+        let fcPepita = try peak(TestNetworks.tinyFC, .pepita).layerStorage
+        let fcBP = try peak(TestNetworks.tinyFC, .bp).layerStorage
+        XCTAssertEqual(fcPepita[0].largestLiveBytes, 49)
+        XCTAssertEqual(fcBP[0].largestLiveBytes, 48)
+    }
 }
