@@ -36,7 +36,7 @@ public struct BarChart: Equatable, Sendable {
     public var width: Double
     public var plotHeight: Double
 
-    public init(title: String, valueLabel: String, series: [String], groups: [Group], width: Double = 760, plotHeight: Double = 220) {
+    public init(title: String, valueLabel: String, series: [String], groups: [Group], width: Double = 980, plotHeight: Double = 220) {
         self.title = title
         self.valueLabel = valueLabel
         self.series = series
@@ -67,7 +67,7 @@ public struct BarChart: Equatable, Sendable {
         public var segments: [Segment]
         /// The x extent of every bar (also of empty ones), group by group.
         public var bars: [[SVGRect]]
-        /// Under each bar, rotated -40 degrees about its anchor.
+        /// Under each bar, rotated -60 degrees about its anchor.
         public var barLabels: [SVGLabel]
         public var groupLabels: [SVGLabel]
         public var legend: [LegendEntry]
@@ -95,8 +95,8 @@ public struct BarChart: Equatable, Sendable {
         let slot = groupWidth * Self.groupFill / Double(mostBars)
         let barWidth = min(Self.maxBarWidth, slot * 0.85)
         let longestLabel = groups.flatMap(\.bars).map(\.label.count).max() ?? 0
-        // A label rotated -40 degrees drops about sin(40) * its length below the axis.
-        let labelBand = 12 + Double(longestLabel) * 5.5 * 0.65
+        // A label rotated -60 degrees drops about sin(60) * its length (5 units a character) below the axis.
+        let labelBand = 12 + Double(longestLabel) * 5 * 0.87
 
         var segments: [Segment] = [], bars: [[SVGRect]] = [], barLabels: [SVGLabel] = [], groupLabels: [SVGLabel] = []
         for (g, group) in groups.enumerated() {
@@ -112,12 +112,12 @@ public struct BarChart: Equatable, Sendable {
                     segments.append(Segment(group: g, bar: b, series: s, value: value, rect: rect))
                     base += value
                 }
-                barLabels.append(SVGLabel(text: bar.label, x: x + barWidth / 2 + 3, y: plot.maxY + 10, anchor: "end"))
+                barLabels.append(SVGLabel(text: bar.label, x: x + barWidth / 2 + 3, y: plot.maxY + 8, anchor: "end"))
             }
             bars.append(groupBars)
             groupLabels.append(SVGLabel(text: group.label, x: groupX + groupWidth / 2, y: plot.maxY + labelBand + 14, anchor: "middle"))
         }
-        let legend = LegendEntry.layout(series.count > 1 ? series : [], left: plot.x, top: plot.maxY + labelBand + 26, width: plot.width)
+        let legend = LegendEntry.layout(series, left: plot.x, top: plot.maxY + labelBand + 26, width: plot.width)
         return Layout(width: width, height: legend.bottom + 8, plot: plot, ticks: tickValues.map { ($0, y($0)) },
                       segments: segments, bars: bars, barLabels: barLabels, groupLabels: groupLabels, legend: legend.entries)
     }
@@ -139,7 +139,7 @@ public struct BarChart: Equatable, Sendable {
                      + "transform=\"rotate(-90 14 \(SVG.coordinate(middle)))\">\(SVG.escape(valueLabel))</text>")
         for segment in layout.segments {
             let bar = groups[segment.group].bars[segment.bar]
-            let name = series.count > 1 ? "\(series[segment.series]): " : ""
+            let name = "\(series[segment.series]): "
             lines.append(segment.rect.svg(fill: SVG.colour(segment.series),
                                           title: "\(groups[segment.group].label), \(bar.label): \(name)\(SVG.number(segment.value)) "
                                               + "(total \(SVG.number(bar.total)))"))
@@ -147,8 +147,8 @@ public struct BarChart: Equatable, Sendable {
         lines.append("<line x1=\"\(SVG.coordinate(plot.x))\" y1=\"\(SVG.coordinate(plot.maxY))\" x2=\"\(SVG.coordinate(plot.maxX))\" "
                      + "y2=\"\(SVG.coordinate(plot.maxY))\" stroke=\"#333\"/>")
         for label in layout.barLabels {
-            lines.append("<text x=\"\(SVG.coordinate(label.x))\" y=\"\(SVG.coordinate(label.y))\" text-anchor=\"end\" font-size=\"10\" "
-                         + "transform=\"rotate(-40 \(SVG.coordinate(label.x)) \(SVG.coordinate(label.y)))\">\(SVG.escape(label.text))</text>")
+            lines.append("<text x=\"\(SVG.coordinate(label.x))\" y=\"\(SVG.coordinate(label.y))\" text-anchor=\"end\" font-size=\"9\" "
+                         + "transform=\"rotate(-60 \(SVG.coordinate(label.x)) \(SVG.coordinate(label.y)))\">\(SVG.escape(label.text))</text>")
         }
         for label in layout.groupLabels { lines.append(label.svg(size: 11, weight: "bold")) }
         for entry in layout.legend { lines.append(entry.svg()) }

@@ -25,7 +25,7 @@ public struct LineChart: Equatable, Sendable {
     public var plotHeight: Double
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series], yRange: ClosedRange<Double>? = nil,
-                width: Double = 760, plotHeight: Double = 240) {
+                width: Double = 980, plotHeight: Double = 260) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel

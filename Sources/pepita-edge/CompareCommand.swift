@@ -64,7 +64,12 @@ enum CompareCommand {
     /// The summary table of `summaries` in `format` (JSON gets the summaries only).
     static func render(_ summaries: [RunSummary], format: OutputFormat) -> String {
         if format == .json { return (try? jsonText(summaries)) ?? "[]\n" }
-        let table = TextTable(
+        return format.render(summaryTable(summaries))
+    }
+
+    /// One row per run: accuracy, slowness, speed.
+    static func summaryTable(_ summaries: [RunSummary]) -> TextTable {
+        TextTable(
             header: ["rule", "precision", "model", "dataset", "epochs", "final test %", "best test %", "best epoch",
                      "slowness", "train s/epoch", "last-layer error"],
             rows: summaries.map { summary in
@@ -74,10 +79,5 @@ enum CompareCommand {
                  String(format: "%.3f", summary.medianTrainSecondsPerEpoch),
                  summary.lastLayerError?.rawValue ?? "-"]
             })
-        switch format {
-        case .csv: return table.csv
-        case .md: return table.markdown
-        default: return table.aligned
-        }
     }
 }

@@ -36,7 +36,10 @@ enum CostCommand {
       --last-layer-error E   modulated | first-pass: PEPITA's last-layer error
                              [modulated for fc, first-pass for conv models]
       --dropout-keep X       keep probability of hidden dense layers, 1 = off [0.9]
-      --format F             table | json | csv | md [table]
+      --format F             table | json | csv | md | html [table]; html is one
+                             self-contained page with SVG charts (no script, no external files)
+      --run DIR[,DIR...]     (html) add the test-accuracy curves of saved runs: a run
+                             directory of train, or compare's --run-dir (every run in it)
       --out PATH             write the report to PATH instead of stdout
     """
 
@@ -84,8 +87,10 @@ enum CostCommand {
             lastLayerError = value
         }
         let dropoutKeep = try arguments.number("--dropout-keep") ?? 0.9
-        let (format, outPath) = try OutputFormat.parse(&arguments)
+        let runPaths = try arguments.string("--run").map { $0.split(separator: ",").map(String.init) } ?? []
+        let (format, outPath) = try OutputFormat.parse(&arguments, allowing: OutputFormat.allCases)
         try arguments.finish()
+        if !runPaths.isEmpty && format != .html { throw UsageError("--run adds accuracy curves to --format html only") }
 
         guard dropoutKeep > 0, dropoutKeep <= 1 else { throw UsageError("--dropout-keep must be in (0, 1], got \(dropoutKeep)") }
         if let batch = batchGiven, batch < 1 { throw UsageError("--batch must be >= 1, got \(batch)") }
@@ -128,7 +133,8 @@ enum CostCommand {
         }
         let text = format == .json
             ? try jsonText(Document(reports: reports))
-            : CostText(reports: reports, request: CostRequest(model: modelName, data: dataDescription, profile: profile, profileFile: profilePath))
+            : CostText(reports: reports, request: CostRequest(model: modelName, data: dataDescription, profile: profile,
+                                                              profileFile: profilePath, runs: try RunCurve.load(runPaths)))
                 .render(format)
         try OutputFormat.emit(text, to: outPath)
     }
@@ -169,4 +175,6 @@ struct CostRequest {
     /// The profile priced on, for its notes.
     var profile: HardwareProfile
     var profileFile: String
+    /// Saved runs whose accuracy the HTML report charts (`--run`).
+    var runs: [RunCurve] = []
 }

@@ -2,11 +2,11 @@ import Foundation
 import HWModel
 import Quantized
 
-/// `cost`'s reports as text. The aligned table and Markdown give four small
-/// tables (per sample; latency by phase; peak storage; per epoch), then the
+/// `cost`'s reports as text. The aligned table and Markdown give five small
+/// tables (per sample; latency by phase; peak storage; storage per layer; per epoch), then the
 /// inputs and assumptions every number was priced under (STYLE 9). CSV is one
 /// row per report with fixed columns and raw units (pJ, cycles, bytes), for
-/// spreadsheets and golden files. Only formatting happens here: every number is
+/// spreadsheets and golden files; HTML is `CostHTML`, built on these tables. Only formatting happens here: every number is
 /// read from a `CostReport` (ratios to BP are quotients of two of them).
 struct CostText {
     var reports: [CostReport]
@@ -14,6 +14,7 @@ struct CostText {
 
     func render(_ format: OutputFormat) -> String {
         switch format {
+        case .html: return CostHTML(text: self).page
         case .csv: return csv
         case .md:
             return sections.map { "**\($0.title)**\n\n" + $0.table.markdown }.joined(separator: "\n")
@@ -309,6 +310,11 @@ struct CostText {
 struct EnergyUnit {
     var name: String
     var picojoules: Double
+
+    /// The unit that keeps the largest of `values` (pJ) at 1 or more (for a chart's axis).
+    init(largest values: [Double]) {
+        self.init(fitting: [values.max() ?? 1])
+    }
 
     init(fitting values: [Double]) {
         let smallest = values.filter { $0 > 0 }.min() ?? 1

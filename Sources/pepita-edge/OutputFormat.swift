@@ -2,15 +2,19 @@ import Foundation
 import PepitaEngine
 
 /// How a command's result is printed: a human table, or machine-readable
-/// JSON / CSV / Markdown. Written to stdout, or atomically to `--out PATH`.
+/// JSON / CSV / Markdown, or (for `cost`) one self-contained HTML page.
+/// Written to stdout, or atomically to `--out PATH`.
 enum OutputFormat: String, CaseIterable {
-    case table, json, csv, md
+    case table, json, csv, md, html
 
-    static func parse(_ arguments: inout Arguments) throws -> (OutputFormat, String?) {
+    /// The formats every command writes; `cost` adds `html`.
+    static let textFormats: [OutputFormat] = [.table, .json, .csv, .md]
+
+    static func parse(_ arguments: inout Arguments, allowing allowed: [OutputFormat] = textFormats) throws -> (OutputFormat, String?) {
         var format = OutputFormat.table
         if let text = try arguments.string("--format") {
-            guard let value = OutputFormat(rawValue: text) else {
-                throw UsageError("--format must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+            guard let value = OutputFormat(rawValue: text), allowed.contains(value) else {
+                throw UsageError("--format must be one of \(allowed.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
             }
             format = value
         }

@@ -199,7 +199,7 @@ enum ProfilesCommand {
             let notes = (profile.notes ?? []).map { "- \($0)\n" }.joined()
             return "**\(profile.name)** (`\(path)`, schema version \(profile.schemaVersion))\n\n\(profile.description)\n\n"
                 + (notes.isEmpty ? "" : notes + "\n") + table.markdown
-        case .table:
+        case .table, .html:
             let notes = (profile.notes ?? []).map { "  note: \($0)\n" }.joined()
             return "\(profile.name) (\(path), schema version \(profile.schemaVersion))\n  \(profile.description)\n"
                 + notes + "\n" + table.aligned
@@ -281,7 +281,7 @@ extension OutputFormat {
         switch self {
         case .csv: return table.csv
         case .md: return table.markdown
-        case .table, .json: return table.aligned
+        case .table, .json, .html: return table.aligned
         }
     }
 }

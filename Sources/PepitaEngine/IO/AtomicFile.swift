@@ -42,6 +42,11 @@ public struct FileError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var description: String { "\(path): \(reason)" }
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// The JSON every output of the toolkit uses: pretty, key-sorted, a trailing
