@@ -7,7 +7,10 @@ enum CompareCommand {
 
     Trains each rule (PEPITA and BP by default) in each precision on the same
     model, data, seed and settings, one after the other, and prints final and best
-    test accuracy, slowness and training seconds per epoch side by side.
+    test accuracy, slowness and training seconds per epoch side by side. With
+    --profile, each row also gets what one training step costs on that chip (the
+    analytic model of `pepita-edge cost`): MACs, peak storage, energy and latency
+    per sample, and their ratios to BP in the same precision.
 
     OPTIONS:
       --rules LIST           comma-separated rules to compare [pepita,bp]
@@ -15,6 +18,8 @@ enum CompareCommand {
                              (compare: a comma-separated list, e.g. float32,int16,int8)
       --run-dir DIR          write each run to DIR/<rule>-<precision>/ (refuses existing runs unless --force)
       --force                overwrite runs in --run-dir
+      --profile NAME|FILE    add cost columns priced on this hardware profile
+                             (a name from `pepita-edge profiles list` or a JSON file)
       --format F             table | json | csv | md [table]
       --out PATH             write the result to PATH instead of stdout
     """
@@ -30,12 +35,18 @@ enum CompareCommand {
         let options = try TrainingOptions.parse(&arguments, readsRule: false)
         let runRoot = try arguments.string("--run-dir")
         let force = arguments.flag("--force")
+        let profileName = try arguments.string("--profile")
         let (format, outPath) = try OutputFormat.parse(&arguments)
         try arguments.finish()
 
         let dataset = try options.loadDataset()
         let configs = try options.precisions.flatMap { precision in
             try rules.map { try options.resolve(rule: $0, precision: precision, for: dataset) }
+        }
+        // Priced before training, so a bad profile stops the command at once.
+        let costs = try profileName.map { name in
+            let profile = try ProfileCatalog.load(name).profile
+            return try configs.map { try RunCost(config: $0, dataset: dataset, profile: profile) }
         }
         let runDirectories = runRoot.map { root in
             configs.map { RunDirectory(path: root + "/" + $0.rule.rawValue + "-" + ($0.precision.name as NSString).lastPathComponent) }
@@ -57,14 +68,27 @@ enum CompareCommand {
             if let last = trainer.history.last { QuantizationReport.print(last, precision: config.precision) }
             reports.append(RunReport(trainer: trainer))
         }
-        let text = format == .json ? try jsonText(ComparisonReport(runs: reports)) : render(reports.map(\.summary), format: format)
+        let text: String
+        if format == .json {
+            text = try costs.map { try jsonText(CostedComparisonReport(runs: reports, costs: $0)) } ?? jsonText(ComparisonReport(runs: reports))
+        } else {
+            text = render(reports.map(\.summary), costs: costs, format: format)
+        }
         try OutputFormat.emit(text, to: outPath)
     }
 
-    /// The summary table of `summaries` in `format` (JSON gets the summaries only).
-    static func render(_ summaries: [RunSummary], format: OutputFormat) -> String {
+    /// The summary table of `summaries` in `format` (JSON gets the summaries only),
+    /// with the cost columns of `costs` (one per summary) when given.
+    static func render(_ summaries: [RunSummary], costs: [RunCost]? = nil, format: OutputFormat) -> String {
         if format == .json { return (try? jsonText(summaries)) ?? "[]\n" }
-        return format.render(summaryTable(summaries))
+        var table = summaryTable(summaries)
+        if let costs {
+            let raw = format == .csv
+            let unit = EnergyUnit(fitting: costs.map(\.energyPicojoulesPerSample))
+            table.header += RunCost.header(raw: raw, energyUnit: unit)
+            table.rows = zip(table.rows, costs).map { $0 + $1.cells(raw: raw, energyUnit: unit) }
+        }
+        return format.render(table)
     }
 
     /// One row per run: accuracy, slowness, speed.
