@@ -18,7 +18,7 @@ struct CostHTML {
     static let style = """
         body { font-family: sans-serif; color: #222; max-width: 1180px; margin: 24px auto; padding: 0 16px; }
         h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ccc; }
-        table { border-collapse: collapse; font-size: 12px; margin: 8px 0 16px; }
+        table { border-collapse: collapse; font-size: 12px; margin: 8px 0 16px; display: block; max-width: 100%; overflow-x: auto; }
         th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
         th { background: #f2f2f2; } td.n { text-align: right; white-space: nowrap; }
         p.caption { color: #555; font-size: 13px; max-width: 900px; }
