@@ -173,6 +173,9 @@ enum ProfilesCommand {
         }
         var rows = [row("clockHz", "clock", profile.clockHz, "Hz"),
                     row("otherOperationsPerCycle", "non-MAC throughput", profile.otherOperationsPerCycle, "operations/cycle")]
+        if let randomBit = profile.randomBitEnergyPicojoules {
+            rows.append(row("randomBitEnergyPicojoules", "random bit (stochastic rounding)", randomBit, "pJ"))
+        }
         for (index, operation) in profile.operations.enumerated() {
             rows.append(row("operations[\(index)].energyPicojoules", "\(operation.kind.rawValue) \(operation.precision.rawValue)",
                             operation.energyPicojoules, "pJ"))
