@@ -1,3 +1,4 @@
+import EngineCost
 import Foundation
 import HWModel
 import PepitaEngine

@@ -21,7 +21,9 @@ public final class Trainer {
     /// Builds the network, rule and optimiser in the configured arithmetic;
     /// `initial` (weights and F read from `--init`) replaces the random ones.
     /// Fixed point starts from the same float initial values, narrowed.
-    public init(config: TrainingConfig, dataset: Dataset, initial: InitialState? = nil) throws {
+    /// With `countOperations`, every training step's operations are counted
+    /// (`OperationRecorder`) and reported per epoch in `EpochMetrics.operations`.
+    public init(config: TrainingConfig, dataset: Dataset, initial: InitialState? = nil, countOperations: Bool = true) throws {
         try config.validate()
         let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
         var network = Network(heUniform: architecture, seed: config.seed)
@@ -47,6 +49,7 @@ public final class Trainer {
             engine = try FixedPointEngine(precision: config.precision, architecture: architecture, weights: network.weights,
                                           rule: config.rule, projection: projection, feedback: feedback, training: config)
         }
+        if countOperations { engine.operationRecorder = OperationRecorder() }
         self.config = config
         self.dataset = dataset
         self.architecture = architecture
@@ -93,6 +96,8 @@ public final class Trainer {
         let trainSeconds = Date().timeIntervalSince(start)
         let quantization = engine.quantizationCounters
         engine.resetCounters()
+        let operations = engine.operationRecorder?.recorded
+        engine.operationRecorder?.reset()
         let evaluationStart = Date()
         let test = engine.evaluate(dataset.test)
         let validation = dataset.validation.map { engine.evaluate($0) }
@@ -102,7 +107,7 @@ public final class Trainer {
             testLoss: test.loss, testAccuracy: test.accuracy,
             validationLoss: validation?.loss, validationAccuracy: validation?.accuracy,
             trainSeconds: trainSeconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart),
-            quantization: quantization)
+            quantization: quantization, operations: operations)
         history.append(metrics)
         return metrics
     }
