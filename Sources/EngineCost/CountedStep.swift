@@ -22,9 +22,14 @@ public struct CountedStep {
     public var lastLayerError: LastLayerError?
     public var threads: Int
     public var seed: UInt64
+    /// Training samples of the run: `batch` (the default) for one step, more
+    /// for one epoch of `samples / batch` full steps and a last partial one.
+    public var samples: Int
 
     public init(architecture: Architecture, rule: RuleKind, precision: PrecisionConfig, batch: Int,
-                dropoutKeep: Float = 0.9, lastLayerError: LastLayerError? = nil, threads: Int = 1, seed: UInt64 = 1) {
+                dropoutKeep: Float = 0.9, lastLayerError: LastLayerError? = nil, threads: Int = 1, seed: UInt64 = 1,
+                samples: Int? = nil) {
+        self.samples = samples ?? batch
         self.architecture = architecture
         self.rule = rule
         self.precision = precision
@@ -35,7 +40,7 @@ public struct CountedStep {
         self.seed = seed
     }
 
-    /// Runs the step and returns what the kernels counted. Throws for a
+    /// Runs the step (or epoch) and returns what the kernels counted. Throws for a
     /// setting out of range and for a rule the engine cannot train on the
     /// architecture (BP and FA through a convolution above the first layer).
     public func run() throws -> RecordedOperations {
@@ -52,7 +57,7 @@ public struct CountedStep {
         return trainer.trainEpoch().operations!
     }
 
-    /// `batch` training samples and one test sample.
+    /// `samples` training samples and one test sample.
     func syntheticBatch() -> Dataset {
         var random = RandomStream(seed: seed, stream: 0xC0_57)
         func samples(_ count: Int) -> LabelledSamples {
@@ -60,6 +65,6 @@ public struct CountedStep {
             let labels = (0 ..< count).map { Int32($0 % architecture.classCount) }
             return LabelledSamples(shape: architecture.input, classCount: architecture.classCount, pixels: pixels, labels: labels)
         }
-        return Dataset(name: "synthetic", source: "CountedStep", train: samples(batch), test: samples(1))
+        return Dataset(name: "synthetic", source: "CountedStep", train: samples(self.samples), test: samples(1))
     }
 }

@@ -94,6 +94,26 @@ final class CostModelAgreementTests: XCTestCase {
         }
     }
 
+    /// An epoch of 7 samples at batch 3 (two full steps and one of 1 sample),
+    /// as `metrics.json` reports it, against `CostModel.epochOperations`.
+    func testAnEpochWithAPartialBatchAgreesPhaseByPhase() throws {
+        let fc = try architecture("fc:12-7-5-3", SampleShape(channels: 1, height: 1, width: 12), classes: 3)
+        for rule in RuleKind.allCases {
+            for precision in ["float32", "int16"] {
+                let counted = try CountedStep(architecture: fc, rule: rule, precision: .preset(named: precision)!, batch: 3,
+                                              samples: 7).run()
+                XCTAssertEqual(counted.steps, 3)
+                let epoch = try CostModel.epochOperations(network: NetworkShape(fc), rule: TrainingRule(rawValue: rule.rawValue)!,
+                                                          batch: 3, samples: 7,
+                                                          options: StepOptions(softmax: StepOptions.softmaxMode(for: .preset(named: precision)!)))
+                let countedTotals = Dictionary(uniqueKeysWithValues: counted.phases.map { ($0.phase.rawValue, OperationCounts($0.total)) })
+                let analyticTotals = Dictionary(uniqueKeysWithValues: epoch.phases.filter { $0.operations != .zero }
+                    .map { ($0.phase.rawValue, $0.operations) })
+                XCTAssertEqual(countedTotals, analyticTotals, "\(rule) \(precision)")
+            }
+        }
+    }
+
     func testCountsDoNotDependOnTheThreadCount() throws {
         let conv = try architecture("Net1conv1fcXL", SampleShape(channels: 1, height: 12, width: 12))
         for precision in ["float32", "int8-stochastic"] {
