@@ -17,7 +17,7 @@ import Quantized
 /// pass for each elementwise step.
 public struct CostAgreement {
     /// One phase and layer (nil: outside any layer), analytic beside counted.
-    public struct OperationRow: Equatable, Sendable {
+    public struct OperationRow: Codable, Equatable, Sendable {
         public var phase: TrainingPhase
         public var layer: Int?
         public var analytic: OperationCounts
@@ -26,7 +26,7 @@ public struct CostAgreement {
     }
 
     /// Bytes of one kind of data in one phase, analytic beside counted.
-    public struct TrafficRow: Equatable, Sendable {
+    public struct TrafficRow: Codable, Equatable, Sendable {
         public var phase: TrainingPhase
         public var kind: DataKind
         public var analyticBytesRead: Int

@@ -39,6 +39,10 @@ enum CostCommand {
       --dropout-keep X       keep probability of hidden dense layers, 1 = off [0.9]
       --format F             table | json | csv | md [table]
       --out PATH             write the report to PATH instead of stdout
+      --check                instead of the report: run one real training step per rule and
+                             precision with the engine's operation counters on and print the
+                             analytic counts beside the counted ones, phase by phase and layer
+                             by layer, ending with "equal" or the first difference (exit 1)
     """
 
     /// Shapes and training-set sizes of the datasets `train` knows, so that
@@ -85,6 +89,7 @@ enum CostCommand {
             lastLayerError = value
         }
         let dropoutKeep = try arguments.number("--dropout-keep") ?? 0.9
+        let check = arguments.flag("--check")
         let (format, outPath) = try OutputFormat.parse(&arguments)
         try arguments.finish()
 
@@ -118,6 +123,10 @@ enum CostCommand {
         let batch = batchGiven ?? architecture.defaultBatchSize
         let precisions = try precisionList.split(separator: ",").map { try PrecisionConfig.load(String($0)) }
         if precisions.isEmpty { throw UsageError("--precision needs a preset name or a file") }
+        if check {
+            return try CostCheck.run(architecture: architecture, rules: rules, precisions: precisions, batch: batch,
+                                     dropoutKeep: dropoutKeep, lastLayerError: lastLayerError, format: format, outPath: outPath)
+        }
         let (profile, profilePath) = try ProfileCatalog.load(profileName)
         let options = StepOptions(dropoutKeep: dropoutKeep, pepitaLastLayerError: lastLayerError)
 
