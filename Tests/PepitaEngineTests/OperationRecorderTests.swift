@@ -14,7 +14,6 @@ final class OperationRecorderTests: XCTestCase {
     private let input = Matrix(rowsOf: [[0.5, 0.2, 0.9], [0.3, 0.8, 0.4]])
     private let labels: [Int32] = [0, 1]
     private let masks: [Matrix?] = [Matrix(rowsOf: [[1 / 0.9, 0], [1 / 0.9, 1 / 0.9]]), nil]
-    private var targets: Matrix { Matrix(rowsOf: [[1, 0], [0, 1]]) }
 
     /// Layer 0: x · W0^T, 2*3*2 = 12 MACs; ReLU 2*2 = 4 compares; dropout 4 multiplies.
     /// Layer 1: h1 · W1^T, 2*2*2 = 8 MACs; float softmax per row of 2: 1 compare,
@@ -30,7 +29,7 @@ final class OperationRecorderTests: XCTestCase {
                                  rule: Pepita(projection: projection, lastLayerError: .modulated), momentum: 0.9, threads: 1)
         let recorder = OperationRecorder()
         engine.operationRecorder = recorder
-        _ = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks, learningRate: 0.1)
+        _ = engine.trainStep(input: input, labels: labels, masks: masks, learningRate: 0.1)
         let recorded = recorder.recorded
         XCTAssertEqual(recorded.steps, 1)
         XCTAssertEqual(recorded.phases.map(\.phase), [.forward, .errorProjection, .modulatedForward, .update, .optimiser])
@@ -63,7 +62,7 @@ final class OperationRecorderTests: XCTestCase {
                                           projection: nil, feedback: [], training: config)
         let recorder = OperationRecorder()
         engine.operationRecorder = recorder
-        _ = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks, learningRate: 0.1)
+        _ = engine.trainStep(input: input, labels: labels, masks: masks, learningRate: 0.1)
         let recorded = recorder.recorded
         XCTAssertEqual(recorded.phases.map(\.phase), [.forward, .backwardDelta, .weightGradient, .optimiser])
         // As the float forward pass, but the integer softmax divides each of the
@@ -87,11 +86,11 @@ final class OperationRecorderTests: XCTestCase {
     func testNoRecorderCountsNothingAndResetClears() {
         let engine = FloatEngine(network: Network(architecture: architecture, weights: weights),
                                  rule: Backprop(kind: .bp), momentum: 0.9, threads: 1)
-        _ = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks, learningRate: 0.1)
+        _ = engine.trainStep(input: input, labels: labels, masks: masks, learningRate: 0.1)
         let recorder = OperationRecorder()
         engine.operationRecorder = recorder
-        _ = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks, learningRate: 0.1)
-        _ = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks, learningRate: 0.1)
+        _ = engine.trainStep(input: input, labels: labels, masks: masks, learningRate: 0.1)
+        _ = engine.trainStep(input: input, labels: labels, masks: masks, learningRate: 0.1)
         XCTAssertEqual(recorder.recorded.steps, 2, "only the steps with a recorder")
         XCTAssertEqual(recorder.recorded[.optimiser]?.layers, optimiser.map { OperationTally(adds: 2 * $0.adds, multiplies: 2 * $0.multiplies) })
         // Backprop with dropout: the ReLU derivative (4 compares) and the mask (4 multiplies), per step.

@@ -43,7 +43,7 @@ public final class FixedPointEngine: TrainingEngine {
         keepScale = training.dropoutKeep < 1 ? FixedScalar(1 / Double(training.dropoutKeep), mode: .multiplyShift) : nil
     }
 
-    public func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
+    public func trainStep(input: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
         let fixedInput = arithmetic.quantize(input, role: .modulatedInput)
         let step = rule.step(network: network, input: fixedInput, labels: labels, masks: masks, keepScale: keepScale,
                              arithmetic: arithmetic)

@@ -68,7 +68,7 @@ public final class Trainer {
         let learningRate = config.schedule.learningRate(epoch: epochIndex)
         let train = dataset.train
         let order = config.shuffle ? shuffleRandom.permutation(count: train.count) : Array(0..<train.count)
-        let width = train.shape.featureCount, classes = train.classCount
+        let width = train.shape.featureCount
         var lossSum = 0.0, correct = 0.0
         let start = Date()
         var first = 0
@@ -76,17 +76,15 @@ public final class Trainer {
             let indices = order[first ..< min(first + config.batchSize, train.count)]
             let batch = indices.count
             var input = Matrix(zeros: batch, width)
-            var targets = Matrix(zeros: batch, classes)
             var labels = [Int32]()
             labels.reserveCapacity(batch)
             for (row, sample) in indices.enumerated() {
                 input.values.replaceSubrange(row * width ..< (row + 1) * width,
                                              with: train.pixels[sample * width ..< (sample + 1) * width])
-                targets[row, Int(train.labels[sample])] = 1
                 labels.append(train.labels[sample])
             }
             let masks = dropoutMasks(for: architecture, batch: batch, keep: config.dropoutKeep, random: &dropoutRandom)
-            let probabilities = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks,
+            let probabilities = engine.trainStep(input: input, labels: labels, masks: masks,
                                                  learningRate: learningRate)
             let score = Evaluation.score(probabilities: probabilities, labels: labels[...])
             lossSum += score.loss * Double(batch)

@@ -5,7 +5,7 @@ import Quantized
 /// schedule and the metrics; the engine owns weights, rule and optimiser.
 public protocol TrainingEngine: AnyObject {
     /// One mini-batch step; returns the first pass's class probabilities.
-    func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix
+    func trainStep(input: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix
     /// Mean cross-entropy and accuracy on `samples`, without dropout.
     func evaluate(_ samples: LabelledSamples) -> Evaluation
     /// Final weights and the rule's fixed matrices (`W0.npy`, ..., `F.npy`).
@@ -36,7 +36,7 @@ public final class FloatEngine: TrainingEngine {
         self.threads = threads
     }
 
-    public func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
+    public func trainStep(input: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
         let step = rule.step(network: network, input: input, labels: labels, masks: masks, threads: threads,
                              recorder: operationRecorder)
         optimiser.apply(step.updates, divisors: step.divisors, to: &network.weights, learningRate: learningRate,
