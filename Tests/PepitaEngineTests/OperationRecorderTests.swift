@@ -47,6 +47,10 @@ final class OperationRecorderTests: XCTestCase {
         let forward = recorded[.forward]!.traffic
         XCTAssertEqual(forward.bytesRead, [.weights: 40, .modulatedInput: 24, .activations: 16])
         XCTAssertEqual(forward.bytesWritten, [.activations: 16, .errors: 16])
+        // Per layer: layer 0 reads W0 (24) and x (24), layer 1 reads W1 (16) and h1 (16).
+        XCTAssertEqual(recorded[.forward]!.layerTraffic.map(\.bytesRead),
+                       [[.weights: 24, .modulatedInput: 24], [.weights: 16, .activations: 16]])
+        XCTAssertEqual(recorded[.errorProjection]!.layerTraffic, [], "the error projection belongs to no layer")
         // The error projection reads e (16), F (24) and x (24), writes x_mod (24).
         XCTAssertEqual(recorded[.errorProjection]!.traffic.bytesRead, [.errors: 16, .projection: 24, .modulatedInput: 24])
         XCTAssertEqual(recorded[.errorProjection]!.traffic.bytesWritten, [.modulatedInput: 24])

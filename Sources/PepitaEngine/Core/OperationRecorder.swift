@@ -71,35 +71,30 @@ public struct RecordedTraffic: Codable, Equatable, Sendable {
     }
 }
 
-/// What one phase counted: operations per layer (index = layer), operations
-/// belonging to no layer (PEPITA's error projection), and traffic.
+/// What one phase counted: operations and traffic per layer (index = layer)
+/// and belonging to no layer (PEPITA's error projection).
 public struct RecordedPhase: Codable, Equatable, Sendable {
     public var phase: StepPhase
     public var layers: [OperationTally]
     public var outsideLayers: OperationTally
-    /// Operand and result traffic of the matrix products and the optimiser
-    /// (elementwise kernels count operations only; see `OperationRecorder`).
-    public var traffic: RecordedTraffic
+    /// Operand and result traffic of the matrix products and the optimiser,
+    /// per layer (elementwise kernels count operations only; see `OperationRecorder`).
+    public var layerTraffic: [RecordedTraffic]
+    public var outsideLayerTraffic: RecordedTraffic
 
     public init(phase: StepPhase, layers: [OperationTally] = [], outsideLayers: OperationTally = .zero,
-                traffic: RecordedTraffic = RecordedTraffic()) {
+                layerTraffic: [RecordedTraffic] = [], outsideLayerTraffic: RecordedTraffic = RecordedTraffic()) {
         self.phase = phase
         self.layers = layers
         self.outsideLayers = outsideLayers
-        self.traffic = traffic
+        self.layerTraffic = layerTraffic
+        self.outsideLayerTraffic = outsideLayerTraffic
     }
 
     public var total: OperationTally { layers.reduce(outsideLayers, +) }
 
-    public static func + (a: RecordedPhase, b: RecordedPhase) -> RecordedPhase {
-        var sum = a
-        for (index, tally) in b.layers.enumerated() {
-            if index < sum.layers.count { sum.layers[index] += tally } else { sum.layers.append(tally) }
-        }
-        sum.outsideLayers += b.outsideLayers
-        sum.traffic = sum.traffic + b.traffic
-        return sum
-    }
+    /// The phase's traffic over all layers and outside them.
+    public var traffic: RecordedTraffic { layerTraffic.reduce(outsideLayerTraffic, +) }
 }
 
 /// Everything counted over some training steps, phases in `StepPhase` order
@@ -159,26 +154,40 @@ public final class OperationRecorder {
 
     /// Adds `tally` to the current phase and layer.
     public func count(_ tally: OperationTally) {
-        var entry = phases[phase] ?? RecordedPhase(phase: phase)
-        if let layer {
-            if entry.layers.count <= layer { entry.layers += Array(repeating: .zero, count: layer + 1 - entry.layers.count) }
-            entry.layers[layer] += tally
-        } else {
-            entry.outsideLayers += tally
+        update { entry in
+            if let layer {
+                if entry.layers.count <= layer { entry.layers += Array(repeating: .zero, count: layer + 1 - entry.layers.count) }
+                entry.layers[layer] += tally
+            } else {
+                entry.outsideLayers += tally
+            }
         }
+    }
+
+    public func read(_ role: TensorRole, bytes: Int) { updateTraffic { $0.bytesRead[role, default: 0] += bytes } }
+
+    public func write(_ role: TensorRole, bytes: Int) { updateTraffic { $0.bytesWritten[role, default: 0] += bytes } }
+
+    public func writeAccumulators(bytes: Int) { updateTraffic { $0.accumulatorBytesWritten += bytes } }
+
+    private func update(_ change: (inout RecordedPhase) -> Void) {
+        var entry = phases[phase] ?? RecordedPhase(phase: phase)
+        change(&entry)
         phases[phase] = entry
     }
 
-    public func read(_ role: TensorRole, bytes: Int) {
-        phases[phase, default: RecordedPhase(phase: phase)].traffic.bytesRead[role, default: 0] += bytes
-    }
-
-    public func write(_ role: TensorRole, bytes: Int) {
-        phases[phase, default: RecordedPhase(phase: phase)].traffic.bytesWritten[role, default: 0] += bytes
-    }
-
-    public func writeAccumulators(bytes: Int) {
-        phases[phase, default: RecordedPhase(phase: phase)].traffic.accumulatorBytesWritten += bytes
+    /// Changes the traffic of the current phase and layer.
+    private func updateTraffic(_ change: (inout RecordedTraffic) -> Void) {
+        update { entry in
+            if let layer {
+                if entry.layerTraffic.count <= layer {
+                    entry.layerTraffic += Array(repeating: RecordedTraffic(), count: layer + 1 - entry.layerTraffic.count)
+                }
+                change(&entry.layerTraffic[layer])
+            } else {
+                change(&entry.outsideLayerTraffic)
+            }
+        }
     }
 
     /// The counting of one matrix product whose operands have roles `left`
