@@ -170,10 +170,9 @@ public final class OperationRecorder {
 
     public func writeAccumulators(bytes: Int) { updateTraffic { $0.accumulatorBytesWritten += bytes } }
 
+    /// Changes the current phase's entry in place (no copy of its arrays).
     private func update(_ change: (inout RecordedPhase) -> Void) {
-        var entry = phases[phase] ?? RecordedPhase(phase: phase)
-        change(&entry)
-        phases[phase] = entry
+        change(&phases[phase, default: RecordedPhase(phase: phase)])
     }
 
     /// Changes the traffic of the current phase and layer.
