@@ -18,13 +18,15 @@ let package = Package(
         .target(name: "Quantized", exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "HWModel", dependencies: ["Quantized"], exclude: ["README.md"], swiftSettings: optimise),
-        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel"], exclude: ["README.md"],
+        .target(name: "EngineCost", dependencies: ["PepitaEngine", "HWModel", "Quantized"], exclude: ["README.md"]),
+        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel", "EngineCost"], exclude: ["README.md"],
                          swiftSettings: optimise),
         .target(name: "TestSupport", dependencies: ["PepitaEngine", "Quantized"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "TestSupport"]),
         .testTarget(name: "PepitaEngineTests", dependencies: ["PepitaEngine", "Quantized", "TestSupport"]),
         .testTarget(name: "HWModelTests", dependencies: ["HWModel", "Quantized"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "CostModelAgreementTests", dependencies: ["EngineCost", "HWModel", "PepitaEngine", "Quantized"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,12 +5,15 @@ extension CostModel {
     public static let countingConventions = """
         Counts are scalar operations of one training step on a batch, as the engine's kernels perform them. \
         A MAC is one multiply-accumulate inside a matrix product (dense: B*in*out; conv as im2col + GEMM: \
-        B*P*(C_in*k*k)*C_out). adds: additions and subtractions outside products; multiplies: dropout, \
-        ReLU-derivative masks, softmax normalisation, optimiser scalings; compares: ReLU, max pooling (3 per \
-        pooled value), softmax's running max, sign(e); exps and divides: softmax (classes exps and one reciprocal \
-        per row). The optimiser is momentum SGD, 2 multiplies and 2 adds per weight. PEPITA's conv-update \
-        normalisation is folded into the optimiser scalar. im2col, transposes, mask generation and one-hot \
-        encoding are data movement or setup and are not counted.
+        B*P*(C_in*k*k)*C_out). adds: additions and subtractions outside products (a sum of n terms is n-1 adds; \
+        the output error y - onehot is one subtraction per sample); multiplies: dropout, BP's dropout rescale, \
+        softmax normalisation, optimiser scalings; compares: ReLU, BP's ReLU derivative (h > 0), max pooling \
+        (3 per pooled value), softmax's running max, sign(e); exps and divides: softmax (classes exps; float: one \
+        reciprocal per row and classes multiplies, integer softmax: classes divides). The optimiser is momentum SGD, \
+        2 multiplies and 2 adds per weight. PEPITA's conv-update normalisation is folded into the optimiser scalar. \
+        Narrowing to a fixed-point format, im2col, transposes, mask generation, one-hot encoding and per-step \
+        scalars are data movement or setup and are not counted. The engine's kernel counters equal these counts \
+        (CostModelAgreementTests, pepita-edge cost --check).
         """
 
     /// Counts, storage, placement, energy and latency of one step of `rule` on
@@ -22,6 +25,7 @@ extension CostModel {
         try profile.validate()
         var resolved = options
         resolved.pepitaLastLayerError = rule.isPepita ? options.lastLayerError(for: network) : nil
+        resolved.softmax = StepOptions.softmaxMode(for: precision)
         let sizes = try ElementSizes(precision: precision)
         let step = try PricedStep(network: network, rule: rule, batch: batch, sizes: sizes, precision: precision,
                                   profile: profile, options: resolved)

@@ -26,7 +26,9 @@ public enum CostModel {
     /// - last layer: softmax, per sample as the engine's `Elementwise.softmax` does it:
     ///   `classes - 1` compares (running max), `classes` subtractions of the max,
     ///   `classes` exps, `classes - 1` adds (the sum), 1 reciprocal, `classes`
-    ///   multiplies; then the output error `y - onehot`, `classes` subtractions.
+    ///   multiplies; with `options.softmax == .integer`, as `IntegerSoftmax` does it,
+    ///   the same but `classes` divides and no reciprocal or multiplies; then the
+    ///   output error `y - onehot`, one subtraction per sample (at its label).
     ///
     /// PEPITA, phase `errorProjection`: `e · F^T`, `B * classes * n_input` MACs,
     /// plus `B * n_input` adds for `x + e F^T`; pepita-sign adds `B * classes`
@@ -42,18 +44,27 @@ public enum CostModel {
     /// counted under the receiving layer `l - 1`: BP `delta_l · W_l` and FA
     /// `delta_l · B_l`, `B * out_l * in_l` MACs; DFA `e · D_{l-1}`,
     /// `B * classes * pooled_{l-1}` MACs; then, if layer `l - 1` pools, one add
-    /// per pooled scalar to route it to its winner (`B * pooled_{l-1}`), and the
-    /// ReLU-derivative-and-mask multiply per activated scalar (`B * activated_{l-1}`).
+    /// per pooled scalar to route it to its winner (`B * pooled_{l-1}`), the ReLU
+    /// derivative, one compare per activated scalar (`h > 0` on the stored
+    /// activation, `B * activated_{l-1}`), and with dropout on a dense layer the
+    /// mask's `1/keep` rescale, one multiply per output (`B * out_{l-1}`).
     /// No delta is computed below layer 0.
     /// Phase `weightGradient`: `dW_l = delta_l^T h_l`, the same MACs as layer `l`'s forward product.
     ///
     /// Phase `optimiser` (every rule): per weight 2 multiplies and 2 adds,
     /// `v = m v + (eta / B) dW` and `W = W - v`.
     ///
+    /// Conventions: a sum of `n` terms is `n - 1` adds; a product that
+    /// accumulates into an existing matrix (`x + e F^T`) adds one add per output.
     /// Not counted: im2col and layout transposes (data movement, not arithmetic),
-    /// drawing dropout masks, one-hot encoding, and the conv normalisation of
-    /// PEPITA's conv update (`/ (P * B)`), which the model folds into the
-    /// optimiser's scalar `eta / B` (as the fixed-point engine does).
+    /// narrowing to a fixed-point format (part of writing a result), drawing
+    /// dropout masks, one-hot encoding, scalars formed once per step, and the
+    /// conv normalisation of PEPITA's conv update (`/ (P * B)`), which both
+    /// engines fold into the optimiser's scalar `eta / (B * P * B)`.
+    ///
+    /// These are the counts the engine's kernels record (`OperationRecorder`),
+    /// equal phase by phase and layer by layer for every model, rule and
+    /// precision preset (`CostModelAgreementTests`).
     public static func operations(network: NetworkShape, rule: TrainingRule, batch: Int,
                                   options: StepOptions = StepOptions()) throws -> StepOperations {
         try checkInputs(network: network, rule: rule, batch: batch, options: options)
@@ -163,9 +174,11 @@ struct OperationCounter {
 
     func inputRole(_ l: Int) -> TensorRole { l == 0 ? .modulatedInput : .activations }
 
-    /// Softmax of one row as `Elementwise.softmax` computes it (see `CostModel.operations`).
+    /// Softmax of one row as `Elementwise.softmax` (or `IntegerSoftmax`) computes it (see `CostModel.operations`).
     func softmaxPerSample() -> OperationCounts {
-        OperationCounts(adds: classes + (classes - 1), multiplies: classes, compares: classes - 1, exps: classes, divides: 1)
+        options.softmax == .integer
+            ? OperationCounts(adds: classes + (classes - 1), compares: classes - 1, exps: classes, divides: classes)
+            : OperationCounts(adds: classes + (classes - 1), multiplies: classes, compares: classes - 1, exps: classes, divides: 1)
     }
 
     func forwardPass(_ phase: TrainingPhase, modulated: Bool) -> PhaseOperations {
@@ -187,7 +200,7 @@ struct OperationCounter {
                 if layer.pools { c.compares += 3 * batch * layer.outputCount }
             } else {
                 c += batch * softmaxPerSample()
-                c.adds += batch * classes
+                c.adds += batch
             }
             counts.append(c)
         }
@@ -250,7 +263,8 @@ struct OperationCounter {
                                               columns: layer.fanIn, leftRole: .errors, rightRole: rule == .bp ? .weights : .projection))
             }
             if below.pools { c.adds += batch * below.outputCount }
-            c.multiplies += batch * below.activatedCount
+            c.compares += batch * below.activatedCount
+            if !below.isConvolution && options.usesDropout { c.multiplies += batch * below.fanOut }
             counts[l - 1] = c
         }
         return PhaseOperations(phase: .backwardDelta, layers: counts, products: products)

@@ -1,3 +1,5 @@
+import Quantized
+
 /// The learning rules the cost model prices; raw values are the engine's rule
 /// names (`RuleKind` in PepitaEngine), so a CLI can pass one straight through.
 public enum TrainingRule: String, Codable, CaseIterable, Sendable {
@@ -59,13 +61,25 @@ public struct StepOptions: Codable, Equatable, Sendable {
     /// engine picks it (first-pass for networks with a convolution, modulated otherwise).
     /// It moves no operation count, only how long `e` stays live and which error the update reads.
     public var pepitaLastLayerError: PepitaLastLayerError?
+    /// How the softmax divides: nil or `.float` as the float32 engine does
+    /// (one reciprocal per row, then a multiply per class); `.integer` as
+    /// `IntegerSoftmax` (one division per class). `CostModel.report` sets it
+    /// from the precision config (`softmaxMode(for:)`).
+    public var softmax: PrecisionConfig.SoftmaxMode?
 
-    public init(dropoutKeep: Double = 0.9, pepitaLastLayerError: PepitaLastLayerError? = nil) {
+    public init(dropoutKeep: Double = 0.9, pepitaLastLayerError: PepitaLastLayerError? = nil,
+                softmax: PrecisionConfig.SoftmaxMode? = nil) {
         self.dropoutKeep = dropoutKeep
         self.pepitaLastLayerError = pepitaLastLayerError
+        self.softmax = softmax
     }
 
     public var usesDropout: Bool { dropoutKeep < 1 }
+
+    /// The softmax arithmetic of `precision`: nil (float) for float32, else the config's `softmax`.
+    public static func softmaxMode(for precision: PrecisionConfig) -> PrecisionConfig.SoftmaxMode? {
+        precision.isFloat ? nil : precision.softmax
+    }
 
     /// The last-layer error PEPITA uses on `network`.
     public func lastLayerError(for network: NetworkShape) -> PepitaLastLayerError {

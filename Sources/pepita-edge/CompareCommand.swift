@@ -54,7 +54,7 @@ enum CompareCommand {
         try runDirectories?.forEach { try $0.create(overwrite: force) }
         var reports: [RunReport] = []
         for (index, config) in configs.enumerated() {
-            let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset)
+            let trainer = try options.makeTrainer(config: config, dataset: dataset)
             let directory = runDirectories?[index]
             try directory?.write(config: config)
             standardError("\(config.rule.rawValue) in \(config.precision.name): \(config.model) on \(dataset.name), \(config.epochs) epochs, batch \(config.batchSize)")

@@ -1,3 +1,4 @@
+import EngineCost
 import Foundation
 import HWModel
 import PepitaEngine
@@ -41,6 +42,10 @@ enum CostCommand {
       --run DIR[,DIR...]     (html) add the test-accuracy curves of saved runs: a run
                              directory of train, or compare's --run-dir (every run in it)
       --out PATH             write the report to PATH instead of stdout
+      --check                instead of the report: run one real training step per rule and
+                             precision with the engine's operation counters on and print the
+                             analytic counts beside the counted ones, phase by phase and layer
+                             by layer, ending with "equal" or the first difference (exit 1)
     """
 
     /// Shapes and training-set sizes of the datasets `train` knows, so that
@@ -88,9 +93,11 @@ enum CostCommand {
         }
         let dropoutKeep = try arguments.number("--dropout-keep") ?? 0.9
         let runPaths = try arguments.string("--run").map { $0.split(separator: ",").map(String.init) } ?? []
+        let check = arguments.flag("--check")
         let (format, outPath) = try OutputFormat.parse(&arguments, allowing: OutputFormat.allCases)
         try arguments.finish()
         if !runPaths.isEmpty && format != .html { throw UsageError("--run adds accuracy curves to --format html only") }
+        if check && format == .html { throw UsageError("--check prints table, md, csv or json, not html") }
 
         guard dropoutKeep > 0, dropoutKeep <= 1 else { throw UsageError("--dropout-keep must be in (0, 1], got \(dropoutKeep)") }
         if let batch = batchGiven, batch < 1 { throw UsageError("--batch must be >= 1, got \(batch)") }
@@ -122,6 +129,10 @@ enum CostCommand {
         let batch = batchGiven ?? architecture.defaultBatchSize
         let precisions = try precisionList.split(separator: ",").map { try PrecisionConfig.load(String($0)) }
         if precisions.isEmpty { throw UsageError("--precision needs a preset name or a file") }
+        if check {
+            return try CostCheck.run(architecture: architecture, rules: rules, precisions: precisions, batch: batch,
+                                     dropoutKeep: dropoutKeep, lastLayerError: lastLayerError, format: format, outPath: outPath)
+        }
         let (profile, profilePath) = try ProfileCatalog.load(profileName)
         let options = StepOptions(dropoutKeep: dropoutKeep, pepitaLastLayerError: lastLayerError)
 

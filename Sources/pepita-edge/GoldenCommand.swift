@@ -54,7 +54,7 @@ enum GoldenCommand {
         var config = try options.resolve(rule: options.rule, precision: options.precisions[0], for: dataset)
         config.batchSize = samples
         config.epochs = 1
-        let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset)
+        let trainer = try options.makeTrainer(config: config, dataset: dataset)
         guard let engine = trainer.engine as? FixedPointEngine else { throw UsageError("golden needs fixed point") }
         let batch = dataset.train.subset(0..<samples)
         var dropout = RandomStream(seed: config.seed, purpose: .dropout)

@@ -30,7 +30,7 @@ enum TrainCommand {
         let dataset = try options.loadDataset()
         guard options.precisions.count == 1 else { throw UsageError("train takes one --precision (compare takes a list)") }
         let config = try options.resolve(rule: options.rule, precision: options.precisions[0], for: dataset)
-        let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset)
+        let trainer = try options.makeTrainer(config: config, dataset: dataset)
         if let runDirectory {
             try runDirectory.create(overwrite: force)
             try runDirectory.write(config: config)

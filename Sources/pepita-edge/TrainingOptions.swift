@@ -27,6 +27,8 @@ struct TrainingOptions {
     var initDirectory: String?
     var precisions: [PrecisionConfig] = [.preset(named: "float32")!]
     var precisionGiven = false
+    /// Count every step's operations into metrics.json (`OperationRecorder`).
+    var countOperations = true
 
     static let help = """
       --model NAME           fc (one hidden layer of 1024), fc:784-1024-10 (any sizes),
@@ -48,6 +50,8 @@ struct TrainingOptions {
       --conv-single-average  divide conv PEPITA updates by the batch once, not twice as
                              the conv reference does
       --no-shuffle           keep the training set in file order
+      --no-operation-counts  do not count the operations of each step (metrics.json
+                             then has no "operations"); counting is on by default
       --seed N               seeds weights, F, shuffling and dropout [1]
       --validation X         hold out this fraction of the training set (its end) [0]
       --threads N            worker threads [all cores]
@@ -81,6 +85,7 @@ struct TrainingOptions {
         }
         options.convolutionBatchAverageTwice = !arguments.flag("--conv-single-average")
         options.shuffle = !arguments.flag("--no-shuffle")
+        options.countOperations = !arguments.flag("--no-operation-counts")
         if let seed = try arguments.string("--seed") {
             guard let value = UInt64(seed) else { throw UsageError("--seed must be a whole number >= 0, got '\(seed)'") }
             options.seed = value
@@ -129,14 +134,14 @@ struct TrainingOptions {
     }
 
     /// Builds the trainer, reading `--init` weights if given.
-    static func makeTrainer(config: TrainingConfig, dataset: Dataset) throws -> Trainer {
+    func makeTrainer(config: TrainingConfig, dataset: Dataset) throws -> Trainer {
         var initial: InitialState? = nil
         if let directory = config.initDirectory {
             let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
             initial = try RunDirectory.readInitialState(from: directory, architecture: architecture,
                                                         readProjection: config.rule.isPepita)
         }
-        return try Trainer(config: config, dataset: dataset, initial: initial)
+        return try Trainer(config: config, dataset: dataset, initial: initial, countOperations: countOperations)
     }
 }
 

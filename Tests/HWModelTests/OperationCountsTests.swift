@@ -13,10 +13,11 @@ final class OperationCountsTests: XCTestCase {
 
     /// Layer 0: 2*4*3 = 24 MACs, ReLU 2*3 = 6 compares, dropout 2*3 = 6 multiplies.
     /// Layer 1: 2*3*2 = 12 MACs; softmax per sample (2 classes): 1 compare, 2 + 1 adds,
-    /// 2 exps, 1 divide, 2 multiplies, times 2 samples; the error y - onehot 2*2 = 4 adds.
+    /// 2 exps, 1 divide, 2 multiplies, times 2 samples; the error y - onehot, one
+    /// subtraction per sample (at its label), 2 adds.
     private let tinyFCForward = [
         OperationCounts(macs: 24, multiplies: 6, compares: 6),
-        OperationCounts(macs: 12, adds: 2 * 3 + 4, multiplies: 2 * 2, compares: 2 * 1, exps: 2 * 2, divides: 2 * 1),
+        OperationCounts(macs: 12, adds: 2 * 3 + 2, multiplies: 2 * 2, compares: 2 * 1, exps: 2 * 2, divides: 2 * 1),
     ]
 
     /// Per weight 2 multiplies + 2 adds: W0 has 12 weights, W1 6.
@@ -53,8 +54,9 @@ final class OperationCountsTests: XCTestCase {
             XCTAssertEqual(step.phases.map(\.phase), [.forward, .backwardDelta, .weightGradient, .optimiser])
             XCTAssertEqual(step[.forward]?.layers, tinyFCForward, "\(rule)")
             // One delta, counted under layer 0: 2*2*3 = 12 MACs (BP delta1 · W1, FA delta1 · B1,
-            // DFA e · D0, all 2 x 2 x 3 here), ReLU-derivative multiply 2*3 = 6. None below layer 0.
-            XCTAssertEqual(step[.backwardDelta]?.layers, [OperationCounts(macs: 12, multiplies: 6), .zero], "\(rule)")
+            // DFA e · D0, all 2 x 2 x 3 here), ReLU derivative h > 0, 2*3 = 6 compares, and the
+            // dropout mask's 1/keep, 2*3 = 6 multiplies. None below layer 0.
+            XCTAssertEqual(step[.backwardDelta]?.layers, [OperationCounts(macs: 12, multiplies: 6, compares: 6), .zero], "\(rule)")
             // dW0 = delta0^T x: 3 x 2 x 4 = 24; dW1 = e^T h1: 2 x 2 x 3 = 12.
             XCTAssertEqual(step[.weightGradient]?.layers, [OperationCounts(macs: 24), OperationCounts(macs: 12)], "\(rule)")
             XCTAssertEqual(step[.optimiser]?.layers, tinyFCOptimiser, "\(rule)")
@@ -64,6 +66,17 @@ final class OperationCountsTests: XCTestCase {
     func testDropoutKeepOneRemovesTheMaskMultiplies() throws {
         let step = try counts(TestNetworks.tinyFC, .pepita, options: StepOptions(dropoutKeep: 1))
         XCTAssertEqual(step[.forward]?.layers[0], OperationCounts(macs: 24, compares: 6))
+        let backprop = try counts(TestNetworks.tinyFC, .bp, options: StepOptions(dropoutKeep: 1))
+        XCTAssertEqual(backprop[.backwardDelta]?.layers[0], OperationCounts(macs: 12, compares: 6))
+    }
+
+    /// The integer softmax divides every probability (`IntegerSoftmax`): per sample of
+    /// 2 classes 2 divides and no multiplies, where the float softmax has 1 reciprocal and 2 multiplies.
+    func testIntegerSoftmaxDividesEveryProbability() throws {
+        let step = try counts(TestNetworks.tinyFC, .pepita, options: StepOptions(softmax: .integer))
+        XCTAssertEqual(step[.forward]?.layers[1],
+                       OperationCounts(macs: 12, adds: 2 * 3 + 2, compares: 2 * 1, exps: 2 * 2, divides: 2 * 2))
+        XCTAssertEqual(step[.modulatedForward]?.layers[1], step[.forward]?.layers[1])
     }
 
     // MARK: fc 5-4-3-2, B = 2: where BP, FA and DFA differ
@@ -71,11 +84,12 @@ final class OperationCountsTests: XCTestCase {
     func testBackwardDeltasOfThreeLayersByRule() throws {
         // BP/FA: to layer 1, delta2 · W2 = 2 x 2 x 3 = 12 MACs; to layer 0, delta1 · W1 = 2 x 3 x 4 = 24.
         // DFA: to layer 1, e · D1 = 2 x 2 x 3 = 12; to layer 0, e · D0 = 2 x 2 x 4 = 16.
-        // Each plus one multiply per activated scalar of the receiving layer: 2*4 = 8 and 2*3 = 6.
+        // Each plus, per activated scalar of the receiving layer (2*4 = 8 and 2*3 = 6), one
+        // compare (ReLU derivative) and one multiply (dropout's 1/keep).
         let expected: [TrainingRule: [OperationCounts]] = [
-            .bp: [OperationCounts(macs: 24, multiplies: 8), OperationCounts(macs: 12, multiplies: 6), .zero],
-            .fa: [OperationCounts(macs: 24, multiplies: 8), OperationCounts(macs: 12, multiplies: 6), .zero],
-            .dfa: [OperationCounts(macs: 16, multiplies: 8), OperationCounts(macs: 12, multiplies: 6), .zero],
+            .bp: [OperationCounts(macs: 24, multiplies: 8, compares: 8), OperationCounts(macs: 12, multiplies: 6, compares: 6), .zero],
+            .fa: [OperationCounts(macs: 24, multiplies: 8, compares: 8), OperationCounts(macs: 12, multiplies: 6, compares: 6), .zero],
+            .dfa: [OperationCounts(macs: 16, multiplies: 8, compares: 8), OperationCounts(macs: 12, multiplies: 6, compares: 6), .zero],
         ]
         for (rule, layers) in expected {
             let step = try counts(TestNetworks.threeLayerFC, rule)
@@ -91,10 +105,10 @@ final class OperationCountsTests: XCTestCase {
 
     /// Layer 0: 2*16*9*2 = 576 MACs; ReLU 2*32 = 64 compares; pool 3*2*8 = 48 compares (no dropout on conv).
     /// Layer 1: 2*8*3 = 48 MACs; softmax per sample (3 classes): 2 compares, 3 + 2 adds, 3 exps,
-    /// 1 divide, 3 multiplies, times 2; the error 2*3 = 6 adds.
+    /// 1 divide, 3 multiplies, times 2; the error, one subtraction per sample, 2 adds.
     private let tinyConvForward = [
         OperationCounts(macs: 576, compares: 64 + 48),
-        OperationCounts(macs: 48, adds: 2 * 5 + 6, multiplies: 2 * 3, compares: 2 * 2, exps: 2 * 3, divides: 2 * 1),
+        OperationCounts(macs: 48, adds: 2 * 5 + 2, multiplies: 2 * 3, compares: 2 * 2, exps: 2 * 3, divides: 2 * 1),
     ]
 
     /// W0 has 2 x 9 = 18 weights, W1 3 x 8 = 24.
@@ -123,8 +137,8 @@ final class OperationCountsTests: XCTestCase {
             let step = try counts(TestNetworks.tinyConv, rule)
             XCTAssertEqual(step[.forward]?.layers, tinyConvForward, "\(rule)")
             // To layer 0: 2 x 3 x 8 = 48 MACs (BP delta1 · W1, FA delta1 · B1, DFA e · D0);
-            // routing through the pool, 2*8 = 16 adds; ReLU derivative, 2*32 = 64 multiplies.
-            XCTAssertEqual(step[.backwardDelta]?.layers, [OperationCounts(macs: 48, adds: 16, multiplies: 64), .zero], "\(rule)")
+            // routing through the pool, 2*8 = 16 adds; ReLU derivative, 2*32 = 64 compares (no dropout on a conv).
+            XCTAssertEqual(step[.backwardDelta]?.layers, [OperationCounts(macs: 48, adds: 16, compares: 64), .zero], "\(rule)")
             // dW0: 2 x (2*16) x 9 = 576; dW1: 3 x 2 x 8 = 48.
             XCTAssertEqual(step[.weightGradient]?.layers, [OperationCounts(macs: 576), OperationCounts(macs: 48)], "\(rule)")
             XCTAssertEqual(step[.optimiser]?.layers, tinyConvOptimiser, "\(rule)")
@@ -199,7 +213,7 @@ final class OperationCountsTests: XCTestCase {
             let step = try counts(network, rule)
             // Forward: 2*4*2 = 16 MACs; softmax (2 classes) and the error, no ReLU, no dropout.
             XCTAssertEqual(step[.forward]?.layers,
-                           [OperationCounts(macs: 16, adds: 2 * 3 + 4, multiplies: 4, compares: 2, exps: 4, divides: 2)])
+                           [OperationCounts(macs: 16, adds: 2 * 3 + 2, multiplies: 4, compares: 2, exps: 4, divides: 2)])
             XCTAssertEqual(step[.backwardDelta]?.total ?? .zero, .zero)
             XCTAssertNoThrow(try StorageModel.peak(network: network, rule: rule, batch: 2, sizes: .float32))
         }

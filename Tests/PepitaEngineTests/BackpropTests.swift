@@ -64,7 +64,7 @@ final class BackpropTests: XCTestCase {
     }
 
     private func assertBackpropMatchesFiniteDifferences(_ testCase: Case, file: StaticString = #filePath, line: UInt = #line) {
-        let step = Backprop(kind: .bp).step(network: testCase.network, input: testCase.input, targets: testCase.targets,
+        let step = Backprop(kind: .bp).step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init),
                                             masks: testCase.masks, threads: 1)
         let batch = Double(testCase.input.rows)
         let gradients = finiteDifferenceGradients(testCase)
@@ -95,7 +95,7 @@ final class BackpropTests: XCTestCase {
     func testOutputDeltaIsProbabilitiesMinusOneHot() {
         // With a single layer, dW = (y - onehot)^T x exactly.
         let testCase = Self.dense([5, 3], batch: 3, seed: 24)
-        let step = Backprop(kind: .bp).step(network: testCase.network, input: testCase.input, targets: testCase.targets,
+        let step = Backprop(kind: .bp).step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init),
                                             masks: testCase.masks, threads: 1)
         let pass = Oracle.forward(testCase.architecture, weights: testCase.weights.map(Oracle.grid),
                                   input: Oracle.grid(testCase.input))
@@ -110,18 +110,18 @@ final class BackpropTests: XCTestCase {
         let testCase = Self.dense([5, 4, 3, 2], batch: 3, seed: 25)
         let feedback = [Matrix(zeros: 0, 0)] + testCase.weights.dropFirst()
         let fa = Backprop(kind: .fa, feedback: feedback)
-            .step(network: testCase.network, input: testCase.input, targets: testCase.targets, masks: testCase.masks, threads: 1)
+            .step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init), masks: testCase.masks, threads: 1)
         let bp = Backprop(kind: .bp)
-            .step(network: testCase.network, input: testCase.input, targets: testCase.targets, masks: testCase.masks, threads: 1)
+            .step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init), masks: testCase.masks, threads: 1)
         XCTAssertEqual(fa.updates, bp.updates)
     }
 
     func testDirectFeedbackAlignmentOnOneHiddenLayerWithFeedbackEqualToTheWeightsIsBackprop() {
         let testCase = Self.dense([5, 4, 3], batch: 4, seed: 26)
         let dfa = Backprop(kind: .dfa, feedback: [testCase.weights[1], Matrix(zeros: 0, 0)])
-            .step(network: testCase.network, input: testCase.input, targets: testCase.targets, masks: testCase.masks, threads: 1)
+            .step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init), masks: testCase.masks, threads: 1)
         let bp = Backprop(kind: .bp)
-            .step(network: testCase.network, input: testCase.input, targets: testCase.targets, masks: testCase.masks, threads: 1)
+            .step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init), masks: testCase.masks, threads: 1)
         XCTAssertEqual(dfa.updates, bp.updates)
     }
 
@@ -130,7 +130,7 @@ final class BackpropTests: XCTestCase {
         var values = TestValues(seed: 28)
         let feedback = [Matrix(zeros: 0, 0), values.matrix(3, 4, scale: 1), values.matrix(2, 3, scale: 1)]
         let step = Backprop(kind: .fa, feedback: feedback)
-            .step(network: testCase.network, input: testCase.input, targets: testCase.targets, masks: testCase.masks, threads: 1)
+            .step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init), masks: testCase.masks, threads: 1)
         let weights = testCase.weights.map(Oracle.grid)
         let pass = Oracle.forward(testCase.architecture, weights: weights, input: Oracle.grid(testCase.input),
                                   masks: testCase.gridMasks)
@@ -147,7 +147,7 @@ final class BackpropTests: XCTestCase {
         var values = TestValues(seed: 30)
         let feedback = [values.matrix(2, 4, scale: 1), values.matrix(2, 3, scale: 1), Matrix(zeros: 0, 0)]
         let step = Backprop(kind: .dfa, feedback: feedback)
-            .step(network: testCase.network, input: testCase.input, targets: testCase.targets, masks: testCase.masks, threads: 1)
+            .step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init), masks: testCase.masks, threads: 1)
         let weights = testCase.weights.map(Oracle.grid)
         let pass = Oracle.forward(testCase.architecture, weights: weights, input: Oracle.grid(testCase.input),
                                   masks: testCase.gridMasks)
@@ -161,7 +161,7 @@ final class BackpropTests: XCTestCase {
     func testLonghandBackpropOracleAgreesWithTheEngine() {
         let testCase = Self.dense([5, 4, 3, 2], batch: 3, seed: 31)
         let step = Backprop(kind: .bp)
-            .step(network: testCase.network, input: testCase.input, targets: testCase.targets, masks: testCase.masks, threads: 1)
+            .step(network: testCase.network, input: testCase.input, labels: testCase.labels.map(Int32.init), masks: testCase.masks, threads: 1)
         let weights = testCase.weights.map(Oracle.grid)
         let pass = Oracle.forward(testCase.architecture, weights: weights, input: Oracle.grid(testCase.input),
                                   masks: testCase.gridMasks)

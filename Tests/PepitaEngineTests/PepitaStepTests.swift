@@ -130,7 +130,7 @@ final class PepitaStepTests: XCTestCase {
     func testFirstPassIsTheStandardForwardPassWithTheMasks() {
         let fixture = DenseFixture.small
         let rule = Pepita(projection: fixture.projection, lastLayerError: .modulated)
-        let step = rule.step(network: fixture.network, input: fixture.input, targets: fixture.targets,
+        let step = rule.step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init),
                              masks: fixture.masks, threads: 1)
         let expected = Oracle.forward(fixture.architecture, weights: fixture.weights.map(Oracle.grid),
                                       input: Oracle.grid(fixture.input), masks: fixture.masks.map { $0.map(Oracle.grid) })
@@ -143,7 +143,7 @@ final class PepitaStepTests: XCTestCase {
     func testUpdatesMatchLonghandWithModulatedLastLayerError() {
         let fixture = DenseFixture.small
         let rule = Pepita(projection: fixture.projection, lastLayerError: .modulated)
-        let step = rule.step(network: fixture.network, input: fixture.input, targets: fixture.targets,
+        let step = rule.step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init),
                              masks: fixture.masks, threads: 1)
         let expected = longhandPepita(fixture.architecture, weights: fixture.weights.map(Oracle.grid),
                                       projection: Oracle.grid(fixture.projection), input: Oracle.grid(fixture.input),
@@ -155,7 +155,7 @@ final class PepitaStepTests: XCTestCase {
     func testLastLayerUsesFirstPassErrorWhenAsked() {
         let fixture = DenseFixture.small
         let rule = Pepita(projection: fixture.projection, lastLayerError: .firstPass)
-        let step = rule.step(network: fixture.network, input: fixture.input, targets: fixture.targets,
+        let step = rule.step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init),
                              masks: fixture.masks, threads: 1)
         let expected = longhandPepita(fixture.architecture, weights: fixture.weights.map(Oracle.grid),
                                       projection: Oracle.grid(fixture.projection), input: Oracle.grid(fixture.input),
@@ -164,7 +164,7 @@ final class PepitaStepTests: XCTestCase {
         assertUpdates(step.updates, equal: expected.updates, "fc 4-3-2, first-pass last-layer error")
         // The two options differ only in the last layer.
         let modulated = Pepita(projection: fixture.projection, lastLayerError: .modulated)
-            .step(network: fixture.network, input: fixture.input, targets: fixture.targets, masks: fixture.masks, threads: 1)
+            .step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init), masks: fixture.masks, threads: 1)
         XCTAssertEqual(step.updates[0], modulated.updates[0])
         XCTAssertNotEqual(step.updates[1], modulated.updates[1])
     }
@@ -173,7 +173,7 @@ final class PepitaStepTests: XCTestCase {
         let fixture = DenseFixture.small
         for lastLayerError in LastLayerError.allCases {
             let rule = Pepita(kind: .pepitaSign, projection: fixture.projection, lastLayerError: lastLayerError)
-            let step = rule.step(network: fixture.network, input: fixture.input, targets: fixture.targets,
+            let step = rule.step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init),
                                  masks: fixture.masks, threads: 1)
             let expected = longhandPepita(fixture.architecture, weights: fixture.weights.map(Oracle.grid),
                                           projection: Oracle.grid(fixture.projection), input: Oracle.grid(fixture.input),
@@ -187,7 +187,7 @@ final class PepitaStepTests: XCTestCase {
         let fixture = DenseFixture.deep
         for lastLayerError in LastLayerError.allCases {
             let rule = Pepita(projection: fixture.projection, lastLayerError: lastLayerError)
-            let step = rule.step(network: fixture.network, input: fixture.input, targets: fixture.targets,
+            let step = rule.step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init),
                                  masks: fixture.masks, threads: 1)
             let expected = longhandPepita(fixture.architecture, weights: fixture.weights.map(Oracle.grid),
                                           projection: Oracle.grid(fixture.projection), input: Oracle.grid(fixture.input),
@@ -201,7 +201,7 @@ final class PepitaStepTests: XCTestCase {
         var fixture = DenseFixture.deep
         for b in 0..<3 { fixture.masks[0]![b, 3] = 0 }
         let step = Pepita(projection: fixture.projection, lastLayerError: .modulated)
-            .step(network: fixture.network, input: fixture.input, targets: fixture.targets, masks: fixture.masks, threads: 1)
+            .step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init), masks: fixture.masks, threads: 1)
         for i in 0..<5 { XCTAssertEqual(step.updates[0][3, i], 0, "row of the dropped unit, column \(i)") }
         for j in 0..<3 { XCTAssertEqual(step.updates[1][j, 3], 0, "weight reading the dropped unit, row \(j)") }
     }
@@ -243,9 +243,8 @@ final class PepitaStepTests: XCTestCase {
 
     func testTwoPepitaStepsWithMomentumMatchLonghand() {
         for fixture in [DenseFixture.small, .deep] {
-            let (architecture, initial, projection, input, labels, masks, targets) = (
-                fixture.architecture, fixture.weights, fixture.projection, fixture.input, fixture.labels,
-                fixture.masks, fixture.targets)
+            let (architecture, initial, projection, input, labels, masks) = (
+                fixture.architecture, fixture.weights, fixture.projection, fixture.input, fixture.labels, fixture.masks)
             let rule = Pepita(projection: projection, lastLayerError: .modulated)
             var network = Network(architecture: architecture, weights: initial)
             var optimiser = MomentumSGD(momentum: 0.9, shapes: initial)
@@ -254,7 +253,7 @@ final class PepitaStepTests: XCTestCase {
             var weights = initial.map(Oracle.grid)
             var velocities = initial.map { Oracle.zeros($0.rows, $0.columns) }
             for stepIndex in 0..<2 {
-                let step = rule.step(network: network, input: input, targets: targets, masks: masks, threads: 1)
+                let step = rule.step(network: network, input: input, labels: labels.map(Int32.init), masks: masks, threads: 1)
                 optimiser.apply(step.updates, to: &network.weights, learningRate: Float(learningRate), batch: batch)
                 let longhand = longhandPepita(architecture, weights: weights, projection: Oracle.grid(projection),
                                               input: Oracle.grid(input), labels: labels,
@@ -282,27 +281,32 @@ final class PepitaStepTests: XCTestCase {
             for lastLayerError in LastLayerError.allCases {
                 let rule = Pepita(projection: fixture.projection, lastLayerError: lastLayerError,
                                   convolutionBatchAverageTwice: twice)
-                let step = rule.step(network: fixture.network, input: fixture.input, targets: fixture.targets,
+                let step = rule.step(network: fixture.network, input: fixture.input, labels: fixture.labels.map(Int32.init),
                                      masks: [nil, nil], threads: 1)
                 let expected = longhandPepita(fixture.architecture, weights: fixture.weights.map(Oracle.grid),
                                               projection: Oracle.grid(fixture.projection),
                                               input: Oracle.grid(fixture.input), labels: fixture.labels,
                                               masks: [nil, nil], lastLayerError: lastLayerError, batchAverageTwice: twice)
-                assertUpdates(step.updates, equal: expected.updates, absolute: 1e-6,
+                assertUpdates(step.updates.indices.map(step.dividedUpdate), equal: expected.updates, absolute: 1e-6,
                               "conv, batch average twice \(twice), \(lastLayerError)")
             }
         }
     }
 
     func testSecondBatchAverageDividesTheConvolutionUpdateByTheBatch() {
+        // The division is handed to the optimiser as the layer's divisor:
+        // positions (16) times the batch (2) when twice, positions alone when once.
         let fixture = ConvNetwork()
+        let labels = fixture.labels.map(Int32.init)
         let once = Pepita(projection: fixture.projection, lastLayerError: .firstPass, convolutionBatchAverageTwice: false)
-            .step(network: fixture.network, input: fixture.input, targets: fixture.targets, masks: [nil, nil], threads: 1)
+            .step(network: fixture.network, input: fixture.input, labels: labels, masks: [nil, nil], threads: 1)
         let twice = Pepita(projection: fixture.projection, lastLayerError: .firstPass, convolutionBatchAverageTwice: true)
-            .step(network: fixture.network, input: fixture.input, targets: fixture.targets, masks: [nil, nil], threads: 1)
-        XCTAssertNil(Oracle.mismatch(twice.updates[0], Oracle.scaled(Oracle.grid(once.updates[0]), by: 0.5),
+            .step(network: fixture.network, input: fixture.input, labels: labels, masks: [nil, nil], threads: 1)
+        XCTAssertEqual(once.divisors, [16, 1])
+        XCTAssertEqual(twice.divisors, [32, 1])
+        XCTAssertEqual(twice.updates, once.updates, "the sums themselves are not divided")
+        XCTAssertNil(Oracle.mismatch(twice.dividedUpdate(0), Oracle.scaled(Oracle.grid(once.dividedUpdate(0)), by: 0.5),
                                      absolute: 0, relative: 1e-6))
-        XCTAssertEqual(twice.updates[1], once.updates[1], "the dense layer is not affected")
     }
 }
 

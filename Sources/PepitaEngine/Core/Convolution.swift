@@ -43,21 +43,23 @@ public enum Convolution {
 
     /// Convolution output `batch x (outChannels * positions)` from unfolded
     /// input `columns` and weight `outChannels x patchSize`.
-    public static func forward(columns: Matrix, weight: Matrix, batch: Int, threads: Int) -> Matrix {
+    public static func forward(columns: Matrix, weight: Matrix, batch: Int, threads: Int,
+                               counting: ProductCounting? = nil) -> Matrix {
         // (batch*positions x patch) * (patch x outChannels): one product, then
         // each sample's (positions x outChannels) block is transposed to C, H, W.
-        let positionMajor = product(columns, weight, transposeB: true, threads: threads)
+        let positionMajor = product(columns, weight, transposeB: true, threads: threads, counting: counting)
         return Matrix(rows: batch, columns: positionMajor.count / batch,
                       values: positionMajorToChannelMajor(positionMajor.values, batch: batch, channels: weight.rows))
     }
 
     /// `sum over b, positions of outer(delta[b, :, position], columns[(b, position), :])`:
     /// the weight gradient `outChannels x patchSize` (a plain sum, not averaged).
-    public static func weightGradient(delta: Matrix, columns: Matrix, outChannels: Int, threads: Int) -> Matrix {
+    public static func weightGradient(delta: Matrix, columns: Matrix, outChannels: Int, threads: Int,
+                                      counting: ProductCounting? = nil) -> Matrix {
         let batch = delta.rows
         let positionMajor = channelMajorToPositionMajor(delta.values, batch: batch, channels: outChannels)
         let deltaPositionMajor = Matrix(rows: positionMajor.count / outChannels, columns: outChannels, values: positionMajor)
-        return product(deltaPositionMajor, columns, transposeA: true, threads: threads)
+        return product(deltaPositionMajor, columns, transposeA: true, threads: threads, counting: counting)
     }
 
     /// `(batch*positions) x channels` -> `batch x (channels*positions)`.
@@ -94,7 +96,8 @@ public enum Convolution {
 /// 2x2 max pooling with stride 2 (odd trailing rows/columns are dropped, as
 /// PyTorch's `MaxPool2d(2, 2)` does). The forward pass records, for every
 /// pooled value, the flat index of the winning input so backprop can route
-/// its gradient there.
+/// its gradient there. Counts: three compares per pooled value forward; one
+/// add per pooled value backward (routing it to its winner).
 public enum MaxPool {
     public static func outputShape(_ shape: SampleShape) -> SampleShape {
         SampleShape(channels: shape.channels, height: shape.height / 2, width: shape.width / 2)
@@ -102,8 +105,10 @@ public enum MaxPool {
 
     /// Pooled values (`batch x pooled features`) and the winning input index
     /// (within its sample) of each. Ties go to the first in row-major order.
-    public static func forward<Element: Comparable>(_ input: [Element], batch: Int, shape: SampleShape) -> (output: [Element], winners: [Int32]) {
+    public static func forward<Element: Comparable>(_ input: [Element], batch: Int, shape: SampleShape,
+                                                    recorder: OperationRecorder? = nil) -> (output: [Element], winners: [Int32]) {
         let pooled = outputShape(shape)
+        recorder?.count(OperationTally(compares: 3 * batch * pooled.featureCount))
         var output = [Element]()
         output.reserveCapacity(batch * pooled.featureCount)
         var winners = [Int32]()
@@ -129,13 +134,15 @@ public enum MaxPool {
         return (output, winners)
     }
 
-    public static func forward(_ input: Matrix, shape: SampleShape) -> (output: Matrix, winners: [Int32]) {
-        let (values, winners) = forward(input.values, batch: input.rows, shape: shape)
+    public static func forward(_ input: Matrix, shape: SampleShape, recorder: OperationRecorder? = nil) -> (output: Matrix, winners: [Int32]) {
+        let (values, winners) = forward(input.values, batch: input.rows, shape: shape, recorder: recorder)
         return (Matrix(rows: input.rows, columns: outputShape(shape).featureCount, values: values), winners)
     }
 
     /// Routes each pooled gradient to its winning input; the rest get zero.
-    public static func backward<Element: AdditiveArithmetic>(_ gradient: [Element], batch: Int, winners: [Int32], inputShape: SampleShape) -> [Element] {
+    public static func backward<Element: AdditiveArithmetic>(_ gradient: [Element], batch: Int, winners: [Int32], inputShape: SampleShape,
+                                                             recorder: OperationRecorder? = nil) -> [Element] {
+        recorder?.count(OperationTally(adds: gradient.count))
         var result = [Element](repeating: .zero, count: batch * inputShape.featureCount)
         let pooledCount = gradient.count / batch
         for b in 0..<batch {
@@ -147,8 +154,10 @@ public enum MaxPool {
         return result
     }
 
-    public static func backward(_ gradient: Matrix, winners: [Int32], inputShape: SampleShape) -> Matrix {
+    public static func backward(_ gradient: Matrix, winners: [Int32], inputShape: SampleShape,
+                                recorder: OperationRecorder? = nil) -> Matrix {
         Matrix(rows: gradient.rows, columns: inputShape.featureCount,
-               values: backward(gradient.values, batch: gradient.rows, winners: winners, inputShape: inputShape))
+               values: backward(gradient.values, batch: gradient.rows, winners: winners, inputShape: inputShape,
+                                recorder: recorder))
     }
 }

@@ -1,18 +1,21 @@
 import Foundation
 
 /// Elementwise operations on activations. They are memory-bound and cheap next
-/// to the matrix products, so they are plain loops kept in this one file.
+/// to the matrix products, so they are plain loops kept in this one file. Each
+/// counts its operations into `recorder` (when given) once per call.
 public enum Elementwise {
-    /// `max(x, 0)` in place.
-    public static func relu(_ matrix: inout Matrix) {
+    /// `max(x, 0)` in place: one compare per element.
+    public static func relu(_ matrix: inout Matrix, recorder: OperationRecorder? = nil) {
+        recorder?.count(OperationTally(compares: matrix.count))
         matrix.values.withUnsafeMutableBufferPointer { values in
             for i in values.indices where !(values[i] > 0) { values[i] = 0 }
         }
     }
 
-    /// `x * mask` in place (inverted dropout: the mask holds 0 or 1/keep).
-    public static func multiply(_ matrix: inout Matrix, by mask: Matrix) {
+    /// `x * mask` in place (inverted dropout: the mask holds 0 or 1/keep): one multiply per element.
+    public static func multiply(_ matrix: inout Matrix, by mask: Matrix, recorder: OperationRecorder? = nil) {
         precondition(matrix.count == mask.count)
+        recorder?.count(OperationTally(multiplies: matrix.count))
         matrix.values.withUnsafeMutableBufferPointer { values in
             mask.values.withUnsafeBufferPointer { scale in
                 for i in values.indices { values[i] *= scale[i] }
@@ -20,9 +23,10 @@ public enum Elementwise {
         }
     }
 
-    /// `a - b`.
-    public static func difference(_ a: Matrix, _ b: Matrix) -> Matrix {
+    /// `a - b`: one subtraction (counted under adds) per element.
+    public static func difference(_ a: Matrix, _ b: Matrix, recorder: OperationRecorder? = nil) -> Matrix {
         precondition(a.rows == b.rows && a.columns == b.columns)
+        recorder?.count(OperationTally(adds: a.count))
         var result = a
         result.values.withUnsafeMutableBufferPointer { values in
             b.values.withUnsafeBufferPointer { other in
@@ -32,8 +36,19 @@ public enum Elementwise {
         return result
     }
 
-    /// `sign(x)` as -1, 0 or +1.
-    public static func sign(_ matrix: Matrix) -> Matrix {
+    /// The output error `y - onehot(labels)`: 1 subtracted from each row's
+    /// label entry, one subtraction per row (the other entries are `y - 0`).
+    public static func outputError(_ probabilities: Matrix, labels: [Int32], recorder: OperationRecorder? = nil) -> Matrix {
+        precondition(labels.count == probabilities.rows)
+        recorder?.count(OperationTally(adds: labels.count))
+        var error = probabilities
+        for (row, label) in labels.enumerated() { error[row, Int(label)] -= 1 }
+        return error
+    }
+
+    /// `sign(x)` as -1, 0 or +1: one (three-way) compare per element.
+    public static func sign(_ matrix: Matrix, recorder: OperationRecorder? = nil) -> Matrix {
+        recorder?.count(OperationTally(compares: matrix.count))
         var result = matrix
         for i in result.values.indices {
             let x = result.values[i]
@@ -43,19 +58,25 @@ public enum Elementwise {
     }
 
     /// Row-wise softmax, `exp(z - max z) / sum`, so large logits never overflow.
-    public static func softmax(_ logits: Matrix) -> Matrix {
+    /// Per row of `c` logits: `c - 1` compares (running max from the first),
+    /// `c` subtractions of the max, `c` exps, `c - 1` adds (the sum from the
+    /// first term), one reciprocal (a divide) and `c` multiplies by it.
+    public static func softmax(_ logits: Matrix, recorder: OperationRecorder? = nil) -> Matrix {
         var result = logits
         let width = logits.columns
+        guard width > 0 else { return result }
+        recorder?.count(OperationTally(adds: logits.rows * (2 * width - 1), multiplies: logits.count,
+                                       compares: logits.rows * (width - 1), exps: logits.count, divides: logits.rows))
         result.values.withUnsafeMutableBufferPointer { values in
             for row in 0..<logits.rows {
                 let start = row * width
-                var largest = -Float.infinity
-                for j in 0..<width { largest = max(largest, values[start + j]) }
+                var largest = values[start]
+                for j in 1..<width { largest = max(largest, values[start + j]) }
                 var total: Float = 0
                 for j in 0..<width {
                     let e = exp(values[start + j] - largest)
                     values[start + j] = e
-                    total += e
+                    total = j == 0 ? e : total + e
                 }
                 let inverse = 1 / total
                 for j in 0..<width { values[start + j] *= inverse }
@@ -64,16 +85,18 @@ public enum Elementwise {
         return result
     }
 
-    /// Backpropagates through `ReLU` and the dropout mask: keeps `gradient[i] * mask[i]`
-    /// where the activation was positive, zero elsewhere.
-    public static func maskByActivation(_ gradient: inout Matrix, activated: Matrix, mask: Matrix?) {
+    /// Backpropagates through ReLU and the dropout mask: `gradient[i]` where the
+    /// activation was positive, zero elsewhere, times `mask[i]` when a mask is
+    /// given. One compare per element (`h > 0`: the ReLU derivative read from
+    /// the stored activation) and, with a mask, one multiply per element.
+    public static func maskByActivation(_ gradient: inout Matrix, activated: Matrix, mask: Matrix?,
+                                        recorder: OperationRecorder? = nil) {
         precondition(gradient.count == activated.count)
-        for i in gradient.values.indices {
-            if activated.values[i] > 0 {
-                if let mask { gradient.values[i] *= mask.values[i] }
-            } else {
-                gradient.values[i] = 0
-            }
+        recorder?.count(OperationTally(multiplies: mask == nil ? 0 : gradient.count, compares: gradient.count))
+        if let mask {
+            for i in gradient.values.indices { gradient.values[i] *= activated.values[i] > 0 ? mask.values[i] : 0 }
+        } else {
+            for i in gradient.values.indices where !(activated.values[i] > 0) { gradient.values[i] = 0 }
         }
     }
 }

@@ -30,13 +30,18 @@ public struct Matrix: Equatable, Sendable {
 
 /// The one entry point for float matrix products in the engine:
 /// `op(a) * op(b)` where `op` transposes when asked. Every dense and conv
-/// layer goes through here, so speed (and later, counting) lives in one place.
+/// layer goes through here, so speed and counting live in one place: with
+/// `counting`, the product records `m k n` MACs (plus `m n` adds when it
+/// accumulates into `accumulator`) and its operands' and result's bytes.
 public func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transposeB: Bool = false,
-                    accumulatingInto accumulator: Matrix? = nil, threads: Int) -> Matrix {
+                    accumulatingInto accumulator: Matrix? = nil, threads: Int,
+                    counting: ProductCounting? = nil) -> Matrix {
     let m = transposeA ? a.columns : a.rows
     let n = transposeB ? b.rows : b.columns
     var result = accumulator ?? Matrix(zeros: m, n)
     precondition(result.rows == m && result.columns == n, "accumulator shape mismatch")
+    counting?.record(m: m, k: transposeA ? a.rows : a.columns, n: n, accumulates: accumulator != nil,
+                     leftBytes: 4, rightBytes: 4, resultBytes: 4, resultIsAccumulator: false)
     if result.values.isEmpty || a.values.isEmpty || b.values.isEmpty { return result }
     a.values.withUnsafeBufferPointer { aBuffer in
         b.values.withUnsafeBufferPointer { bBuffer in

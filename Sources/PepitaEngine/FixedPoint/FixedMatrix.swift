@@ -19,6 +19,10 @@ public struct FixedMatrix: Equatable, Sendable {
 
     public var count: Int { codes.count }
 
+    /// Bytes of one element as a chip stores it: the format's bits rounded up
+    /// to whole bytes (the engine holds every code in an `Int16`).
+    public var elementBytes: Int { (format.totalBits + 7) / 8 }
+
     /// The real values, as floats (exact for every code of up to 16 bits
     /// whose scale is within float range).
     public var dequantized: Matrix {

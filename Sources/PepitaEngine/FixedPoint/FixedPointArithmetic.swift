@@ -19,6 +19,9 @@ public final class FixedPointArithmetic {
     public private(set) var narrowings: UInt64
     /// When set, the step records its tensors here (golden vectors).
     public var recorder: GoldenRecorder?
+    /// When set, products and elementwise operations count themselves here
+    /// (narrowings, `quantize`/`requantize`/`widen`, are not operations).
+    public var operations: OperationRecorder?
 
     public init(config: PrecisionConfig, seed: UInt64, threads: Int, narrowings: UInt64 = 0) {
         precondition(!config.isFloat)
@@ -52,11 +55,15 @@ public final class FixedPointArithmetic {
 
     /// `op(a) * op(b)` summed exactly, then passed through the 32-bit
     /// accumulator policy (overflows counted under `role`, the role the sums
-    /// will be narrowed to).
+    /// will be narrowed to). `operands` are the roles of `a` and `b`, for the
+    /// traffic `operations` records with the product's MACs.
     public func sums(_ a: FixedMatrix, _ b: FixedMatrix, transposeA: Bool = false, transposeB: Bool = false,
-                     role: TensorRole) -> ExactSums {
+                     role: TensorRole, operands: (left: TensorRole, right: TensorRole)) -> ExactSums {
         let m = transposeA ? a.columns : a.rows
         let n = transposeB ? b.rows : b.columns
+        operations?.product(operands.left, operands.right, into: role)
+            .record(m: m, k: transposeA ? a.rows : a.columns, n: n, accumulates: false, leftBytes: a.elementBytes,
+                    rightBytes: b.elementBytes, resultBytes: (config.accumulatorBits + 7) / 8, resultIsAccumulator: true)
         var values = [Int64](repeating: 0, count: m * n)
         if !values.isEmpty && !a.codes.isEmpty && !b.codes.isEmpty {
             a.codes.withUnsafeBufferPointer { aBuffer in
@@ -104,17 +111,20 @@ public final class FixedPointArithmetic {
                   fractionalBits: matrix.format.fractionalBits)
     }
 
-    /// `matrix * scalar` exactly: the mantissa multiplies, the shift adds fractional bits.
+    /// `matrix * scalar` exactly: the mantissa multiplies (one multiply per
+    /// element), the shift adds fractional bits.
     public func scaled(_ sums: ExactSums, by scalar: FixedScalar) -> ExactSums {
+        operations?.count(OperationTally(multiplies: sums.values.count))
         var result = sums
         for i in result.values.indices { result.values[i] = result.values[i] * scalar.mantissa }
         result.fractionalBits += scalar.shift
         return result
     }
 
-    /// `a + b` exactly, aligned to the finer of the two scales.
+    /// `a + b` exactly, aligned to the finer of the two scales: one add per element.
     public func sum(_ a: ExactSums, _ b: ExactSums, subtract: Bool = false) -> ExactSums {
         precondition(a.values.count == b.values.count)
+        operations?.count(OperationTally(adds: a.values.count))
         let fraction = max(a.fractionalBits, b.fractionalBits)
         let shiftA = fraction - a.fractionalBits, shiftB = fraction - b.fractionalBits
         var values = [Int64](repeating: 0, count: a.values.count)
@@ -139,8 +149,10 @@ extension FixedPointArithmetic {
         counters[role, default: QuantizationCounters()].merge(gathered)
     }
 
-    /// `y - onehot(labels)` in `probabilities`' format, saturating (counted under errors).
+    /// `y - onehot(labels)` in `probabilities`' format, saturating (counted under
+    /// errors): one subtraction per row, at the label.
     public func outputError(_ probabilities: FixedMatrix, labels: [Int32]) -> FixedMatrix {
+        operations?.count(OperationTally(adds: labels.count))
         var error = probabilities
         let one = Int64(1) << probabilities.format.fractionalBits
         var saturations = 0
@@ -154,9 +166,11 @@ extension FixedPointArithmetic {
         return error
     }
 
-    /// `a + b` for two matrices in the same format, saturating (counted under `role`).
+    /// `a + b` for two matrices in the same format, saturating (counted under
+    /// `role`): one add per element.
     public func saturatingSum(_ a: FixedMatrix, _ b: FixedMatrix, role: TensorRole) -> FixedMatrix {
         precondition(a.format == b.format && a.count == b.count)
+        operations?.count(OperationTally(adds: a.count))
         var result = a
         var saturations = 0
         for i in result.codes.indices {

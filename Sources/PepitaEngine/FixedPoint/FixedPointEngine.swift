@@ -43,12 +43,18 @@ public final class FixedPointEngine: TrainingEngine {
         keepScale = training.dropoutKeep < 1 ? FixedScalar(1 / Double(training.dropoutKeep), mode: .multiplyShift) : nil
     }
 
-    public func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
+    public func trainStep(input: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
         let fixedInput = arithmetic.quantize(input, role: .modulatedInput)
         let step = rule.step(network: network, input: fixedInput, labels: labels, masks: masks, keepScale: keepScale,
                              arithmetic: arithmetic)
         optimiser.apply(step, to: &network.weights, learningRate: Double(learningRate), batch: input.rows, arithmetic: arithmetic)
+        arithmetic.operations?.finishStep()
         return step.probabilities.dequantized
+    }
+
+    public var operationRecorder: OperationRecorder? {
+        get { arithmetic.operations }
+        set { arithmetic.operations = newValue }
     }
 
     /// Accuracy from the argmax of the exact integer logits; the loss (for
@@ -154,6 +160,7 @@ extension FixedPointEngine {
         let step = rule.step(network: network, input: fixedInput, labels: labels, masks: masks, keepScale: keepScale,
                              arithmetic: arithmetic)
         optimiser.apply(step, to: &network.weights, learningRate: Double(learningRate), batch: input.rows, arithmetic: arithmetic)
+        arithmetic.operations?.finishStep()
         return recorder
     }
 }

@@ -34,7 +34,17 @@ public struct FixedPointMomentum: Sendable {
 
     public mutating func apply(_ step: FixedPointRuleStep, to weights: inout [FixedMatrix], learningRate: Double,
                                batch: Int, arithmetic: FixedPointArithmetic) {
+        let operations = arithmetic.operations
+        operations?.phase = .optimiser
         for layer in weights.indices {
+            // Operations count themselves in `scaled` and `sum`; the traffic is
+            // every weight and velocity read and written once, the update sums read once.
+            operations?.layer = layer
+            operations?.read(.weights, bytes: weights[layer].count * weights[layer].elementBytes)
+            operations?.write(.weights, bytes: weights[layer].count * weights[layer].elementBytes)
+            operations?.read(.optimiserState, bytes: velocities[layer].count * velocities[layer].elementBytes)
+            operations?.write(.optimiserState, bytes: velocities[layer].count * velocities[layer].elementBytes)
+            operations?.read(.updates, bytes: step.updates[layer].values.count * ((arithmetic.config.accumulatorBits + 7) / 8))
             let velocityFormat = velocities[layer].format
             var velocity = arithmetic.requantize(arithmetic.scaled(arithmetic.widen(velocities[layer]), by: momentum),
                                                  role: .optimiserState, format: velocityFormat)

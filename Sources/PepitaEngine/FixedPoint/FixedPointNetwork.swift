@@ -45,20 +45,25 @@ public struct FixedPointNetwork: Sendable {
         var traces: [FixedLayerTrace] = []
         var formats: [FixedPointFormat?] = []
         var current = input
+        let operations = arithmetic.operations
         for (index, layer) in layers.enumerated() {
             let isLast = index == layers.count - 1
+            operations?.layer = index
+            let inputRole: TensorRole = index == 0 ? .modulatedInput : .activations
             var patches: FixedMatrix? = nil
             var sums: ExactSums
             switch layer {
             case .dense:
-                sums = arithmetic.sums(current, weights[index], transposeB: true, role: isLast ? .errors : .activations)
+                sums = arithmetic.sums(current, weights[index], transposeB: true, role: isLast ? .errors : .activations,
+                                       operands: (inputRole, .weights))
             case let .conv(shape, outChannels, k, _):
                 let unfolded = FixedMatrix(
                     rows: current.rows * layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width,
                     columns: shape.channels * k * k,
                     codes: Convolution.unfold(current.codes, batch: current.rows, shape: shape, kernelSize: k),
                     format: current.format)
-                let positionMajor = arithmetic.sums(unfolded, weights[index], transposeB: true, role: .activations)
+                let positionMajor = arithmetic.sums(unfolded, weights[index], transposeB: true, role: .activations,
+                                                    operands: (inputRole, .weights))
                 sums = ExactSums(rows: current.rows, columns: positionMajor.values.count / current.rows,
                                  values: Convolution.positionMajorToChannelMajor(positionMajor.values, batch: current.rows, channels: outChannels),
                                  fractionalBits: positionMajor.fractionalBits)
@@ -73,8 +78,11 @@ public struct FixedPointNetwork: Sendable {
                 formats.append(nil)
                 break
             }
+            // ReLU, one compare per element; dropout, one multiply per element.
+            operations?.count(OperationTally(compares: sums.values.count))
             for i in sums.values.indices where sums.values[i] < 0 { sums.values[i] = 0 }
             if let mask = masks?[index], let keepScale {
+                operations?.count(OperationTally(multiplies: sums.values.count))
                 for i in sums.values.indices { sums.values[i] = mask.values[i] > 0 ? sums.values[i] * keepScale.mantissa : 0 }
                 sums.fractionalBits += keepScale.shift
             }
@@ -85,7 +93,8 @@ public struct FixedPointNetwork: Sendable {
             var output = activated
             var winners: [Int32]? = nil
             if case .conv(_, _, _, true) = layer {
-                let pooled = MaxPool.forward(activated.codes, batch: activated.rows, shape: layer.convolutionOutputShape!)
+                let pooled = MaxPool.forward(activated.codes, batch: activated.rows, shape: layer.convolutionOutputShape!,
+                                             recorder: operations)
                 output = FixedMatrix(rows: activated.rows, columns: pooled.output.count / activated.rows,
                                      codes: pooled.output, format: activated.format)
                 winners = pooled.winners
@@ -98,12 +107,21 @@ public struct FixedPointNetwork: Sendable {
     }
 
     /// Row-wise softmax of exact logits into the error format that holds 1.0.
+    /// The integer softmax counts, per row of `c` logits: `c - 1` compares
+    /// (the max), `c` subtractions of it, `c` exps (base-2 exponent by table
+    /// and polynomial), `c - 1` adds (the sum) and `c` divides (one exact
+    /// division per probability). The float option counts as `Elementwise.softmax`.
     func softmax(_ logits: ExactSums, arithmetic: FixedPointArithmetic) -> FixedMatrix {
         let format = arithmetic.config[.errors].format(forMaxAbs: 1)
         var codes = [Int16]()
         codes.reserveCapacity(logits.values.count)
         switch arithmetic.config.softmax {
         case .integer:
+            let width = logits.columns
+            if width > 0 {
+                arithmetic.operations?.count(OperationTally(adds: logits.rows * (2 * width - 1), compares: logits.rows * (width - 1),
+                                                            exps: logits.values.count, divides: logits.values.count))
+            }
             var counters = QuantizationCounters()
             for row in 0..<logits.rows {
                 let slice = Array(logits.values[row * logits.columns ..< (row + 1) * logits.columns])
@@ -114,7 +132,7 @@ public struct FixedPointNetwork: Sendable {
         case .float:
             let step = Double(sign: .plus, exponent: -logits.fractionalBits, significand: 1)
             let real = Matrix(rows: logits.rows, columns: logits.columns, values: logits.values.map { Float(Double($0) * step) })
-            return arithmetic.quantize(Elementwise.softmax(real), role: .errors, format: format)
+            return arithmetic.quantize(Elementwise.softmax(real, recorder: arithmetic.operations), role: .errors, format: format)
         }
         return FixedMatrix(rows: logits.rows, columns: logits.columns, codes: codes, format: format)
     }

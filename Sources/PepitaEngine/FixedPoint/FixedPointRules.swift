@@ -20,8 +20,10 @@ public protocol FixedPointLearningRule: Sendable {
 
 /// `h1 - h2` of two traces narrowed to one format: an exact code difference,
 /// saturated to Int16 (a difference of two 16-bit codes can need 17 bits).
-func codeDifference(_ a: FixedMatrix, _ b: FixedMatrix) -> FixedMatrix {
+/// One subtraction per element.
+func codeDifference(_ a: FixedMatrix, _ b: FixedMatrix, operations: OperationRecorder?) -> FixedMatrix {
     precondition(a.format == b.format)
+    operations?.count(OperationTally(adds: a.count))
     var result = a
     for i in result.codes.indices {
         result.codes[i] = Int16(clamping: Int32(a.codes[i]) - Int32(b.codes[i]))
@@ -38,14 +40,15 @@ func positionMajor(_ delta: FixedMatrix, channels: Int) -> FixedMatrix {
 }
 
 /// `dW = delta^T h_{l-1}` (dense) or the sum over positions of
-/// `outer(delta, patch)` (conv), exactly.
-func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTrace,
+/// `outer(delta, patch)` (conv), exactly. `roles` are those of `delta` and of the layer's input.
+func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTrace, roles: (left: TensorRole, right: TensorRole),
                       arithmetic: FixedPointArithmetic) -> ExactSums {
     switch layer {
     case .dense:
-        return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates)
+        return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates, operands: roles)
     case let .conv(_, outChannels, _, _):
-        return arithmetic.sums(positionMajor(delta, channels: outChannels), trace.inputPatches!, transposeA: true, role: .updates)
+        return arithmetic.sums(positionMajor(delta, channels: outChannels), trace.inputPatches!, transposeA: true, role: .updates,
+                               operands: roles)
     }
 }
 
@@ -75,32 +78,41 @@ public struct FixedPointPepita: FixedPointLearningRule {
                      arithmetic: FixedPointArithmetic) -> FixedPointRuleStep {
         let batch = input.rows
         let recorder = arithmetic.recorder
+        let operations = arithmetic.operations
         recorder?.prefix = "pass1."
+        operations?.phase = .forward
         let first = network.forward(input, masks: masks, keepScale: keepScale, arithmetic: arithmetic)
         recorder?.prefix = ""
         let error = arithmetic.outputError(first.traces.last!.output, labels: labels)
         recorder?.record("e", error, role: .errors, note: "y - onehot")
+        operations?.phase = .errorProjection
+        operations?.layer = nil
         var projected = error
         if kind == .pepitaSign {
+            operations?.count(OperationTally(compares: error.count))
             projected.codes = error.codes.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
             projected.format.fractionalBits = 0
         }
-        let modulationSums = arithmetic.sums(projected, projection, transposeB: true, role: .modulatedInput)
+        let modulationSums = arithmetic.sums(projected, projection, transposeB: true, role: .modulatedInput,
+                                             operands: (.errors, .projection))
         let modulation = arithmetic.requantize(modulationSums, role: .modulatedInput, format: input.format)
         let modulatedInput = arithmetic.saturatingSum(input, modulation, role: .modulatedInput)
         recorder?.record("modulation", modulation, role: .modulatedInput, note: "e F^T narrowed to the input format")
         recorder?.record("x_mod", modulatedInput, role: .modulatedInput, note: "x + e F^T, saturating")
         recorder?.prefix = "pass2."
+        operations?.phase = .modulatedForward
         let modulated = network.forward(modulatedInput, masks: masks, keepScale: keepScale,
                                         activationFormats: first.activationFormats, arithmetic: arithmetic)
         recorder?.prefix = ""
         let modulatedError = arithmetic.outputError(modulated.traces.last!.output, labels: labels)
         recorder?.record("e_mod", modulatedError, role: .errors, note: "y_mod - onehot")
 
+        operations?.phase = .update
         var updates: [ExactSums] = []
         var divisors: [Double] = []
         let lastIndex = network.layers.count - 1
         for (index, layer) in network.layers.enumerated() {
+            operations?.layer = index
             let delta: FixedMatrix
             if index == lastIndex {
                 delta = lastLayerError == .modulated ? modulatedError : error
@@ -109,9 +121,12 @@ public struct FixedPointPepita: FixedPointLearningRule {
                                                              modulated.traces[index].activatedSums!, subtract: true),
                                               role: .activations)
             } else {
-                delta = codeDifference(first.traces[index].activated!, modulated.traces[index].activated!)
+                delta = codeDifference(first.traces[index].activated!, modulated.traces[index].activated!, operations: operations)
             }
-            updates.append(weightUpdateSums(layer: layer, delta: delta, trace: modulated.traces[index], arithmetic: arithmetic))
+            updates.append(weightUpdateSums(layer: layer, delta: delta, trace: modulated.traces[index],
+                                            roles: (index == lastIndex ? .errors : .activations,
+                                                    index == 0 ? .modulatedInput : .activations),
+                                            arithmetic: arithmetic))
             recorder?.record("dW\(index)", updates[index], note: index == lastIndex
                 ? "\(lastLayerError == .modulated ? "e_mod" : "e")^T h_mod (summed over the batch)"
                 : "(h - h_mod)^T h_mod of the layer below (summed over the batch\(layer.isConvolution ? " and positions" : ""))")
@@ -151,7 +166,9 @@ public struct FixedPointBackprop: FixedPointLearningRule {
     public func step(network: FixedPointNetwork, input: FixedMatrix, labels: [Int32], masks: [Matrix?], keepScale: FixedScalar?,
                      arithmetic: FixedPointArithmetic) -> FixedPointRuleStep {
         let recorder = arithmetic.recorder
+        let operations = arithmetic.operations
         recorder?.prefix = "pass1."
+        operations?.phase = .forward
         let traces = network.forward(input, masks: masks, keepScale: keepScale, arithmetic: arithmetic).traces
         recorder?.prefix = ""
         let outputError = arithmetic.outputError(traces.last!.output, labels: labels)
@@ -160,28 +177,35 @@ public struct FixedPointBackprop: FixedPointLearningRule {
         var updates = [ExactSums?](repeating: nil, count: layers.count)
         var delta = outputError
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
-            updates[index] = weightUpdateSums(layer: layers[index], delta: delta, trace: traces[index], arithmetic: arithmetic)
+            operations?.phase = .weightGradient
+            operations?.layer = index
+            updates[index] = weightUpdateSums(layer: layers[index], delta: delta, trace: traces[index],
+                                              roles: (.errors, index == 0 ? .modulatedInput : .activations), arithmetic: arithmetic)
             recorder?.record("dW\(index)", updates[index]!, note: "delta\(index)^T h\(index) (summed over the batch)")
             if index == 0 { break }
             precondition(!layers[index].isConvolution || kind == .dfa,
                          "a convolution above the first layer needs an input gradient, which is not implemented")
+            // Counted under layer index-1, which receives the delta.
+            operations?.phase = .backwardDelta
+            operations?.layer = index - 1
             var below: ExactSums
             switch kind {
-            case .bp: below = arithmetic.sums(delta, network.weights[index], role: .errors)
-            case .fa: below = arithmetic.sums(delta, feedback[index], role: .errors)
-            default: below = arithmetic.sums(outputError, feedback[index - 1], role: .errors)
+            case .bp: below = arithmetic.sums(delta, network.weights[index], role: .errors, operands: (.errors, .weights))
+            case .fa: below = arithmetic.sums(delta, feedback[index], role: .errors, operands: (.errors, .projection))
+            default: below = arithmetic.sums(outputError, feedback[index - 1], role: .errors, operands: (.errors, .projection))
             }
             let belowTrace = traces[index - 1]
             if let winners = belowTrace.poolWinners {
                 below.values = MaxPool.backward(below.values, batch: below.rows, winners: winners,
-                                                inputShape: layers[index - 1].convolutionOutputShape!)
+                                                inputShape: layers[index - 1].convolutionOutputShape!, recorder: operations)
                 below.columns = below.values.count / below.rows
             }
+            // ReLU's derivative, one compare per element on the stored code (a
+            // dropped unit's code is 0: its sum was zeroed before narrowing).
             let activated = belowTrace.activated!
             let mask = masks[index - 1]
-            for i in below.values.indices {
-                if activated.codes[i] <= 0 || (mask.map { $0.values[i] == 0 } ?? false) { below.values[i] = 0 }
-            }
+            operations?.count(OperationTally(compares: below.values.count))
+            for i in below.values.indices where activated.codes[i] <= 0 { below.values[i] = 0 }
             if mask != nil, let keepScale {
                 below = arithmetic.scaled(below, by: keepScale)
             }

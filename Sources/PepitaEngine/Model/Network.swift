@@ -52,31 +52,37 @@ public struct Network: Sendable {
     ///
     /// `masks[l]` (values 0 or 1/keep, or nil for no dropout) multiplies hidden
     /// dense layer `l`'s ReLU output; PEPITA passes the same masks to both passes.
-    public func forward(_ input: Matrix, masks: [Matrix?]? = nil, threads: Int) -> ForwardTrace {
+    /// With a `recorder`, each layer's operations are counted under its index
+    /// in the recorder's current phase.
+    public func forward(_ input: Matrix, masks: [Matrix?]? = nil, threads: Int, recorder: OperationRecorder? = nil) -> ForwardTrace {
         var traces: [LayerTrace] = []
         traces.reserveCapacity(layers.count)
         var current = input
         for (index, layer) in layers.enumerated() {
             let isLast = index == layers.count - 1
+            recorder?.layer = index
+            let counting = recorder?.product(index == 0 ? .modulatedInput : .activations, .weights,
+                                             into: isLast ? .errors : .activations)
             var patches: Matrix? = nil
             var activated: Matrix
             switch layer {
             case .dense:
-                activated = product(current, weights[index], transposeB: true, threads: threads)
+                activated = product(current, weights[index], transposeB: true, threads: threads, counting: counting)
             case let .conv(shape, _, k, _):
                 let unfolded = Convolution.unfold(current, shape: shape, kernelSize: k)
-                activated = Convolution.forward(columns: unfolded, weight: weights[index], batch: current.rows, threads: threads)
+                activated = Convolution.forward(columns: unfolded, weight: weights[index], batch: current.rows, threads: threads,
+                                                counting: counting)
                 patches = unfolded
             }
             var output: Matrix
             var winners: [Int32]? = nil
             if isLast {
-                output = Elementwise.softmax(activated)
+                output = Elementwise.softmax(activated, recorder: recorder)
             } else {
-                Elementwise.relu(&activated)
-                if let mask = masks?[index] { Elementwise.multiply(&activated, by: mask) }
+                Elementwise.relu(&activated, recorder: recorder)
+                if let mask = masks?[index] { Elementwise.multiply(&activated, by: mask, recorder: recorder) }
                 if case .conv(_, _, _, true) = layer {
-                    let pooled = MaxPool.forward(activated, shape: layer.convolutionOutputShape!)
+                    let pooled = MaxPool.forward(activated, shape: layer.convolutionOutputShape!, recorder: recorder)
                     output = pooled.output
                     winners = pooled.winners
                 } else {

@@ -54,36 +54,49 @@ public struct Backprop: LearningRule {
         return named
     }
 
-    public func step(network: Network, input: Matrix, targets: Matrix, masks: [Matrix?], threads: Int) -> RuleStep {
-        let trace = network.forward(input, masks: masks, threads: threads)
-        let outputError = Elementwise.difference(trace.probabilities, targets)
+    public func step(network: Network, input: Matrix, labels: [Int32], masks: [Matrix?], threads: Int,
+                     recorder: OperationRecorder?) -> RuleStep {
+        recorder?.phase = .forward
+        let trace = network.forward(input, masks: masks, threads: threads, recorder: recorder)
+        let outputError = Elementwise.outputError(trace.probabilities, labels: labels, recorder: recorder)
         let layers = network.layers
         var updates = [Matrix](repeating: Matrix(zeros: 0, 0), count: layers.count)
         var delta = outputError  // gradient at layer l's pre-activation
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             let layerTrace = trace.layers[index]
+            recorder?.phase = .weightGradient
+            recorder?.layer = index
+            let gradientCounting = recorder?.product(.errors, index == 0 ? .modulatedInput : .activations, into: .updates)
             switch layers[index] {
             case .dense:
-                updates[index] = product(delta, layerTrace.input, transposeA: true, threads: threads)
+                updates[index] = product(delta, layerTrace.input, transposeA: true, threads: threads, counting: gradientCounting)
             case let .conv(_, outChannels, _, _):
                 updates[index] = Convolution.weightGradient(delta: delta, columns: layerTrace.inputPatches!,
-                                                            outChannels: outChannels, threads: threads)
+                                                            outChannels: outChannels, threads: threads,
+                                                            counting: gradientCounting)
             }
             if index == 0 { break }
             precondition(!layers[index].isConvolution || kind == .dfa,
                          "a convolution above the first layer needs an input gradient, which is not implemented")
-            // Gradient at the output of layer index-1 (after its pooling, if any).
+            // Gradient at the output of layer index-1 (after its pooling, if any),
+            // counted under layer index-1, which receives it.
+            recorder?.phase = .backwardDelta
+            recorder?.layer = index - 1
             var below: Matrix
             switch kind {
-            case .bp: below = product(delta, network.weights[index], threads: threads)
-            case .fa: below = product(delta, feedback[index], threads: threads)
-            default: below = product(outputError, feedback[index - 1], threads: threads)
+            case .bp: below = product(delta, network.weights[index], threads: threads,
+                                      counting: recorder?.product(.errors, .weights, into: .errors))
+            case .fa: below = product(delta, feedback[index], threads: threads,
+                                      counting: recorder?.product(.errors, .projection, into: .errors))
+            default: below = product(outputError, feedback[index - 1], threads: threads,
+                                     counting: recorder?.product(.errors, .projection, into: .errors))
             }
             let belowTrace = trace.layers[index - 1]
             if let winners = belowTrace.poolWinners {
-                below = MaxPool.backward(below, winners: winners, inputShape: layers[index - 1].convolutionOutputShape!)
+                below = MaxPool.backward(below, winners: winners, inputShape: layers[index - 1].convolutionOutputShape!,
+                                         recorder: recorder)
             }
-            Elementwise.maskByActivation(&below, activated: belowTrace.activated, mask: masks[index - 1])
+            Elementwise.maskByActivation(&below, activated: belowTrace.activated, mask: masks[index - 1], recorder: recorder)
             delta = below
         }
         return RuleStep(updates: updates, firstPass: trace)

@@ -11,6 +11,9 @@
 /// divided by the number of positions and by the batch — the conv reference's
 /// batch average — before the optimiser's own `/ batch`. With
 /// `convolutionBatchAverageTwice == false` the first batch division is skipped.
+/// The division is not done here: the step hands it on as the layer's
+/// `RuleStep.divisors` entry and the optimiser folds it into its scalar
+/// `eta / (B * divisor)` (one multiply per weight, as the fixed-point engine does).
 public struct Pepita: LearningRule {
     public let kind: RuleKind
     /// `F`, `inputCount x classes`.
@@ -39,38 +42,48 @@ public struct Pepita: LearningRule {
 
     public var fixedMatrices: [String: Matrix] { ["F": projection] }
 
-    public func step(network: Network, input: Matrix, targets: Matrix, masks: [Matrix?], threads: Int) -> RuleStep {
+    public func step(network: Network, input: Matrix, labels: [Int32], masks: [Matrix?], threads: Int,
+                     recorder: OperationRecorder?) -> RuleStep {
         let batch = input.rows
-        let first = network.forward(input, masks: masks, threads: threads)
-        let error = Elementwise.difference(first.probabilities, targets)
-        let projected = kind == .pepitaSign ? Elementwise.sign(error) : error
-        // x_mod = x + e F^T
-        let modulatedInput = product(projected, projection, transposeB: true, accumulatingInto: input, threads: threads)
-        let modulated = network.forward(modulatedInput, masks: masks, threads: threads)
-        let modulatedError = Elementwise.difference(modulated.probabilities, targets)
-
-        var updates: [Matrix] = []
         let lastIndex = network.layers.count - 1
+        recorder?.phase = .forward
+        let first = network.forward(input, masks: masks, threads: threads, recorder: recorder)
+        let error = Elementwise.outputError(first.probabilities, labels: labels, recorder: recorder)
+        recorder?.phase = .errorProjection
+        recorder?.layer = nil
+        let projected = kind == .pepitaSign ? Elementwise.sign(error, recorder: recorder) : error
+        // x_mod = x + e F^T
+        let modulatedInput = product(projected, projection, transposeB: true, accumulatingInto: input, threads: threads,
+                                     counting: recorder?.product(.errors, .projection, into: .modulatedInput))
+        recorder?.phase = .modulatedForward
+        let modulated = network.forward(modulatedInput, masks: masks, threads: threads, recorder: recorder)
+        let modulatedError = Elementwise.outputError(modulated.probabilities, labels: labels, recorder: recorder)
+
+        recorder?.phase = .update
+        var updates: [Matrix] = []
+        var divisors: [Float] = []
         for (index, layer) in network.layers.enumerated() {
+            recorder?.layer = index
             let modulatedTrace = modulated.layers[index]
             let delta: Matrix
             if index == lastIndex {
                 delta = lastLayerError == .modulated ? modulatedError : error
             } else {
-                delta = Elementwise.difference(first.layers[index].activated, modulatedTrace.activated)
+                delta = Elementwise.difference(first.layers[index].activated, modulatedTrace.activated, recorder: recorder)
             }
+            let counting = recorder?.product(index == lastIndex ? .errors : .activations,
+                                             index == 0 ? .modulatedInput : .activations, into: .updates)
             switch layer {
             case .dense:
-                updates.append(product(delta, modulatedTrace.input, transposeA: true, threads: threads))
+                updates.append(product(delta, modulatedTrace.input, transposeA: true, threads: threads, counting: counting))
+                divisors.append(1)
             case let .conv(_, outChannels, _, _):
-                var update = Convolution.weightGradient(delta: delta, columns: modulatedTrace.inputPatches!,
-                                                        outChannels: outChannels, threads: threads)
+                updates.append(Convolution.weightGradient(delta: delta, columns: modulatedTrace.inputPatches!,
+                                                          outChannels: outChannels, threads: threads, counting: counting))
                 let positions = layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width
-                let divisor = Float(positions) * (convolutionBatchAverageTwice ? Float(batch) : 1)
-                for i in update.values.indices { update.values[i] /= divisor }
-                updates.append(update)
+                divisors.append(Float(positions) * (convolutionBatchAverageTwice ? Float(batch) : 1))
             }
         }
-        return RuleStep(updates: updates, firstPass: first)
+        return RuleStep(updates: updates, divisors: divisors, firstPass: first)
     }
 }

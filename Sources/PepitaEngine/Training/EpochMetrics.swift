@@ -23,6 +23,9 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     /// training steps — saturations, values rounded to zero, largest magnitude
     /// against the format's range, accumulator overflows.
     public var quantization: [TensorRole: QuantizationCounters]?
+    /// The operations this epoch's training steps performed, counted by the
+    /// kernels, per phase and layer (nil when counting is off).
+    public var operations: RecordedOperations?
 
     public static let csvHeader = "epoch,learning_rate,train_loss,train_accuracy,test_loss,test_accuracy,validation_loss,validation_accuracy,train_seconds,evaluation_seconds"
 

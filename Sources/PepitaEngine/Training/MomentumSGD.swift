@@ -1,5 +1,8 @@
 /// Momentum SGD as the PEPITA reference applies it:
-/// `v = momentum * v + eta * dW / batch`, then `W = W - v`.
+/// `v = momentum * v + eta * dW / batch`, then `W = W - v`, computed as
+/// `v = momentum * v + s * dW` with the scalar `s = eta / (batch * divisor)`
+/// formed once per layer (`divisor` folds in a rule's own normalisation,
+/// e.g. PEPITA's conv update). Per weight: 2 multiplies and 2 adds.
 public struct MomentumSGD: Sendable {
     public var momentum: Float
     /// One velocity per layer, shaped like its weight.
@@ -10,15 +13,28 @@ public struct MomentumSGD: Sendable {
         self.velocities = shapes.map { Matrix(zeros: $0.rows, $0.columns) }
     }
 
-    public mutating func apply(_ updates: [Matrix], to weights: inout [Matrix], learningRate: Float, batch: Int) {
+    /// Applies `updates` (with per-layer `divisors`, 1 when nil); with a
+    /// `recorder`, counts each layer's operations and its weight, velocity and
+    /// update traffic under phase `optimiser`.
+    public mutating func apply(_ updates: [Matrix], divisors: [Float]? = nil, to weights: inout [Matrix], learningRate: Float,
+                               batch: Int, recorder: OperationRecorder? = nil) {
         precondition(updates.count == weights.count)
-        let divisor = Float(batch)
+        recorder?.phase = .optimiser
         for layer in weights.indices {
+            let scale = Float(Double(learningRate) / (Double(batch) * Double(divisors?[layer] ?? 1)))
+            let count = weights[layer].count
+            recorder?.layer = layer
+            recorder?.count(OperationTally(adds: 2 * count, multiplies: 2 * count))
+            recorder?.read(.weights, bytes: 4 * count)
+            recorder?.read(.optimiserState, bytes: 4 * count)
+            recorder?.read(.updates, bytes: 4 * count)
+            recorder?.write(.weights, bytes: 4 * count)
+            recorder?.write(.optimiserState, bytes: 4 * count)
             velocities[layer].values.withUnsafeMutableBufferPointer { velocity in
                 weights[layer].values.withUnsafeMutableBufferPointer { weight in
                     updates[layer].values.withUnsafeBufferPointer { update in
                         for i in velocity.indices {
-                            velocity[i] = momentum * velocity[i] + learningRate * update[i] / divisor
+                            velocity[i] = momentum * velocity[i] + scale * update[i]
                             weight[i] -= velocity[i]
                         }
                     }

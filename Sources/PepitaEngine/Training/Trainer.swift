@@ -21,7 +21,9 @@ public final class Trainer {
     /// Builds the network, rule and optimiser in the configured arithmetic;
     /// `initial` (weights and F read from `--init`) replaces the random ones.
     /// Fixed point starts from the same float initial values, narrowed.
-    public init(config: TrainingConfig, dataset: Dataset, initial: InitialState? = nil) throws {
+    /// With `countOperations`, every training step's operations are counted
+    /// (`OperationRecorder`) and reported per epoch in `EpochMetrics.operations`.
+    public init(config: TrainingConfig, dataset: Dataset, initial: InitialState? = nil, countOperations: Bool = true) throws {
         try config.validate()
         let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
         var network = Network(heUniform: architecture, seed: config.seed)
@@ -47,6 +49,7 @@ public final class Trainer {
             engine = try FixedPointEngine(precision: config.precision, architecture: architecture, weights: network.weights,
                                           rule: config.rule, projection: projection, feedback: feedback, training: config)
         }
+        if countOperations { engine.operationRecorder = OperationRecorder() }
         self.config = config
         self.dataset = dataset
         self.architecture = architecture
@@ -65,7 +68,7 @@ public final class Trainer {
         let learningRate = config.schedule.learningRate(epoch: epochIndex)
         let train = dataset.train
         let order = config.shuffle ? shuffleRandom.permutation(count: train.count) : Array(0..<train.count)
-        let width = train.shape.featureCount, classes = train.classCount
+        let width = train.shape.featureCount
         var lossSum = 0.0, correct = 0.0
         let start = Date()
         var first = 0
@@ -73,17 +76,15 @@ public final class Trainer {
             let indices = order[first ..< min(first + config.batchSize, train.count)]
             let batch = indices.count
             var input = Matrix(zeros: batch, width)
-            var targets = Matrix(zeros: batch, classes)
             var labels = [Int32]()
             labels.reserveCapacity(batch)
             for (row, sample) in indices.enumerated() {
                 input.values.replaceSubrange(row * width ..< (row + 1) * width,
                                              with: train.pixels[sample * width ..< (sample + 1) * width])
-                targets[row, Int(train.labels[sample])] = 1
                 labels.append(train.labels[sample])
             }
             let masks = dropoutMasks(for: architecture, batch: batch, keep: config.dropoutKeep, random: &dropoutRandom)
-            let probabilities = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks,
+            let probabilities = engine.trainStep(input: input, labels: labels, masks: masks,
                                                  learningRate: learningRate)
             let score = Evaluation.score(probabilities: probabilities, labels: labels[...])
             lossSum += score.loss * Double(batch)
@@ -93,6 +94,8 @@ public final class Trainer {
         let trainSeconds = Date().timeIntervalSince(start)
         let quantization = engine.quantizationCounters
         engine.resetCounters()
+        let operations = engine.operationRecorder?.recorded
+        engine.operationRecorder?.reset()
         let evaluationStart = Date()
         let test = engine.evaluate(dataset.test)
         let validation = dataset.validation.map { engine.evaluate($0) }
@@ -102,7 +105,7 @@ public final class Trainer {
             testLoss: test.loss, testAccuracy: test.accuracy,
             validationLoss: validation?.loss, validationAccuracy: validation?.accuracy,
             trainSeconds: trainSeconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart),
-            quantization: quantization)
+            quantization: quantization, operations: operations)
         history.append(metrics)
         return metrics
     }

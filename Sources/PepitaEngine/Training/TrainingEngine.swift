@@ -5,7 +5,7 @@ import Quantized
 /// schedule and the metrics; the engine owns weights, rule and optimiser.
 public protocol TrainingEngine: AnyObject {
     /// One mini-batch step; returns the first pass's class probabilities.
-    func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix
+    func trainStep(input: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix
     /// Mean cross-entropy and accuracy on `samples`, without dropout.
     func evaluate(_ samples: LabelledSamples) -> Evaluation
     /// Final weights and the rule's fixed matrices (`W0.npy`, ..., `F.npy`).
@@ -17,6 +17,8 @@ public protocol TrainingEngine: AnyObject {
     func resetCounters()
     /// The weights as real numbers (dequantised in fixed point).
     var realWeights: [Matrix] { get }
+    /// Counts the operations of every training step while set (nil: not counted).
+    var operationRecorder: OperationRecorder? { get set }
 }
 
 /// float32 training: `Network` + a `LearningRule` + `MomentumSGD`.
@@ -25,6 +27,7 @@ public final class FloatEngine: TrainingEngine {
     public let rule: any LearningRule
     public private(set) var optimiser: MomentumSGD
     let threads: Int
+    public var operationRecorder: OperationRecorder?
 
     public init(network: Network, rule: any LearningRule, momentum: Float, threads: Int) {
         self.network = network
@@ -33,9 +36,12 @@ public final class FloatEngine: TrainingEngine {
         self.threads = threads
     }
 
-    public func trainStep(input: Matrix, targets: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
-        let step = rule.step(network: network, input: input, targets: targets, masks: masks, threads: threads)
-        optimiser.apply(step.updates, to: &network.weights, learningRate: learningRate, batch: input.rows)
+    public func trainStep(input: Matrix, labels: [Int32], masks: [Matrix?], learningRate: Float) -> Matrix {
+        let step = rule.step(network: network, input: input, labels: labels, masks: masks, threads: threads,
+                             recorder: operationRecorder)
+        optimiser.apply(step.updates, divisors: step.divisors, to: &network.weights, learningRate: learningRate,
+                        batch: input.rows, recorder: operationRecorder)
+        operationRecorder?.finishStep()
         return step.firstPass.probabilities
     }
 
