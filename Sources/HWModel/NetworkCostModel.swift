@@ -50,7 +50,15 @@ public enum NetworkCostModel {
         so a depthwise conv costs B*P*k_h*k_w*C). Batch norm is priced in training mode (batch statistics, \
         its backward pass and its scale/shift gradients), not folded into the conv. ReLU, pooling, residual adds, \
         softmax and the output error are counted as in the engine's cost model; no dropout. \
-        The optimiser is momentum SGD on every trainable parameter (weights, biases, batch-norm scale and shift).
+        The optimiser is momentum SGD on every trainable parameter (weights, biases, batch-norm scale and shift). \
+        PEPITA on general layers: each trainable layer learns from h - h_mod at the end of its block (the layer and \
+        the batch norm and ReLU directly after it; a pool, a residual add or the next weighted layer ends the block), \
+        dW = (h - h_mod)^T input_mod summed over positions (a depthwise conv per channel), batch norm's scale and \
+        shift from the same difference, the block ending at the output from e_mod; residual adds and pooling are \
+        applied in both passes and learn nothing. DFA projects e onto the end of each stage (a weighted layer and \
+        what follows it up to the next one). Forward-Forward: goodness G = sum of squares of each stage's output, \
+        p = sigmoid(G - theta) on positive and sigmoid(theta - G) on negative data, loss -log p, every stage's input \
+        but the first normalised to unit length, gradients kept inside the stage (Hinton 2022).
         """
 
     /// The operations of one step, by phase and layer (`layers` in description order).
