@@ -133,9 +133,8 @@ struct ScheduleBuilder {
         var masks: [Int: Int] = [:]
         for layer in layers {
             guard case let .pool(pooling) = layer.kind, pooling.kind == .max else { continue }
-            let counter = NetworkStepCounter(network: network, rule: .bp, batch: batch, sizes: sizes)
             masks[layer.index] = planner.tensor("winners(\(layer.name))\(suffix)", .masks, layer: layer.index,
-                                                bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: counter.winnerBits(layer)),
+                                                bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: layer.poolWinnerBits),
                                                 at: stageOf[layer.index])
         }
         return masks

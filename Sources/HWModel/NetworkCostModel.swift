@@ -102,14 +102,6 @@ struct PhaseTally {
 
     var operations: PhaseOperations { PhaseOperations(phase: phase, layers: layers, outsideLayers: outside, products: products) }
     var traffic: PhaseTraffic { bytes.phase(phase) }
-
-    /// Adds `other` scaled by `times` (Forward-Forward's two passes).
-    mutating func add(_ other: PhaseTally, times: Int) {
-        for index in layers.indices { layers[index] += times * other.layers[index] }
-        outside += times * other.outside
-        for _ in 0..<times { products += other.products }
-        bytes.add(other.bytes, times: times)
-    }
 }
 
 /// The formulas of `NetworkCostModel`, phase by phase.
@@ -151,9 +143,8 @@ struct NetworkStepCounter {
             if rule == .dfa { directFeedback(&tally) } else { backpropagate(&tally) }
         case .weightGradient:
             if rule == .forwardForward {
-                var one = PhaseTally(phase: phase, layerCount: layers.count)
-                localGradients(&one)
-                tally.add(one, times: 2)
+                localGradients(&tally) // the positive pass's gradients,
+                localGradients(&tally) // then the negative pass's
             } else {
                 for layer in layers where layer.kind.isTrainable { gradient(&tally, layer) }
             }
@@ -294,7 +285,7 @@ struct NetworkStepCounter {
         case let .pool(pooling):
             if pooling.kind == .max {
                 c.adds = B * n
-                tally.bytes.read(.masks, sizes.maskBytes(count: B * n, bits: winnerBits(layer)))
+                tally.bytes.read(.masks, sizes.maskBytes(count: B * n, bits: layer.poolWinnerBits))
             } else {
                 c.multiplies = B * n
             }
@@ -312,14 +303,6 @@ struct NetworkStepCounter {
     func groups(_ layer: ResolvedLayer) -> Int {
         if case let .conv2d(conv) = layer.kind { return conv.groups }
         return 1
-    }
-
-    /// Bits of a max-pool winner index: enough to name one position of the window.
-    func winnerBits(_ layer: ResolvedLayer) -> Int {
-        let window = layer.poolWindow?.area ?? 1
-        var bits = 1
-        while (1 << bits) < window { bits += 1 }
-        return bits
     }
 
     /// BP and FA: from the output error down, every delta that some trainable layer below needs.
@@ -398,16 +381,6 @@ struct NetworkStepCounter {
             tally.bytes.read(.activations, sizes.bytes(.activations, count: 2 * B * n))
         default:
             break
-        }
-    }
-}
-
-extension TrafficTally {
-    mutating func add(_ other: TrafficTally, times: Int) {
-        for kind in DataKind.allCases {
-            let entry = other.phase(.forward)[kind]
-            if entry.bytesRead > 0 { read(kind, times * entry.bytesRead) }
-            if entry.bytesWritten > 0 { write(kind, times * entry.bytesWritten) }
         }
     }
 }

@@ -261,4 +261,12 @@ extension ResolvedLayer {
         guard case let .pool(pooling) = kind else { return nil }
         return pooling.size ?? Extent2D(inputShape.height, inputShape.width)
     }
+
+    /// Bits of a max-pool winner index: enough to name one position of the window (2 for 2x2).
+    public var poolWinnerBits: Int {
+        let window = poolWindow?.area ?? 1
+        var bits = 1
+        while (1 << bits) < window { bits += 1 }
+        return bits
+    }
 }
