@@ -50,7 +50,7 @@ extension NetworkCostModel {
 
     /// Buffers and their lifetimes for one step of `rule`, under both assumptions.
     public static func storage(network: ResolvedNetwork, rule: TrainingRule, batch: Int, sizes: ElementSizes) throws -> NetworkStorage {
-        guard batch > 0 else { throw CostModelError.badBatch(batch) }
+        try checkBatch(batch)
         var builder = ScheduleBuilder(network: network, batch: batch, sizes: sizes)
         switch rule {
         case .bp, .fa, .dfa: builder.backprop(rule: rule)

@@ -61,10 +61,19 @@ public enum NetworkCostModel {
         but the first normalised to unit length, gradients kept inside the stage (Hinton 2022).
         """
 
+    /// The largest batch priced (2^20): with at most 2^40 values or MACs per
+    /// sample and layer (`NetworkDescription.resolve`), every count fits an `Int`.
+    public static let largestBatch = 1 << 20
+
+    static func checkBatch(_ batch: Int) throws {
+        guard batch > 0 else { throw CostModelError.badBatch(batch) }
+        guard batch <= largestBatch else { throw CostModelError.badOption(field: "batch", problem: "must be at most \(largestBatch), got \(batch)") }
+    }
+
     /// The operations of one step, by phase and layer (`layers` in description order).
     public static func operations(network: ResolvedNetwork, rule: TrainingRule, batch: Int,
                                   sizes: ElementSizes = .float32) throws -> StepOperations {
-        guard batch > 0 else { throw CostModelError.badBatch(batch) }
+        try checkBatch(batch)
         let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes)
         return StepOperations(rule: rule, batch: batch, phases: rule.phases.map { counter.phase($0).operations })
     }
@@ -73,7 +82,7 @@ public enum NetworkCostModel {
     /// parameters once and writes its output once per pass (no fusion).
     public static func traffic(network: ResolvedNetwork, rule: TrainingRule, batch: Int,
                                sizes: ElementSizes) throws -> StepTraffic {
-        guard batch > 0 else { throw CostModelError.badBatch(batch) }
+        try checkBatch(batch)
         let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes)
         return StepTraffic(rule: rule, batch: batch, phases: rule.phases.map { counter.phase($0).traffic })
     }

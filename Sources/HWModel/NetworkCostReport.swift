@@ -78,7 +78,7 @@ extension NetworkCostModel {
     public static func report(network description: NetworkDescription, rules: [TrainingRule], batch: Int,
                               precision: PrecisionConfig, profile: HardwareProfile) throws -> NetworkCostReport {
         try profile.validate()
-        guard batch > 0 else { throw CostModelError.badBatch(batch) }
+        try checkBatch(batch)
         let network = try description.resolve()
         let sizes = try ElementSizes(precision: precision)
         let clockHz = profile.clockHz.value

@@ -5,7 +5,7 @@ public struct NetworkDescriptionError: Error, Equatable, CustomStringConvertible
     public var file: String?
     /// `layers[3].stride`, `input.channels`, `classes`, `(file)`, ...
     public var path: String
-    /// The layer's name, when the problem is in a layer.
+    /// The layer's own name, when the problem is in a named layer (the path already gives its index).
     public var layer: String?
     public var problem: String
 
@@ -111,6 +111,9 @@ public struct ResolvedNetwork: Equatable, Sendable {
 }
 
 extension NetworkDescription {
+    /// The most values or MACs per sample a layer may have (2^40), so every count fits an `Int` with room for the batch.
+    static let largestCount = Double(1 << 40)
+
     /// The name a layer goes by: its own, or `layers[i]`.
     public func layerName(_ index: Int) -> String { layers[index].name ?? "layers[\(index)]" }
 
@@ -121,11 +124,14 @@ extension NetworkDescription {
     /// giving `classes` values (or the input's size for a reconstruction).
     public func resolve() throws -> ResolvedNetwork {
         func fail(_ path: String, _ problem: String, layer: Int? = nil) -> NetworkDescriptionError {
-            NetworkDescriptionError(path: path, layer: layer.map(layerName), problem: problem)
+            NetworkDescriptionError(path: path, layer: layer.flatMap { layers[$0].name }, problem: problem)
         }
         for (field, value) in [("input.channels", input.channels), ("input.height", input.height),
                                ("input.width", input.width)] where value < 1 {
             throw fail(field, "must be > 0, got \(value)")
+        }
+        if Double(input.channels) * Double(input.height) * Double(input.width) > Self.largestCount {
+            throw fail("input", "is too large to price: more than 2^40 values per sample")
         }
         if case let .classes(count) = output, count < 1 { throw fail("classes", "must be > 0, got \(count)") }
         guard !layers.isEmpty else { throw fail("layers", "must list at least one layer") }
@@ -186,8 +192,15 @@ extension NetworkDescription {
                 inputs.append(skip)
                 outputShape = shape
             }
-            resolved.append(ResolvedLayer(index: index, name: layerName(index), kind: layer.kind, inputs: inputs,
-                                          inputShape: shape, outputShape: outputShape))
+            // Checked in floating point first, so that no count of the cost model can overflow.
+            let sizes = [Double(outputShape.channels) * Double(outputShape.height) * Double(outputShape.width)]
+            let counted = ResolvedLayer(index: index, name: layerName(index), kind: layer.kind, inputs: inputs,
+                                        inputShape: shape, outputShape: outputShape)
+            let macs = Double(counted.positions) * Double(counted.fanIn) * Double(counted.fanOut)
+            if (sizes + [macs]).contains(where: { $0 > Self.largestCount }) {
+                throw bad("", "is too large to price: more than 2^40 values or MACs per sample")
+            }
+            resolved.append(counted)
         }
 
         let last = resolved[resolved.count - 1]

@@ -71,7 +71,7 @@ final class NetworkDescriptionTests: XCTestCase {
         XCTAssertEqual(error(skipFromInput, file: "bad.json"),
                        "bad.json: layers[4].from (join): 'classifier' is layers[8], which comes later: a layer reads only earlier outputs (no cycles)")
         let wrongShape = residual(replacing: 2, with: #"{ "type": "conv2d", "name": "wide", "filters": 3, "kernel": 3, "padding": "same" }"#)
-        XCTAssertEqual(error(wrongShape), "layers[4].from (layers[4]): 'stem_out' gives 2x4x4 but this layer's input is 3x4x4: a residual add needs equal shapes")
+        XCTAssertEqual(error(wrongShape), "layers[4].from: 'stem_out' gives 2x4x4 but this layer's input is 3x4x4: a residual add needs equal shapes")
         let denseOnAMap = residual(replacing: 7, with: #"{ "type": "relu" }"#)
         XCTAssertEqual(error(denseOnAMap), "layers[8] (classifier): dense needs a flat input (1x1xN) but gets 2x1x1: add a flatten layer before it")
     }
@@ -92,12 +92,17 @@ final class NetworkDescriptionTests: XCTestCase {
         let selfLoop = residual(replacing: 3, with: #"{ "type": "batchNorm", "name": "loop", "input": "loop" }"#)
         XCTAssertEqual(error(selfLoop), "layers[3].input (loop): 'loop' is layers[3], this layer itself: a layer reads only earlier outputs (no cycles)")
         let unknown = residual(replacing: 4, with: #"{ "type": "add", "from": "nowhere" }"#)
-        XCTAssertEqual(error(unknown), "layers[4].from (layers[4]): no layer is named 'nowhere'")
+        XCTAssertEqual(error(unknown), "layers[4].from: no layer is named 'nowhere'")
     }
 
     func testTheLastLayerMustGiveTheClassesOrTheReconstruction() {
         let text = Self.residualJSON.replacingOccurrences(of: "\"classes\": 2", with: "\"output\": \"reconstruction\"")
         XCTAssertEqual(error(Data(text.utf8)), "layers[8] (classifier): a reconstruction must give the input's 16 values, got 2")
+    }
+
+    func testSizesTooLargeToCountAreRejectedNotTrapped() {
+        let huge = residual(replacing: 2, with: #"{ "type": "conv2d", "name": "huge", "filters": 999999999, "kernel": 999, "padding": "same" }"#)
+        XCTAssertEqual(error(huge), "layers[2] (huge): is too large to price: more than 2^40 values or MACs per sample")
     }
 
     func testJSONRoundTripsThroughExport() throws {
