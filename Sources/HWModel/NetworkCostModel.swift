@@ -61,9 +61,9 @@ public enum NetworkCostModel {
         but the first normalised to unit length, gradients kept inside the stage (Hinton 2022).
         """
 
-    /// The largest batch priced (2^20): with at most 2^40 values or MACs per
-    /// sample and layer (`NetworkDescription.resolve`), every count fits an `Int`.
-    public static let largestBatch = 1 << 20
+    /// The largest batch priced (2^16): with at most 2^40 MACs, values or `F`
+    /// entries per sample (`NetworkDescription.resolve`), every count of a step fits an `Int`.
+    public static let largestBatch = 1 << 16
 
     static func checkBatch(_ batch: Int) throws {
         guard batch > 0 else { throw CostModelError.badBatch(batch) }

@@ -214,6 +214,10 @@ extension NetworkDescription {
                 throw fail("layers[\(last.index)]", "a reconstruction must give the input's \(input.featureCount) values, got \(last.outputCount)", layer: last.index)
             }
         }
+        let totalMACs = resolved.reduce(0.0) { $0 + Double($1.positions) * Double($1.fanIn) * Double($1.fanOut) }
+        if totalMACs > Self.largestCount || Double(input.featureCount) * Double(last.outputCount) > Self.largestCount {
+            throw fail("layers", "the network is too large to price: more than 2^40 MACs per sample or projection (F) entries")
+        }
         guard resolved.contains(where: { $0.kind.isWeighted }) else {
             throw fail("layers", "needs at least one dense or conv2d layer (nothing to train)")
         }
