@@ -119,6 +119,8 @@ struct TrafficCounter {
             tally.write(.weights, sizes.bytes(.weights, count: weights))
             tally.read(.optimiserState, sizes.bytes(.optimiserState, count: weights))
             tally.write(.optimiserState, sizes.bytes(.optimiserState, count: weights))
+        case .recompute, .negativeForward:
+            break // phases of pepita-ms and ff only, which `checkInputs` refuses here
         }
         return tally.phase(phase)
     }

@@ -100,6 +100,9 @@ public enum CostModel {
         try network.validate()
         try options.validate()
         guard batch > 0 else { throw CostModelError.badBatch(batch) }
+        guard rule.isEngineRule else {
+            throw CostModelError.badOption(field: "rule", problem: "\(rule.rawValue) is priced by NetworkCostModel, not the engine's CostModel")
+        }
         if rule == .bp || rule == .fa, let index = network.layers.indices.dropFirst().first(where: { network.layers[$0].isConvolution }) {
             throw CostModelError.unsupported(rule: rule, layer: index,
                                              problem: "a convolution above the first layer needs an input gradient, which the engine does not implement")
@@ -166,6 +169,9 @@ struct OperationCounter {
         case .backwardDelta: return backwardDelta(rule: rule)
         case .weightGradient: return weightGradient()
         case .optimiser: return optimiser()
+        case .recompute, .negativeForward:
+            // Phases of pepita-ms and ff only, which `checkInputs` refuses here.
+            return PhaseOperations(phase: phase, layers: Array(repeating: .zero, count: layers.count))
         }
     }
 

@@ -1,7 +1,10 @@
 import Quantized
 
-/// The learning rules the cost model prices; raw values are the engine's rule
-/// names (`RuleKind` in PepitaEngine), so a CLI can pass one straight through.
+/// The learning rules the cost models price. The first five are the engine's
+/// rules (raw values are `RuleKind`'s names, so a CLI can pass one straight
+/// through) and `CostModel` prices them operation for operation as the engine
+/// runs them; `pepita-ms` and `ff` are schedules only `NetworkCostModel` prices
+/// (on any `NetworkDescription`), as do the other five there.
 public enum TrainingRule: String, Codable, CaseIterable, Sendable {
     /// PEPITA: a standard pass, `x_mod = x + e F^T`, a modulated pass, local updates.
     case pepita
@@ -13,14 +16,30 @@ public enum TrainingRule: String, Codable, CaseIterable, Sendable {
     case fa
     /// Direct feedback alignment: `delta_{l-1} = (e D_{l-1}) * f'`, `D_{l-1}` is `classes x outputs_{l-1}`.
     case dfa
+    /// Memory-saving PEPITA: pass 1 keeps no activations; after `x_mod` the
+    /// standard pass is recomputed in lockstep with the modulated pass, so only
+    /// two layers of each stream are live (`NetworkCostModel.scheduleText`).
+    case pepitaMemorySaving = "pepita-ms"
+    /// Forward-Forward (Hinton 2022): a positive and a negative pass, each layer
+    /// trained on its own goodness, no error sent between layers.
+    case forwardForward = "ff"
 
+    /// The rules the engine trains and `CostModel` prices exactly.
+    public static let engineRules: [TrainingRule] = [.pepita, .pepitaSign, .bp, .fa, .dfa]
+
+    public var isEngineRule: Bool { TrainingRule.engineRules.contains(self) }
+
+    /// The engine's PEPITA variants (`CostModel`'s PEPITA formulas and schedule).
     public var isPepita: Bool { self == .pepita || self == .pepitaSign }
 
     /// The phases of one training step, in the order they run.
     public var phases: [TrainingPhase] {
-        isPepita
-            ? [.forward, .errorProjection, .modulatedForward, .update, .optimiser]
-            : [.forward, .backwardDelta, .weightGradient, .optimiser]
+        switch self {
+        case .pepita, .pepitaSign: return [.forward, .errorProjection, .modulatedForward, .update, .optimiser]
+        case .pepitaMemorySaving: return [.forward, .errorProjection, .modulatedForward, .recompute, .update, .optimiser]
+        case .bp, .fa, .dfa: return [.forward, .backwardDelta, .weightGradient, .optimiser]
+        case .forwardForward: return [.forward, .negativeForward, .weightGradient, .optimiser]
+        }
     }
 }
 
@@ -36,8 +55,13 @@ public enum TrainingPhase: String, Codable, CaseIterable, Sendable {
     case update
     /// BP/FA/DFA: the deltas sent down to layers `L-2 ... 0`.
     case backwardDelta
-    /// BP/FA/DFA: `dW_l = delta_l^T h_{l-1}` for every layer.
+    /// BP/FA/DFA: `dW_l = delta_l^T h_{l-1}` for every layer; Forward-Forward:
+    /// the layer-local gradients of both passes.
     case weightGradient
+    /// Memory-saving PEPITA: the standard pass again, beside the modulated one.
+    case recompute
+    /// Forward-Forward: the pass on negative data.
+    case negativeForward
     /// Momentum SGD on every weight: `v = m v + (eta / B) dW; W = W - v`.
     case optimiser
 }

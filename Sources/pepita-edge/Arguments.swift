@@ -56,6 +56,12 @@ struct Arguments {
         }
     }
 
+    /// Removes and returns the first word that is not an option (call after the options are read).
+    mutating func positional(_ what: String) throws -> String {
+        guard let index = words.firstIndex(where: { !$0.hasPrefix("-") }) else { throw UsageError("needs \(what)") }
+        return words.remove(at: index)
+    }
+
     /// Fails on the first word no option consumed.
     func finish() throws {
         if let first = words.first {

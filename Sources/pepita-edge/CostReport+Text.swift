@@ -59,6 +59,8 @@ struct CostText {
         case .backwardDelta: return "backward delta"
         case .weightGradient: return "weight gradient"
         case .optimiser: return "optimiser"
+        case .recompute: return "recompute"
+        case .negativeForward: return "negative forward"
         }
     }
 
@@ -277,7 +279,9 @@ struct CostText {
     /// bytes; storage per step in bytes; empty cells where a phase is not one
     /// of the rule's, or where no BP report of the same precision exists.
     var csv: String {
-        let phases = TrainingPhase.allCases.filter { $0 != .optimiser }
+        let phases = TrainingPhase.allCases.filter { phase in
+            phase != .optimiser && TrainingRule.engineRules.contains { $0.phases.contains(phase) }
+        }
         var header = ["rule", "precision", "model", "batch", "profile"]
         header += phases.map { snakeCase($0.rawValue) + "_macs_per_sample" }
         header += ["macs_per_sample", "other_ops_per_sample", "bytes_read_per_sample", "bytes_written_per_sample",

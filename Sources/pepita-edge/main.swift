@@ -17,6 +17,7 @@ SUBCOMMANDS:
   golden    one fixed-point training step with every tensor written out (RTL test vectors)
   cost      what training costs on a chip: counts, storage, energy, latency per rule (no data read)
   profiles  list, show or validate the hardware profiles cost prices on
+  network   export an engine model as a network description, or show one's layers
 
 Run `pepita-edge <subcommand> --help` for its options.
 OPTIONS:
@@ -38,9 +39,10 @@ do {
     case "golden": try GoldenCommand.run(Arguments(words))
     case "cost": try CostCommand.run(Arguments(words))
     case "profiles": try ProfilesCommand.run(words)
+    case "network": try NetworkCommand.run(words)
     case "--version", "version": print("pepita-edge \(version)")
     case "--help", "-h", "help": print(usage)
-    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, golden, cost, profiles, --help)")
+    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, golden, cost, profiles, network, --help)")
     }
 } catch let error as UsageError {
     standardError("pepita-edge: \(error.description)")

@@ -75,7 +75,7 @@ final class CostReportTests: XCTestCase {
         for profile in HardwareProfileTests.shippedNames {
             for network in [fc784, TestNetworks.net1conv1fcXL] {
                 for precision in ["float32", "int8", "int16"] {
-                    for rule in TrainingRule.allCases {
+                    for rule in TrainingRule.engineRules {
                         let priced = try report(network, rule, precision: precision, profile: profile)
                         XCTAssertGreaterThan(priced.perSample.energyPicojoules, 0)
                         XCTAssertTrue(priced.phases.allSatisfy { $0.bound == "compute" || $0.bound.hasPrefix("memory:") })

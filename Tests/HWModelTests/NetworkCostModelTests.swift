@@ -1,0 +1,128 @@
+import Foundation
+import HWModel
+import Quantized
+import XCTest
+
+/// `NetworkCostModel` counted by hand on two tiny networks, checked against
+/// the engine-exact `CostModel` on the engine's networks, and its storage
+/// schedules compared where the answer is known.
+final class NetworkCostModelTests: XCTestCase {
+    /// 2x4x4 -> depthwise 3x3 same (groups 2) -> ReLU -> pointwise 1x1 to 4 -> ReLU
+    /// -> global average pool -> flatten -> dense 3.
+    static let depthwiseSeparable = NetworkDescription(
+        name: "tiny-ds", input: InputShape(channels: 2, height: 4, width: 4), output: .classes(3),
+        layers: [NetworkLayer(.conv2d(Convolution(filters: 2, kernel: .square(3), padding: .same, groups: 2)), name: "dw"),
+                 NetworkLayer(.relu), NetworkLayer(.conv2d(Convolution(filters: 4, kernel: .square(1))), name: "pw"),
+                 NetworkLayer(.relu), NetworkLayer(.pool(Pooling(kind: .average, size: nil))), NetworkLayer(.flatten),
+                 NetworkLayer(.dense(units: 3, bias: false), name: "fc")])
+
+    static var residual: NetworkDescription {
+        try! NetworkDescription(json: Data(NetworkDescriptionTests.residualJSON.utf8))
+    }
+
+    func phases(_ description: NetworkDescription, _ rule: TrainingRule) throws -> [TrainingPhase: OperationCounts] {
+        let operations = try NetworkCostModel.operations(network: try description.resolve(), rule: rule, batch: 1)
+        return Dictionary(uniqueKeysWithValues: operations.phases.map { ($0.phase, $0.total) })
+    }
+
+    func testDepthwiseSeparableNetCountedByHand() throws {
+        // Forward MACs per sample: depthwise 16 positions x 9 taps x 2 channels = 288;
+        // pointwise 16 x 2 x 4 = 128; dense 4 x 3 = 12.
+        let forward = 288 + 128 + 12
+        let bp = try phases(Self.depthwiseSeparable, .bp)
+        XCTAssertEqual(bp[.forward]?.macs, forward)
+        // ReLU 32 + 64 compares, softmax over 3: 2 compares; pool: 4 x 15 adds, 4 multiplies.
+        XCTAssertEqual(bp[.forward]?.compares, 32 + 64 + 2)
+        XCTAssertEqual(bp[.forward]?.adds, 4 * 15 + (3 + 2) + 3)
+        // Deltas: dense 12 MACs, pool 4 multiplies, ReLU 64, pointwise 128 MACs, ReLU 32; none into x.
+        XCTAssertEqual(bp[.backwardDelta], OperationCounts(macs: 12 + 128, multiplies: 4 + 64 + 32))
+        XCTAssertEqual(bp[.weightGradient]?.macs, forward)
+        XCTAssertEqual(bp[.optimiser], OperationCounts(adds: 2 * (18 + 8 + 12), multiplies: 2 * (18 + 8 + 12)))
+
+        let pepita = try phases(Self.depthwiseSeparable, .pepita)
+        XCTAssertEqual(pepita[.errorProjection], OperationCounts(macs: 3 * 32, adds: 32))
+        XCTAssertEqual(pepita[.modulatedForward], pepita[.forward])
+        // Update: the forward MACs again; h - h_mod after each ReLU (32 + 64); the dense layer uses e_mod.
+        XCTAssertEqual(pepita[.update], OperationCounts(macs: forward, adds: 32 + 64))
+        // Memory-saving PEPITA recomputes through the pointwise block (its ReLU): 288 + 128 MACs, 96 compares.
+        let saving = try phases(Self.depthwiseSeparable, .pepitaMemorySaving)
+        XCTAssertEqual(saving[.recompute], OperationCounts(macs: 288 + 128, compares: 32 + 64))
+        // DFA: e · D onto the depthwise stage's end (its ReLU, 32) and the pointwise stage's (the flatten, 4).
+        XCTAssertEqual(try phases(Self.depthwiseSeparable, .dfa)[.backwardDelta]?.macs, 3 * 32 + 3 * 4)
+        // Forward-Forward: the positive and negative passes are forward passes without softmax;
+        // gradients of both passes: 2 x forward MACs.
+        let ff = try phases(Self.depthwiseSeparable, .forwardForward)
+        XCTAssertEqual(ff[.forward]?.macs, forward)
+        XCTAssertEqual(ff[.negativeForward], ff[.forward])
+        XCTAssertEqual(ff[.weightGradient]?.macs, 2 * forward)
+        XCTAssertEqual(ff[.forward]?.exps, 3, "one sigmoid per stage per sample")
+    }
+
+    func testResidualNetCountedByHand() throws {
+        // Forward MACs: stem 16 x 9 x 2 = 288, conv 16 x 18 x 2 = 576, dense 2 x 2 = 4.
+        let forward = 288 + 576 + 4
+        let bp = try phases(Self.residual, .bp)
+        XCTAssertEqual(bp[.forward]?.macs, forward)
+        // Deltas: dense 4 and the second conv 576 MACs; the ReLU after the add 32, the pool 2,
+        // batch norm 2 x 32 + 3 x 2 multiplies and 2 x 32 adds, the stem's ReLU 32 multiplies;
+        // stem_out feeds the conv and the add, so its two deltas are summed (32 adds).
+        XCTAssertEqual(bp[.backwardDelta], OperationCounts(macs: 4 + 576, adds: 64 + 32, multiplies: 32 + 2 + 70 + 32))
+        // Gradients: the forward MACs, batch norm 2 x 32 adds and 32 multiplies.
+        XCTAssertEqual(bp[.weightGradient], OperationCounts(macs: forward, adds: 64, multiplies: 32))
+        let pepita = try phases(Self.residual, .pepita)
+        // Blocks end at the stem's ReLU and at the batch norm (the add ends the second block):
+        // 32 + 32 subtractions; batch norm's own update 64 adds, 32 multiplies.
+        XCTAssertEqual(pepita[.update], OperationCounts(macs: forward, adds: 32 + 32 + 64, multiplies: 32))
+        XCTAssertEqual(pepita[.errorProjection]?.macs, 2 * 16)
+        // DFA stages: [stem, ReLU] ends at 32 values; [conv, BN, add, ReLU, pool, flatten] at 2.
+        XCTAssertEqual(try phases(Self.residual, .dfa)[.backwardDelta]?.macs, 2 * 32 + 2 * 2)
+    }
+
+    /// The general model agrees with the engine-exact one on every engine network and rule (dropout off).
+    func testAgreesWithTheEngineCostModelOnEngineNetworks() throws {
+        for shape in [TestNetworks.tinyFC, TestNetworks.threeLayerFC, TestNetworks.tinyConv, TestNetworks.net1conv1fcXL] {
+            let network = try NetworkDescription(shape).resolve()
+            for rule in TrainingRule.engineRules {
+                let engine = try CostModel.operations(network: shape, rule: rule, batch: 3, options: StepOptions(dropoutKeep: 1))
+                let general = try NetworkCostModel.operations(network: network, rule: rule, batch: 3)
+                XCTAssertEqual(general.phases.map(\.phase), engine.phases.map(\.phase))
+                for (a, b) in zip(general.phases, engine.phases) {
+                    XCTAssertEqual(a.total, b.total, "\(shape.name) \(rule.rawValue) \(a.phase)")
+                    XCTAssertEqual(a.products.reduce(0) { $0 + $1.macs }, b.products.reduce(0) { $0 + $1.macs })
+                }
+            }
+        }
+    }
+
+    func storage(_ description: NetworkDescription, _ rule: TrainingRule) throws -> NetworkStorage {
+        try NetworkCostModel.storage(network: try description.resolve(), rule: rule, batch: 1,
+                                     sizes: try ElementSizes(precision: PrecisionConfig.preset(named: "int8")!))
+    }
+
+    func testStorageUnderBothAssumptionsCountedByHand() throws {
+        // int8, one sample. PEPITA, every buffer kept: pass-1 activations 32 + 32 + 64 + 64 + 4 + 3 (flatten is a view),
+        // the same again in the modulated pass; x and x_mod 32 each; e and e_mod 3 each;
+        // weights 18 + 8 + 12 and as many velocities (1 byte each); F 32 x 3.
+        let pepita = try storage(Self.depthwiseSeparable, .pepita)
+        XCTAssertEqual(pepita.allKeptActivationBytes, 2 * 199)
+        XCTAssertEqual(pepita.allKeptBytes, 2 * 199 + 2 * 32 + 2 * 3 + 2 * 38 + 96)
+        // Reused: the peak is the modulated pointwise layer with its update: x_mod is dead, kept h(pw ReLU) 64,
+        // h_mod(dw ReLU) 32 (the update's input) and h_mod(pw, then ReLU in place) 64, plus 38 + 38 + 96.
+        XCTAssertEqual(pepita.reusedBytes, 64 + 32 + 64 + 2 * 38 + 96)
+        // With two hidden layers "two layers alive" is everything: memory-saving PEPITA saves nothing here ...
+        let saving = try storage(Self.depthwiseSeparable, .pepitaMemorySaving)
+        XCTAssertGreaterThanOrEqual(saving.reusedActivationBytes, pepita.reusedActivationBytes)
+        // ... but on a deep chain it holds two layers of each stream instead of every first-pass activation.
+        // PEPITA peaks at the first modulated layer: x_mod (64, in place of x), kept h1..h5 (5 x 32), h1_mod (32).
+        // The lockstep schedule peaks there too: x and x_mod (64 each), h1 recomputed and h1_mod (32 each).
+        let deep = NetworkDescription(NetworkShape.fullyConnected([64, 32, 32, 32, 32, 32, 10]))
+        let deepPepita = try storage(deep, .pepita), deepSaving = try storage(deep, .pepitaMemorySaving)
+        XCTAssertEqual(deepPepita.reusedActivationBytes, 5 * 32 + 32)
+        XCTAssertEqual(deepSaving.reusedActivationBytes, 2 * 32)
+        XCTAssertEqual(deepPepita.reusedBytes - deepSaving.reusedBytes, (64 + 6 * 32) - (2 * 64 + 2 * 32))
+        // BP keeps x (32), the ReLU outputs 32 and 64 (their derivatives and the next layer's input), the flattened pool 4.
+        let bp = try storage(Self.depthwiseSeparable, .bp)
+        XCTAssertEqual(bp.allKeptActivationBytes, 199)
+        XCTAssertGreaterThan(bp.allKeptBytes, bp.reusedBytes)
+    }
+}
