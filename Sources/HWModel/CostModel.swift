@@ -150,6 +150,18 @@ public enum CostModelError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+extension CostModel {
+    /// Softmax of one row of `classes` scores: `classes - 1` compares (the running
+    /// max), `classes` subtractions of it, `classes` exps, `classes - 1` adds (the
+    /// sum), then float (`mode` nil or `.float`, `Elementwise.softmax`): 1 reciprocal
+    /// and `classes` multiplies; integer (`IntegerSoftmax`): `classes` divides.
+    static func softmaxPerSample(classes: Int, mode: PrecisionConfig.SoftmaxMode?) -> OperationCounts {
+        mode == .integer
+            ? OperationCounts(adds: classes + (classes - 1), compares: classes - 1, exps: classes, divides: classes)
+            : OperationCounts(adds: classes + (classes - 1), multiplies: classes, compares: classes - 1, exps: classes, divides: 1)
+    }
+}
+
 /// The formulas of `CostModel.operations`, phase by phase.
 struct OperationCounter {
     let network: NetworkShape
@@ -181,11 +193,7 @@ struct OperationCounter {
     func inputRole(_ l: Int) -> TensorRole { l == 0 ? .modulatedInput : .activations }
 
     /// Softmax of one row as `Elementwise.softmax` (or `IntegerSoftmax`) computes it (see `CostModel.operations`).
-    func softmaxPerSample() -> OperationCounts {
-        options.softmax == .integer
-            ? OperationCounts(adds: classes + (classes - 1), compares: classes - 1, exps: classes, divides: classes)
-            : OperationCounts(adds: classes + (classes - 1), multiplies: classes, compares: classes - 1, exps: classes, divides: 1)
-    }
+    func softmaxPerSample() -> OperationCounts { CostModel.softmaxPerSample(classes: classes, mode: options.softmax) }
 
     func forwardPass(_ phase: TrainingPhase, modulated: Bool) -> PhaseOperations {
         var counts: [OperationCounts] = []

@@ -16,10 +16,12 @@ import Quantized
 ///   4 adds and 3 multiplies (sum, centre, square, sum of squares, normalise,
 ///   scale, shift), per channel 4 multiplies, 2 adds (means and running
 ///   statistics) and 1 divide (`1 / sqrt(var + eps)`).
-/// - classifier output: softmax as `CostModel` counts it and `y - onehot`
-///   (`classes` adds); reconstruction output: `y - x` (`n` adds, no softmax).
+/// - classifier output: softmax as `CostModel` counts it (float: 1 reciprocal and
+///   `classes` multiplies; integer: `classes` divides) and `y - onehot` (one
+///   subtraction per sample, at its label); reconstruction output: `y - x`
+///   (`n` adds, no softmax).
 /// - backward delta (BP, FA; DFA inside a stage): dense/conv the transposed
-///   product, the same MACs as forward; ReLU `B n` multiplies; max pool `B n`
+///   product, the same MACs as forward; ReLU derivative `B n` compares (`h > 0`); max pool `B n`
 ///   adds (routing to the winner); average pool `B n` multiplies (the 1/window
 ///   scale; spreading is a copy); batch norm `2 B n` adds and `2 B n + 3 C`
 ///   multiplies; an output read by two layers sums their deltas (`B n` adds).
@@ -71,10 +73,13 @@ public enum NetworkCostModel {
     }
 
     /// The operations of one step, by phase and layer (`layers` in description order).
+    /// `softmax`: how the classifier's softmax divides, as `StepOptions.softmax`
+    /// (nil: float; `report` sets it from the precision config).
     public static func operations(network: ResolvedNetwork, rule: TrainingRule, batch: Int,
-                                  sizes: ElementSizes = .float32) throws -> StepOperations {
+                                  sizes: ElementSizes = .float32,
+                                  softmax: PrecisionConfig.SoftmaxMode? = nil) throws -> StepOperations {
         try checkBatch(batch)
-        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes)
+        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes, softmax: softmax)
         return StepOperations(rule: rule, batch: batch, phases: rule.phases.map { counter.phase($0).operations })
     }
 
@@ -83,7 +88,7 @@ public enum NetworkCostModel {
     public static func traffic(network: ResolvedNetwork, rule: TrainingRule, batch: Int,
                                sizes: ElementSizes) throws -> StepTraffic {
         try checkBatch(batch)
-        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes)
+        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes, softmax: nil)
         return StepTraffic(rule: rule, batch: batch, phases: rule.phases.map { counter.phase($0).traffic })
     }
 
@@ -119,6 +124,7 @@ struct NetworkStepCounter {
     let rule: TrainingRule
     let batch: Int
     let sizes: ElementSizes
+    let softmax: PrecisionConfig.SoftmaxMode?
 
     var layers: [ResolvedLayer] { network.layers }
     var last: Int { layers.count - 1 }
@@ -214,12 +220,11 @@ struct NetworkStepCounter {
         }
     }
 
-    /// Softmax and `y - onehot` for a classifier (as `CostModel` counts them), `y - x` for a reconstruction.
+    /// Softmax and `y - onehot` (one subtraction per sample, at its label) for a
+    /// classifier, as `CostModel` counts them; `y - x` for a reconstruction.
     func outputErrorOperations() -> OperationCounts {
         guard network.isClassifier else { return OperationCounts(adds: batch * outputs) }
-        let softmax = OperationCounts(adds: outputs + (outputs - 1), multiplies: outputs, compares: outputs - 1,
-                                      exps: outputs, divides: 1)
-        return batch * softmax + OperationCounts(adds: batch * outputs)
+        return batch * CostModel.softmaxPerSample(classes: outputs, mode: softmax) + OperationCounts(adds: batch)
     }
 
     /// Forward-Forward's goodness and sigmoid at each stage end, and the length
@@ -289,7 +294,7 @@ struct NetworkStepCounter {
             let matrix: DataKind = rule == .bp ? .weights : .projection
             tally.bytes.read(matrix, sizes.bytes(matrix, count: layer.weightCount))
         case .relu:
-            c.multiplies = B * n
+            c.compares = B * n
             tally.bytes.read(.activations, sizes.bytes(.activations, count: B * n))
         case let .pool(pooling):
             if pooling.kind == .max {

@@ -83,7 +83,8 @@ extension NetworkCostModel {
         let sizes = try ElementSizes(precision: precision)
         let clockHz = profile.clockHz.value
         let costs = try rules.map { rule -> RuleCost in
-            let operations = try self.operations(network: network, rule: rule, batch: batch, sizes: sizes)
+            let operations = try self.operations(network: network, rule: rule, batch: batch, sizes: sizes,
+                                                 softmax: StepOptions.softmaxMode(for: precision))
             let traffic = try self.traffic(network: network, rule: rule, batch: batch, sizes: sizes)
             let storage = try self.storage(network: network, rule: rule, batch: batch, sizes: sizes)
             let placement = MemoryPlacement(storage: storage.reused, traffic: traffic, profile: profile)

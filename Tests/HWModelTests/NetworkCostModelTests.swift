@@ -31,11 +31,13 @@ final class NetworkCostModelTests: XCTestCase {
         let forward = 288 + 128 + 12
         let bp = try phases(Self.depthwiseSeparable, .bp)
         XCTAssertEqual(bp[.forward]?.macs, forward)
-        // ReLU 32 + 64 compares, softmax over 3: 2 compares; pool: 4 x 15 adds, 4 multiplies.
+        // ReLU 32 + 64 compares, softmax over 3: 2 compares; pool: 4 x 15 adds, 4 multiplies;
+        // softmax 3 subtractions + 2 adds, and y - onehot one subtraction (at the label).
         XCTAssertEqual(bp[.forward]?.compares, 32 + 64 + 2)
-        XCTAssertEqual(bp[.forward]?.adds, 4 * 15 + (3 + 2) + 3)
-        // Deltas: dense 12 MACs, pool 4 multiplies, ReLU 64, pointwise 128 MACs, ReLU 32; none into x.
-        XCTAssertEqual(bp[.backwardDelta], OperationCounts(macs: 12 + 128, multiplies: 4 + 64 + 32))
+        XCTAssertEqual(bp[.forward]?.adds, 4 * 15 + (3 + 2) + 1)
+        // Deltas: dense 12 MACs, pool 4 multiplies, ReLU derivative 64 compares, pointwise 128 MACs,
+        // ReLU derivative 32 compares; none into x.
+        XCTAssertEqual(bp[.backwardDelta], OperationCounts(macs: 12 + 128, multiplies: 4, compares: 64 + 32))
         XCTAssertEqual(bp[.weightGradient]?.macs, forward)
         XCTAssertEqual(bp[.optimiser], OperationCounts(adds: 2 * (18 + 8 + 12), multiplies: 2 * (18 + 8 + 12)))
 
@@ -63,10 +65,11 @@ final class NetworkCostModelTests: XCTestCase {
         let forward = 288 + 576 + 4
         let bp = try phases(Self.residual, .bp)
         XCTAssertEqual(bp[.forward]?.macs, forward)
-        // Deltas: dense 4 and the second conv 576 MACs; the ReLU after the add 32, the pool 2,
-        // batch norm 2 x 32 + 3 x 2 multiplies and 2 x 32 adds, the stem's ReLU 32 multiplies;
-        // stem_out feeds the conv and the add, so its two deltas are summed (32 adds).
-        XCTAssertEqual(bp[.backwardDelta], OperationCounts(macs: 4 + 576, adds: 64 + 32, multiplies: 32 + 2 + 70 + 32))
+        // Deltas: dense 4 and the second conv 576 MACs; the ReLU derivative after the add 32 compares,
+        // the pool 2 multiplies, batch norm 2 x 32 + 3 x 2 multiplies and 2 x 32 adds, the stem's
+        // ReLU derivative 32 compares; stem_out feeds the conv and the add, so its two deltas are
+        // summed (32 adds).
+        XCTAssertEqual(bp[.backwardDelta], OperationCounts(macs: 4 + 576, adds: 64 + 32, multiplies: 2 + 70, compares: 32 + 32))
         // Gradients: the forward MACs, batch norm 2 x 32 adds and 32 multiplies.
         XCTAssertEqual(bp[.weightGradient], OperationCounts(macs: forward, adds: 64, multiplies: 32))
         let pepita = try phases(Self.residual, .pepita)
