@@ -4,29 +4,93 @@ import PepitaEngine
 enum TrainCommand {
     static let help = """
     USAGE: pepita-edge train [options]
+           pepita-edge train --resume RUN_DIR [--epochs N] [--checkpoint-every-steps N]
 
     Trains one model with one learning rule; prints a summary, and writes a run
     directory (config.json, metrics.csv/json, checkpoint/, weights/*.npy) when
     --run-dir is given. Progress goes to stderr.
+
+    A run directory gets a checkpoint after every epoch (and every N steps with
+    --checkpoint-every-steps). Ctrl-C or SIGTERM finishes the current step, writes a
+    checkpoint and exits (130, 143); --resume continues such a run (or one killed
+    outright) from its last checkpoint and ends with the same weights as a run
+    that never stopped.
 
     OPTIONS:
       --rule NAME            pepita, pepita-sign, bp, fa, dfa [pepita]
     \(TrainingOptions.help)
       --run-dir DIR          write the run here (refuses an existing run unless --force)
       --force                overwrite the run in --run-dir
+      --resume DIR           continue the run in DIR from its checkpoint, with its settings
+                             (config.json); --epochs N may extend it
+      --checkpoint-every-steps N
+                             also write a checkpoint every N training steps (mini-batches)
       --format F             table | json | csv | md for the summary [table]
       --out PATH             write the summary to PATH instead of stdout
+
+    EXIT STATUS: 0 done, 1 bad input or I/O error, 2 usage error, 3 training diverged
+    (NaN/Inf), 130 stopped by SIGINT, 143 stopped by SIGTERM.
     """
 
     static func run(_ input: Arguments) throws {
         var arguments = input
         if arguments.wantsHelp { print(help); return }
+        let checkpointEvery = try arguments.integer("--checkpoint-every-steps")
+        if let checkpointEvery, checkpointEvery < 1 {
+            throw UsageError("--checkpoint-every-steps must be >= 1, got \(checkpointEvery)")
+        }
+        let trainer: Trainer, runDirectory: RunDirectory?
+        if let resumePath = try arguments.string("--resume") {
+            (trainer, runDirectory) = try resumedTrainer(&arguments, path: resumePath)
+        } else {
+            (trainer, runDirectory) = try newTrainer(&arguments)
+        }
+        let (format, outPath) = try OutputFormat.parse(&arguments)
+        try arguments.finish()
+        if checkpointEvery != nil && runDirectory == nil {
+            throw UsageError("--checkpoint-every-steps needs --run-dir (checkpoints are written there)")
+        }
+        let config = trainer.config
+
+        let stop = StopSignal.install()
+        let progress = Progress(label: config.rule.rawValue)
+        var globalStep = trainer.epochsCompleted * trainer.stepsPerEpoch + trainer.stepsCompletedInEpoch
+        let finished = try trainer.train(shouldStop: { stop.received != nil }) { metrics in
+            globalStep += 1
+            if let metrics {
+                progress.report(metrics, of: config.epochs)
+                QuantizationReport.warnAboutOverflows(metrics, precision: config.precision)
+                if let runDirectory {
+                    try runDirectory.write(history: trainer.history, summary: trainer.summary)
+                    try runDirectory.writeCheckpoint(trainer)
+                }
+            } else if let runDirectory, let checkpointEvery, globalStep % checkpointEvery == 0 {
+                try runDirectory.writeCheckpoint(trainer)
+            }
+            stop.testHook(afterStep: globalStep)
+        }
+        if !finished, let signal = stop.received {
+            let position = "epoch \(trainer.epochsCompleted + 1), step \(trainer.stepsCompletedInEpoch) of \(trainer.stepsPerEpoch)"
+            guard let runDirectory else {
+                throw Interrupted(signal: signal, description: "stopped by \(StopSignal.name(signal)) at \(position); nothing saved (no --run-dir)")
+            }
+            try runDirectory.writeCheckpoint(trainer)
+            throw Interrupted(signal: signal, description: "stopped by \(StopSignal.name(signal)) at \(position); checkpoint written; continue with: pepita-edge train --resume \(runDirectory.path)")
+        }
+        if let runDirectory {
+            try runDirectory.write(history: trainer.history, summary: trainer.summary)
+            try runDirectory.writeCheckpoint(trainer)
+            try runDirectory.writeFinalWeights(trainer)
+        }
+        if let last = trainer.history.last { QuantizationReport.print(last, precision: config.precision) }
+        try OutputFormat.emit(CompareCommand.render([trainer.summary], format: format), to: outPath)
+    }
+
+    /// A new run from the command line's options.
+    private static func newTrainer(_ arguments: inout Arguments) throws -> (Trainer, RunDirectory?) {
         let options = try TrainingOptions.parse(&arguments, readsRule: true)
         let runDirectory = try arguments.string("--run-dir").map(RunDirectory.init(path:))
         let force = arguments.flag("--force")
-        let (format, outPath) = try OutputFormat.parse(&arguments)
-        try arguments.finish()
-
         let dataset = try options.loadDataset()
         guard options.precisions.count == 1 else { throw UsageError("train takes one --precision (compare takes a list)") }
         let config = try options.resolve(rule: options.rule, precision: options.precisions[0], for: dataset)
@@ -36,20 +100,25 @@ enum TrainCommand {
             try runDirectory.write(config: config)
         }
         standardError("training \(config.model) (\(trainer.architecture.parameterCount) weights) with \(config.rule.rawValue) in \(config.precision.name) on \(dataset.name): \(dataset.train.count) train / \(dataset.test.count) test, batch \(config.batchSize), \(config.epochs) epochs, \(config.threads) thread(s)")
-        let progress = Progress(label: config.rule.rawValue)
-        try trainer.train { metrics in
-            progress.report(metrics, of: config.epochs)
-            if let runDirectory {
-                try runDirectory.write(history: trainer.history, summary: trainer.summary)
-                try runDirectory.writeCheckpoint(trainer)
-            }
+        return (trainer, runDirectory)
+    }
+
+    /// The run in `path`, rebuilt from its config.json and put back where its
+    /// checkpoint says it was. Only `--epochs` may change (to extend the run).
+    private static func resumedTrainer(_ arguments: inout Arguments, path: String) throws -> (Trainer, RunDirectory?) {
+        let epochs = try arguments.integer("--epochs")
+        if let word = arguments.firstRemainingOption(except: ["--format", "--out"]) {
+            throw UsageError("--resume continues a run with its saved settings (config.json); '\(word)' cannot be given with it")
         }
-        if let runDirectory {
-            try runDirectory.write(history: trainer.history, summary: trainer.summary)
-            try runDirectory.writeCheckpoint(trainer)
-            try runDirectory.writeFinalWeights(trainer)
-        }
-        if let last = trainer.history.last { QuantizationReport.print(last, precision: config.precision) }
-        try OutputFormat.emit(CompareCommand.render([trainer.summary], format: format), to: outPath)
+        let runDirectory = RunDirectory(path: path)
+        var config = try runDirectory.readConfig()
+        if let epochs { config.epochs = epochs }
+        let dataset = try DatasetCatalog.load(name: config.dataset, dataDirectory: config.dataDirectory,
+                                              validationFraction: config.validationFraction)
+        let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset)
+        try runDirectory.resume(trainer)
+        if epochs != nil { try runDirectory.write(config: config) }
+        standardError("resuming \(path) at epoch \(trainer.epochsCompleted + 1), step \(trainer.stepsCompletedInEpoch) of \(trainer.stepsPerEpoch) (\(config.epochs) epochs, \(config.threads) thread(s))")
+        return (trainer, runDirectory)
     }
 }
