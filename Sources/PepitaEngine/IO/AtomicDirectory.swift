@@ -17,11 +17,7 @@ public enum AtomicDirectory {
         let staging = path + ".partial"
         let previous = path + ".previous"
         try? manager.removeItem(atPath: staging)
-        do {
-            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        } catch {
-            throw FileError(path: staging, reason: "cannot create: \(error.localizedDescription)")
-        }
+        try create(staging)
         try fill(staging)
         AtomicFile.synchronizeDirectory(staging)
         let parent = (path as NSString).deletingLastPathComponent
@@ -41,6 +37,22 @@ public enum AtomicDirectory {
         }
         AtomicFile.synchronizeDirectory(parent)
         try? manager.removeItem(atPath: previous)
+    }
+
+    /// Creates `path` and any missing parents (`mkdir -p`); an error names the
+    /// component that failed and the system's reason (`Not a directory`,
+    /// `Permission denied`, `Read-only file system`).
+    public static func create(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw FileError(path: path, reason: "exists and is not a directory") }
+            return
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try create(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw FileError(path: path, reason: "cannot create directory: \(AtomicFile.systemReason())")
+        }
     }
 
     /// `path` if it exists, else `path.previous` left by an interrupted fallback swap.

@@ -48,13 +48,7 @@ public struct RunDirectory: Sendable {
                 }
             }
         }
-        do {
-            for directory in [path, checkpointPath, weightsPath] {
-                try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            }
-        } catch {
-            throw FileError(path: path, reason: "cannot create the run directory: \(error.localizedDescription)")
-        }
+        for directory in [path, checkpointPath, weightsPath] { try AtomicDirectory.create(directory) }
     }
 
     /// Every name a run writes at the top of its directory.
