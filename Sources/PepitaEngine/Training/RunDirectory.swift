@@ -66,14 +66,19 @@ public struct RunDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: configPath) else {
             throw FileError(path: configPath, reason: "missing (is \(path) a run directory?)")
         }
-        let config = try StrictJSON.read(TrainingConfig.self, from: configPath)
+        return try Self.config(from: StrictJSON.readFile(configPath, maxBytes: StrictJSON.maxBytes), file: configPath)
+    }
+
+    /// A `config.json`'s content decoded and checked (see `readConfig()`).
+    static func config(from data: Data, file: String) throws -> TrainingConfig {
+        let config = try StrictJSON.decode(TrainingConfig.self, from: data, file: file)
         do {
             _ = try PrecisionConfig(json: Data(ReportJSON.text(config.precision).utf8), file: "precision")
             try config.validate()
         } catch let error as PrecisionConfigError {
-            throw FileError(path: configPath, reason: "field precision.\(error.key): \(error.problem)")
+            throw FileError(path: file, reason: "field precision.\(error.key): \(error.problem)")
         } catch {
-            throw FileError(path: configPath, reason: "\(error)")
+            throw FileError(path: file, reason: "\(error)")
         }
         return config
     }
