@@ -109,4 +109,11 @@ final class HostileInputCLITests: XCTestCase {
         try configText.replacingOccurrences(of: "\"seed\"", with: "\"sede\"").write(toFile: config, atomically: false, encoding: .utf8)
         try assertOneLineError(["eval", "--run-dir", run], naming: config, problem: "field seed: missing")
     }
+
+    func testAModelTooLargeToAllocateIsRefusedBeforeAllocating() throws {
+        for model in ["fc:64-4000000000-10", "fc:64-4000000000000-4000000000000-10"] {
+            try assertOneLineError(["train", "--model", model, "--epochs", "1"], naming: model,
+                                   problem: "has more than 268435456 weights; refusing to allocate it")
+        }
+    }
 }

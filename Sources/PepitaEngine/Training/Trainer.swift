@@ -35,6 +35,7 @@ public final class Trainer {
     public init(config: TrainingConfig, dataset: Dataset, initial: InitialState? = nil) throws {
         try config.validate()
         let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
+        try Self.checkSize(of: architecture)
         var network = Network(heUniform: architecture, seed: config.seed)
         if let weights = initial?.weights { network = Network(architecture: architecture, weights: weights) }
         var projection: Matrix? = nil
@@ -63,6 +64,23 @@ public final class Trainer {
         self.architecture = architecture
         self.shuffleRandom = RandomStream(seed: config.seed, purpose: .shuffle)
         self.dropoutRandom = RandomStream(seed: config.seed, purpose: .dropout)
+    }
+
+    /// The most weights a model may have: 2^28 (1 GiB as float32, and training
+    /// keeps several copies: weights, velocity, updates). Anything larger is a typo
+    /// in `--model` or a damaged config, refused before any allocation.
+    public static let maxWeights = 1 << 28
+
+    private static func checkSize(of architecture: Architecture) throws {
+        var total = 0
+        for layer in architecture.layers {
+            let (count, overflowA) = layer.weightShape.rows.multipliedReportingOverflow(by: layer.weightShape.columns)
+            let (sum, overflowB) = total.addingReportingOverflow(count)
+            guard !overflowA, !overflowB, sum <= maxWeights else {
+                throw ConfigError(message: "model '\(architecture.name)' has more than \(maxWeights) weights; refusing to allocate it")
+            }
+            total = sum
+        }
     }
 
     public var epochsCompleted: Int { history.count }
