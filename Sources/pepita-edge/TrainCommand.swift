@@ -39,17 +39,21 @@ enum TrainCommand {
         if let checkpointEvery, checkpointEvery < 1 {
             throw UsageError("--checkpoint-every-steps must be >= 1, got \(checkpointEvery)")
         }
-        let trainer: Trainer, runDirectory: RunDirectory?
-        if let resumePath = try arguments.string("--resume") {
-            (trainer, runDirectory) = try resumedTrainer(&arguments, path: resumePath)
-        } else {
-            (trainer, runDirectory) = try newTrainer(&arguments)
+        // Every option is read and checked before anything is loaded or written.
+        let resumePath = try arguments.string("--resume")
+        let runPath = try arguments.string("--run-dir")
+        let force = arguments.flag("--force")
+        if resumePath != nil && (runPath != nil || force) {
+            throw UsageError("--resume continues the run in its own directory; --run-dir and --force cannot be given with it")
         }
-        let (format, outPath) = try OutputFormat.parse(&arguments)
-        try arguments.finish()
-        if checkpointEvery != nil && runDirectory == nil {
+        if checkpointEvery != nil && resumePath == nil && runPath == nil {
             throw UsageError("--checkpoint-every-steps needs --run-dir (checkpoints are written there)")
         }
+        let makeTrainer = try resumePath.map { path in try resumedTrainer(&arguments, path: path) }
+            ?? newTrainer(&arguments, runDirectory: runPath.map(RunDirectory.init(path:)), force: force)
+        let (format, outPath) = try OutputFormat.parse(&arguments)
+        try arguments.finish()
+        let (trainer, runDirectory) = try makeTrainer()
         let config = trainer.config
 
         let stop = StopSignal.install()
@@ -86,11 +90,15 @@ enum TrainCommand {
         try OutputFormat.emit(CompareCommand.render([trainer.summary], format: format), to: outPath)
     }
 
-    /// A new run from the command line's options.
-    private static func newTrainer(_ arguments: inout Arguments) throws -> (Trainer, RunDirectory?) {
+    /// Reads the options of a new run; the returned closure builds it.
+    private static func newTrainer(_ arguments: inout Arguments, runDirectory: RunDirectory?,
+                                   force: Bool) throws -> () throws -> (Trainer, RunDirectory?) {
         let options = try TrainingOptions.parse(&arguments, readsRule: true)
-        let runDirectory = try arguments.string("--run-dir").map(RunDirectory.init(path:))
-        let force = arguments.flag("--force")
+        return { try newTrainer(options: options, runDirectory: runDirectory, force: force) }
+    }
+
+    /// A new run from the command line's options.
+    private static func newTrainer(options: TrainingOptions, runDirectory: RunDirectory?, force: Bool) throws -> (Trainer, RunDirectory?) {
         let dataset = try options.loadDataset()
         guard options.precisions.count == 1 else { throw UsageError("train takes one --precision (compare takes a list)") }
         let config = try options.resolve(rule: options.rule, precision: options.precisions[0], for: dataset)
@@ -103,13 +111,19 @@ enum TrainCommand {
         return (trainer, runDirectory)
     }
 
-    /// The run in `path`, rebuilt from its config.json and put back where its
-    /// checkpoint says it was. Only `--epochs` may change (to extend the run).
-    private static func resumedTrainer(_ arguments: inout Arguments, path: String) throws -> (Trainer, RunDirectory?) {
+    /// Reads the options of a resumed run (only `--epochs` may change, to extend
+    /// it); the returned closure rebuilds it.
+    private static func resumedTrainer(_ arguments: inout Arguments, path: String) throws -> () throws -> (Trainer, RunDirectory?) {
         let epochs = try arguments.integer("--epochs")
         if let word = arguments.firstRemainingOption(except: ["--format", "--out"]) {
             throw UsageError("--resume continues a run with its saved settings (config.json); '\(word)' cannot be given with it")
         }
+        return { try resumedTrainer(path: path, epochs: epochs) }
+    }
+
+    /// The run in `path`, rebuilt from its config.json and put back where its
+    /// checkpoint says it was.
+    private static func resumedTrainer(path: String, epochs: Int?) throws -> (Trainer, RunDirectory?) {
         let runDirectory = RunDirectory(path: path)
         var config = try runDirectory.readConfig()
         if let epochs { config.epochs = epochs }

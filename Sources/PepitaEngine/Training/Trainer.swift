@@ -98,7 +98,9 @@ public final class Trainer {
     /// NaN or infinity stops the run (`TrainingError.nonFinite`) instead of
     /// training on garbage.
     public func step() throws -> EpochMetrics? {
-        try trainOneBatch(checkFinite: true)
+        try trainOneBatch { epoch, step in
+            if let layer = engine.firstNonFiniteLayer { throw TrainingError.nonFinite(epoch: epoch, step: step, layer: layer) }
+        }
     }
 
     /// Runs the rest of the current epoch (all of it, from its start) and evaluates
@@ -106,8 +108,7 @@ public final class Trainer {
     @discardableResult
     public func trainEpoch() -> EpochMetrics {
         while true {
-            // Cannot throw without the check.
-            if let metrics = try! trainOneBatch(checkFinite: false) { return metrics }
+            if let metrics = trainOneBatch(afterUpdate: { _, _ in }) { return metrics }
         }
     }
 
@@ -135,7 +136,9 @@ public final class Trainer {
         return true
     }
 
-    private func trainOneBatch(checkFinite: Bool) throws -> EpochMetrics? {
+    /// One mini-batch; `afterUpdate(epoch, step)` (both from 1) runs right after the
+    /// weights changed, before anything else uses them.
+    private func trainOneBatch(afterUpdate: (Int, Int) throws -> Void) rethrows -> EpochMetrics? {
         let train = dataset.train
         if epochOrder == nil {
             shuffleCounterAtEpochStart = shuffleRandom.counter
@@ -163,9 +166,7 @@ public final class Trainer {
             let masks = dropoutMasks(for: architecture, batch: batch, keep: config.dropoutKeep, random: &dropoutRandom)
             let probabilities = engine.trainStep(input: input, targets: targets, labels: labels, masks: masks,
                                                  learningRate: learningRate)
-            if checkFinite, let layer = engine.firstNonFiniteLayer {
-                throw TrainingError.nonFinite(epoch: epochIndex + 1, step: partial.steps + 1, layer: layer)
-            }
+            try afterUpdate(epochIndex + 1, partial.steps + 1)
             let score = Evaluation.score(probabilities: probabilities, labels: labels[...])
             partial.lossSum += score.loss * Double(batch)
             partial.correct += score.accuracy * Double(batch)
