@@ -103,7 +103,7 @@ public final class Trainer {
         }
     }
 
-    /// Runs the rest of the current epoch (all of it, from its start) and evaluates
+    /// Runs the rest of the current epoch (all of it when no step of it has run) and evaluates
     /// test (and validation) data. No finiteness check: see `step()`.
     @discardableResult
     public func trainEpoch() -> EpochMetrics {
