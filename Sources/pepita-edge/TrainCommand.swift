@@ -53,7 +53,8 @@ enum TrainCommand {
             ?? newTrainer(&arguments, runDirectory: runPath.map(RunDirectory.init(path:)), force: force)
         let (format, outPath) = try OutputFormat.parse(&arguments)
         try arguments.finish()
-        let (trainer, runDirectory) = try makeTrainer()
+        let (trainer, runDirectory, lock) = try makeTrainer()
+        defer { withExtendedLifetime(lock) {} }
         let config = trainer.config
 
         let stop = StopSignal.install()
@@ -92,28 +93,31 @@ enum TrainCommand {
 
     /// Reads the options of a new run; the returned closure builds it.
     private static func newTrainer(_ arguments: inout Arguments, runDirectory: RunDirectory?,
-                                   force: Bool) throws -> () throws -> (Trainer, RunDirectory?) {
+                                   force: Bool) throws -> () throws -> (Trainer, RunDirectory?, RunDirectoryLock?) {
         let options = try TrainingOptions.parse(&arguments, readsRule: true)
         return { try newTrainer(options: options, runDirectory: runDirectory, force: force) }
     }
 
     /// A new run from the command line's options.
-    private static func newTrainer(options: TrainingOptions, runDirectory: RunDirectory?, force: Bool) throws -> (Trainer, RunDirectory?) {
+    private static func newTrainer(options: TrainingOptions, runDirectory: RunDirectory?,
+                                   force: Bool) throws -> (Trainer, RunDirectory?, RunDirectoryLock?) {
         let dataset = try options.loadDataset()
         guard options.precisions.count == 1 else { throw UsageError("train takes one --precision (compare takes a list)") }
         let config = try options.resolve(rule: options.rule, precision: options.precisions[0], for: dataset)
         let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset)
+        let lock = try runDirectory?.lock()
         if let runDirectory {
             try runDirectory.create(overwrite: force)
             try runDirectory.write(config: config)
         }
         standardError("training \(config.model) (\(trainer.architecture.parameterCount) weights) with \(config.rule.rawValue) in \(config.precision.name) on \(dataset.name): \(dataset.train.count) train / \(dataset.test.count) test, batch \(config.batchSize), \(config.epochs) epochs, \(config.threads) thread(s)")
-        return (trainer, runDirectory)
+        return (trainer, runDirectory, lock)
     }
 
     /// Reads the options of a resumed run (only `--epochs` may change, to extend
     /// it); the returned closure rebuilds it.
-    private static func resumedTrainer(_ arguments: inout Arguments, path: String) throws -> () throws -> (Trainer, RunDirectory?) {
+    private static func resumedTrainer(_ arguments: inout Arguments,
+                                       path: String) throws -> () throws -> (Trainer, RunDirectory?, RunDirectoryLock?) {
         let epochs = try arguments.integer("--epochs")
         if let word = arguments.firstRemainingOption(except: ["--format", "--out"]) {
             throw UsageError("--resume continues a run with its saved settings (config.json); '\(word)' cannot be given with it")
@@ -123,9 +127,11 @@ enum TrainCommand {
 
     /// The run in `path`, rebuilt from its config.json and put back where its
     /// checkpoint says it was.
-    private static func resumedTrainer(path: String, epochs: Int?) throws -> (Trainer, RunDirectory?) {
+    private static func resumedTrainer(path: String, epochs: Int?) throws -> (Trainer, RunDirectory?, RunDirectoryLock?) {
         let runDirectory = RunDirectory(path: path)
+        // The config is read first: a path that is no run must not get a lock file.
         var config = try runDirectory.readConfig()
+        let lock = try runDirectory.lock()
         if let epochs { config.epochs = epochs }
         let dataset = try DatasetCatalog.load(name: config.dataset, dataDirectory: config.dataDirectory,
                                               validationFraction: config.validationFraction)
@@ -133,6 +139,6 @@ enum TrainCommand {
         try runDirectory.resume(trainer)
         if epochs != nil { try runDirectory.write(config: config) }
         standardError("resuming \(path) at epoch \(trainer.epochsCompleted + 1), step \(trainer.stepsCompletedInEpoch) of \(trainer.stepsPerEpoch) (\(config.epochs) epochs, \(config.threads) thread(s))")
-        return (trainer, runDirectory)
+        return (trainer, runDirectory, lock)
     }
 }

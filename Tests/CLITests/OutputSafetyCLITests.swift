@@ -65,4 +65,22 @@ final class OutputSafetyCLITests: XCTestCase {
         XCTAssertEqual(stat("/dev/full", &status), 0)
         XCTAssertEqual(status.st_mode & S_IFMT, S_IFCHR, "/dev/full is still the device, not replaced by a file")
     }
+
+    func testARunDirectoryInUseByAnotherProcessIsRefused() throws {
+        let directory = try TempDirectory()
+        let run = directory.path("run")
+        XCTAssertEqual(try PepitaEdgeCommand.run(["train", "--run-dir", run, "--epochs", "2"] + tiny.dropLast(2)).status, 0)
+        // Hold the lock as another pepita-edge would: flock on RUN/.lock.
+        let descriptor = open(run + "/.lock", O_RDWR | O_CREAT, 0o644)
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+        XCTAssertEqual(flock(descriptor, LOCK_EX | LOCK_NB), 0)
+        for arguments in [["train", "--resume", run, "--epochs", "3"], ["train", "--run-dir", run, "--force"] + tiny] {
+            let result = try PepitaEdgeCommand.run(arguments)
+            XCTAssertEqual(result.status, 1, result.standardError)
+            XCTAssertEqual(result.standardError, "pepita-edge: \(run): in use by another pepita-edge process (it holds .lock); wait for it or stop it first\n")
+        }
+        close(descriptor)
+        let resumed = try PepitaEdgeCommand.run(["train", "--resume", run, "--epochs", "3"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    }
 }

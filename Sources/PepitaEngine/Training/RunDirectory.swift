@@ -31,7 +31,7 @@ public struct RunDirectory: Sendable {
         var isDirectory: ObjCBool = false
         if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw FileError(path: path, reason: "exists and is not a directory") }
-            let contents = (try? manager.contentsOfDirectory(atPath: path)) ?? []
+            let contents = ((try? manager.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != Self.lockFileName }
             if !overwrite && manager.fileExists(atPath: configPath) {
                 throw FileError(path: path, reason: "already holds a run (config.json exists); choose another --run-dir, pass --force to overwrite it, or --resume it")
             }
