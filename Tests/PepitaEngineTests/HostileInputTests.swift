@@ -264,6 +264,10 @@ final class HostileInputTests: XCTestCase {
         assertRejected("checkpoint missing a velocity file", file: run.checkpointPath + "/V1.npy", problem: "missing") {
             try run.resume(Trainer(config: config(precision: "int8"), dataset: dataset))
         }
+        let otherData = SyntheticData.separable(features: 8, trainCount: 100, testCount: 30, seed: 52)
+        assertRejected("checkpoint resumed on other training data", file: statePath, problem: "field trainingDataFingerprint: ") {
+            try run.resume(Trainer(config: config(precision: "int8"), dataset: otherData))
+        }
         var otherSeed = config(precision: "int8")
         otherSeed.seed = 5
         assertRejected("checkpoint of a run with another F", file: run.checkpointPath + "/F.npy", problem: "differs from the run's F") {

@@ -26,6 +26,8 @@ public struct TrainerCheckpointState: Codable, Equatable, Sendable {
     /// Mini-batches of epoch `epochsCompleted + 1` already trained (0 at an epoch boundary).
     public var stepsCompletedInEpoch: Int
     public var stepsPerEpoch: Int
+    /// `LabelledSamples.fingerprint` of the training set: resuming on other data is refused.
+    public var trainingDataFingerprint: String
     /// Counter of the shuffle stream before the current epoch's order was drawn
     /// (at an epoch boundary: before the next epoch's).
     public var shuffleCounter: UInt64
@@ -47,7 +49,7 @@ extension Trainer {
         TrainerCheckpointState(
             model: config.model, rule: config.rule, precision: config.precision.name,
             epochsCompleted: history.count, stepsCompletedInEpoch: partial.steps, stepsPerEpoch: stepsPerEpoch,
-            shuffleCounter: partial.steps == 0 ? shuffleRandom.counter : shuffleCounterAtEpochStart,
+            trainingDataFingerprint: trainingDataFingerprint, shuffleCounter: partial.steps == 0 ? shuffleRandom.counter : shuffleCounterAtEpochStart,
             dropoutCounter: dropoutRandom.counter, narrowings: engine.randomPosition, partialEpoch: partial,
             partialQuantization: partial.steps == 0 ? nil : engine.quantizationCounters, history: history)
     }
@@ -70,6 +72,9 @@ extension Trainer {
         }
         guard state.stepsPerEpoch == stepsPerEpoch else {
             throw fail("stepsPerEpoch", "\(state.stepsPerEpoch) differs from \(stepsPerEpoch) for this dataset and batch size")
+        }
+        guard state.trainingDataFingerprint == trainingDataFingerprint else {
+            throw fail("trainingDataFingerprint", "\(state.trainingDataFingerprint) differs from \(trainingDataFingerprint) of the training data now loaded (another --data-dir or changed files?)")
         }
         guard (0...config.epochs).contains(state.epochsCompleted) else {
             throw fail("epochsCompleted", "must be 0...\(config.epochs), got \(state.epochsCompleted)")

@@ -28,6 +28,8 @@ public final class Trainer {
     /// `shuffleRandom.counter` before the current epoch's order was drawn.
     var shuffleCounterAtEpochStart: UInt64 = 0
     var partial = PartialEpoch()
+    /// `dataset.train.fingerprint`, computed once (checkpoints record it).
+    lazy var trainingDataFingerprint = dataset.train.fingerprint
 
     /// Builds the network, rule and optimiser in the configured arithmetic;
     /// `initial` (weights and F read from `--init`) replaces the random ones.
