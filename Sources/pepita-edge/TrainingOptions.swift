@@ -151,7 +151,7 @@ struct Progress {
                           metrics.epoch, epochs, Double(metrics.learningRate), metrics.trainLoss,
                           100 * metrics.trainAccuracy, metrics.testLoss, 100 * metrics.testAccuracy, metrics.trainSeconds)
         if interactive {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (metrics.epoch == epochs ? "\n" : "")).utf8))
+            try? FileHandle.standardError.write(contentsOf: Data(("\r\u{1B}[K" + line + (metrics.epoch == epochs ? "\n" : "")).utf8))
         } else {
             standardError(line)
         }
