@@ -38,8 +38,17 @@ extension HardwareProfile {
         }
     }
 
+    /// The largest profile file read (1 MiB).
+    public static let maxFileBytes = 1 << 20
+
     /// Reads a profile file (see `init(json:file:)`); errors name the file by its last path component.
     public init(contentsOf url: URL) throws {
+        // Profiles are a few kilobytes; the size is checked before reading so a
+        // wrong path (a dataset, a device) is not read into memory whole.
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int ?? 0
+        guard size <= Self.maxFileBytes else {
+            throw HardwareProfileError(file: url.lastPathComponent, path: "(file)", problem: "\(size) bytes is larger than the \(Self.maxFileBytes)-byte limit for a profile")
+        }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw HardwareProfileError(file: url.lastPathComponent, path: "(file)", problem: "cannot be read")
         }

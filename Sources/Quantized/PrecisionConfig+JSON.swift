@@ -155,12 +155,21 @@ extension PrecisionConfig {
         return RoleFormat(bits: bits, fractionalBits: fractionalBits, signed: signed, scaling: scaling, rounding: rounding)
     }
 
+    /// The largest config file read (1 MiB).
+    public static let maxFileBytes = 1 << 20
+
     /// A preset name, or the path of a JSON file.
     public static func load(_ nameOrPath: String) throws -> PrecisionConfig {
         if let preset = preset(named: nameOrPath) { return preset }
         guard FileManager.default.fileExists(atPath: nameOrPath) else {
             throw PrecisionConfigError(file: nameOrPath, key: "(file)",
                                        problem: "not a preset (\(presetNames.joined(separator: ", "))) and no such file")
+        }
+        // A config is a few hundred bytes; checking the size first keeps a wrong
+        // path (a dataset, a device) from being read into memory whole.
+        let size = (try? FileManager.default.attributesOfItem(atPath: nameOrPath))?[.size] as? Int ?? 0
+        guard size <= maxFileBytes else {
+            throw PrecisionConfigError(file: nameOrPath, key: "(file)", problem: "\(size) bytes is larger than the \(maxFileBytes)-byte limit for a precision config")
         }
         guard let data = FileManager.default.contents(atPath: nameOrPath) else {
             throw PrecisionConfigError(file: nameOrPath, key: "(file)", problem: "cannot be read")

@@ -62,6 +62,11 @@ struct Arguments {
         return words.remove(at: index)
     }
 
+    /// The first option word left, other than those in `allowed`.
+    func firstRemainingOption(except allowed: Set<String>) -> String? {
+        words.first { $0.hasPrefix("-") && !allowed.contains($0) }
+    }
+
     /// Fails on the first word no option consumed.
     func finish() throws {
         if let first = words.first {

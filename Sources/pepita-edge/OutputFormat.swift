@@ -25,7 +25,11 @@ enum OutputFormat: String, CaseIterable {
         if let path {
             try AtomicFile.write(text, to: path)
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            do {
+                try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+            } catch {
+                throw FileError(path: "standard output", reason: "write failed: \(error.localizedDescription)")
+            }
         }
     }
 }

@@ -17,4 +17,18 @@ enum QuantizationReport {
             })
         standardError(table.aligned.trimmingCharacters(in: .newlines))
     }
+
+    /// One line on stderr when an epoch's integer sums left the accumulator's range:
+    /// with `wrap` the run computed with wrapped (wrong) sums, with `saturate` with
+    /// clamped ones; either way it is said, never silent (counts per role are in
+    /// metrics.json).
+    static func warnAboutOverflows(_ metrics: EpochMetrics, precision: PrecisionConfig) {
+        guard let counters = metrics.quantization else { return }
+        let overflowing = counters.keys.sorted().filter { counters[$0]!.accumulatorOverflows > 0 }
+        guard !overflowing.isEmpty else { return }
+        let total = overflowing.reduce(0) { $0 + counters[$1]!.accumulatorOverflows }
+        let action = precision.accumulatorOverflow == .wrap ? "wrapped" : "saturated"
+        let roles = overflowing.map { "\($0.rawValue) \(counters[$0]!.accumulatorOverflows)" }.joined(separator: ", ")
+        standardError("warning: epoch \(metrics.epoch): \(total) sums overflowed the \(precision.accumulatorBits)-bit accumulator and were \(action) (\(roles))")
+    }
 }

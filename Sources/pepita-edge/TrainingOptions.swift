@@ -135,6 +135,11 @@ struct TrainingOptions {
 
     /// Builds the trainer, reading `--init` weights if given.
     func makeTrainer(config: TrainingConfig, dataset: Dataset) throws -> Trainer {
+        try Self.makeTrainer(config: config, dataset: dataset, countOperations: countOperations)
+    }
+
+    /// The trainer of `config` (a new run's or a resumed run's), its initial weights read from `--init` if given.
+    static func makeTrainer(config: TrainingConfig, dataset: Dataset, countOperations: Bool) throws -> Trainer {
         var initial: InitialState? = nil
         if let directory = config.initDirectory {
             let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
@@ -156,7 +161,7 @@ struct Progress {
                           metrics.epoch, epochs, Double(metrics.learningRate), metrics.trainLoss,
                           100 * metrics.trainAccuracy, metrics.testLoss, 100 * metrics.testAccuracy, metrics.trainSeconds)
         if interactive {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (metrics.epoch == epochs ? "\n" : "")).utf8))
+            try? FileHandle.standardError.write(contentsOf: Data(("\r\u{1B}[K" + line + (metrics.epoch == epochs ? "\n" : "")).utf8))
         } else {
             standardError(line)
         }

@@ -26,7 +26,8 @@ OPTIONS:
 """
 
 func standardError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    // Best effort: a closed or full stderr must not turn a message into a crash.
+    try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
 }
 
 var words = Array(CommandLine.arguments.dropFirst())
@@ -47,6 +48,12 @@ do {
 } catch let error as UsageError {
     standardError("pepita-edge: \(error.description)")
     exit(2)
+} catch let error as Interrupted {
+    standardError("pepita-edge: \(error.description)")
+    exit(128 + error.signal)
+} catch let error as TrainingError {
+    standardError("pepita-edge: \(error.description)")
+    exit(3)
 } catch {
     standardError("pepita-edge: \(String(describing: error))")
     exit(1)

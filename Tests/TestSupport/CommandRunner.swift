@@ -2,7 +2,9 @@ import Foundation
 
 /// Runs the built `pepita-edge` executable, for end-to-end tests.
 public struct CommandResult {
+    /// The exit status, or the signal number when `terminatedBySignal`.
     public var status: Int32
+    public var terminatedBySignal: Bool
     public var standardOutput: String
     public var standardError: String
 }
@@ -20,11 +22,16 @@ public enum PepitaEdgeCommand {
         return directory.appendingPathComponent("pepita-edge")
     }
 
-    /// Runs `pepita-edge arguments...` to completion and captures its output.
-    public static func run(_ arguments: [String], currentDirectory: String? = nil) throws -> CommandResult {
+    /// Runs `pepita-edge arguments...` to completion and captures its output;
+    /// `environment` adds variables to the inherited environment.
+    public static func run(_ arguments: [String], currentDirectory: String? = nil,
+                           environment: [String: String] = [:]) throws -> CommandResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let outputPipe = Pipe(), errorPipe = Pipe()
         process.standardOutput = outputPipe
@@ -43,7 +50,7 @@ public enum PepitaEdgeCommand {
         group.wait()
         let errorData = errorBox.data
         process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus,
+        return CommandResult(status: process.terminationStatus, terminatedBySignal: process.terminationReason == .uncaughtSignal,
                              standardOutput: String(decoding: outputData, as: UTF8.self),
                              standardError: String(decoding: errorData, as: UTF8.self))
     }

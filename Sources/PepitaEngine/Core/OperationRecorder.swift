@@ -147,6 +147,12 @@ public final class OperationRecorder {
         phases = [:]
     }
 
+    /// Continues from `recorded` (a resumed run's unfinished epoch), as if its steps had run here.
+    public func restore(_ recorded: RecordedOperations) {
+        steps = recorded.steps
+        phases = Dictionary(uniqueKeysWithValues: recorded.phases.map { ($0.phase, $0) })
+    }
+
     /// A copy of everything counted since the last `reset()`.
     public var recorded: RecordedOperations {
         RecordedOperations(steps: steps, phases: StepPhase.allCases.compactMap { phases[$0] })

@@ -15,6 +15,9 @@ public enum IDXReader {
     public static let imagesMagic: UInt32 = 0x0000_0803
     /// Magic number of an IDX file of unsigned-byte labels (1 dimension).
     public static let labelsMagic: UInt32 = 0x0000_0801
+    /// The largest image accepted, in pixels (4096 x 4096): far above any dataset
+    /// here, small enough that a damaged header is named as such.
+    public static let maxPixelsPerImage = 1 << 24
 
     /// The samples in an image file and its label file.
     ///
@@ -58,6 +61,9 @@ public enum IDXReader {
             throw DatasetError.badHeader(file: file, reason: "image size \(rows)x\(columns) has a zero dimension")
         }
         let (pixelsPerImage, overflowA) = rows.multipliedReportingOverflow(by: columns)
+        guard overflowA || pixelsPerImage <= maxPixelsPerImage else {
+            throw DatasetError.badHeader(file: file, reason: "image size \(rows)x\(columns) exceeds the \(maxPixelsPerImage)-pixel limit")
+        }
         let (pixelCount, overflowB) = pixelsPerImage.multipliedReportingOverflow(by: count)
         let (expectedBytes, overflowC) = pixelCount.addingReportingOverflow(headerBytes)
         guard !overflowA, !overflowB, !overflowC else {

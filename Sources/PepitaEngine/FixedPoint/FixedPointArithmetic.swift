@@ -16,7 +16,7 @@ public final class FixedPointArithmetic {
     public private(set) var counters = FixedPointArithmetic.zeroCounters
     private let seed: UInt64
     /// Narrowing operations so far (saved in checkpoints to resume exactly).
-    public private(set) var narrowings: UInt64
+    public var narrowings: UInt64
     /// When set, the step records its tensors here (golden vectors).
     public var recorder: GoldenRecorder?
     /// When set, products and elementwise operations count themselves here

@@ -6,9 +6,9 @@ import Quantized
 /// product an exact integer sum, every narrowing rounded and saturated as
 /// configured and counted. Bit-exact for a seed on any thread count.
 public final class FixedPointEngine: TrainingEngine {
-    public private(set) var network: FixedPointNetwork
+    public internal(set) var network: FixedPointNetwork
     public let rule: any FixedPointLearningRule
-    public private(set) var optimiser: FixedPointMomentum
+    public internal(set) var optimiser: FixedPointMomentum
     public let arithmetic: FixedPointArithmetic
     let keepScale: FixedScalar?
     let threads: Int

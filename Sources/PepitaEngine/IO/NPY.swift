@@ -18,6 +18,9 @@ public enum NPYError: Error, Equatable, CustomStringConvertible, LocalizedError 
     case sizeMismatch(file: String, shape: [Int], expectedBytes: Int, actualBytes: Int)
     /// Asked to write a number of values that does not match the shape.
     case valueCountMismatch(file: String, shape: [Int], valueCount: Int)
+    /// The file is larger than the reader accepts (`NPY.defaultMaxBytes`, or what
+    /// the expected shape can need).
+    case tooLarge(file: String, bytes: Int, limitBytes: Int)
 
     public var description: String {
         let line: String
@@ -34,6 +37,8 @@ public enum NPYError: Error, Equatable, CustomStringConvertible, LocalizedError 
             line = "\(file): shape \(NPY.tuple(shape)) needs \(expectedBytes) data bytes but the file has \(actualBytes)"
         case let .valueCountMismatch(file, shape, valueCount):
             line = "\(file): \(valueCount) values do not fill shape \(NPY.tuple(shape))"
+        case let .tooLarge(file, bytes, limitBytes):
+            line = "\(file): \(bytes) bytes is larger than the \(limitBytes)-byte limit for this array; refusing to read it"
         }
         return DatasetError.singleLine(line)
     }
@@ -63,11 +68,20 @@ public struct NPYArray: Equatable, Sendable {
     /// The array in the `.npy` file at `path` (format versions 1.0, 2.0 and 3.0).
     ///
     /// Accepted dtypes: `<f4`, `<f8`, `|i1`, `<i2`, `<i4`, `<i8`, `|u1`, C order.
-    /// The data length is checked against the header's shape before any value is
-    /// decoded, so a damaged header cannot cause a large allocation.
+    /// A file over `maxBytes` is refused before it is read, and the data length is
+    /// checked against the header's shape before any value is decoded, so neither
+    /// a huge file nor a damaged header can cause a large allocation.
     ///
     /// - Throws: `NPYError`.
-    public init(contentsOfFile path: String) throws {
+    public init(contentsOfFile path: String, maxBytes: Int = NPY.defaultMaxBytes) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw NPYError.unreadable(file: path, reason: String(cString: strerror(errno)))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw NPYError.unreadable(file: path, reason: "not a regular file") }
+        guard Int(status.st_size) <= maxBytes else {
+            throw NPYError.tooLarge(file: path, bytes: Int(status.st_size), limitBytes: maxBytes)
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
@@ -82,6 +96,15 @@ public struct NPYArray: Equatable, Sendable {
 /// which is how weights leave and enter a run directory (`W0.npy`, `F.npy`, ...), so
 /// numpy and PyTorch users can read and supply them directly.
 public enum NPY {
+    /// The largest `.npy` file read when the caller gives no limit: 2 GiB, above
+    /// any weight matrix this toolkit trains.
+    public static let defaultMaxBytes = 1 << 31
+    /// The longest header accepted: numpy writes under 100 bytes for these arrays
+    /// and caps version 1.0 headers at 65535; a longer one is damage.
+    public static let maxHeaderBytes = 1 << 16
+    /// The deepest nesting of tuples and lists a header may have (a shape is one level).
+    static let maxHeaderNesting = 8
+
     /// Writes `values` with `shape` (C order) as float32 (`<f4`).
     /// - Throws: `NPYError.valueCountMismatch`, `.unwritable`.
     public static func write(_ values: [Float], shape: [Int], to path: String) throws {
@@ -194,6 +217,9 @@ extension NPY {
             throw NPYError.malformedHeader(file: file, reason: "the file ends inside the preamble")
         }
         let headerLength = bytes[8 ..< headerStart].reversed().reduce(0) { $0 << 8 | Int($1) }
+        guard headerLength <= maxHeaderBytes else {
+            throw NPYError.malformedHeader(file: file, reason: "header length \(headerLength) exceeds the \(maxHeaderBytes)-byte limit")
+        }
         let dataStart = headerStart + headerLength
         guard dataStart <= bytes.count else {
             throw NPYError.malformedHeader(file: file, reason: "a \(headerLength)-byte header runs past the end of the \(bytes.count)-byte file")
@@ -263,6 +289,7 @@ extension NPY {
 
         private let characters: [Character]
         private var position = 0
+        private var depth = 0
         private let file: String
 
         static func dictionary(_ text: String, file: String) throws -> [String: Value] {
@@ -324,6 +351,9 @@ extension NPY {
         }
 
         private mutating func parseSequence(closing: Character) throws -> [Value] {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= NPY.maxHeaderNesting else { throw failure("nesting deeper than \(NPY.maxHeaderNesting) levels") }
             position += 1
             var items = [Value]()
             while true {

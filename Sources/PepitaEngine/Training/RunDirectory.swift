@@ -1,4 +1,5 @@
 import Foundation
+import Quantized
 
 /// A run directory (SPEC §6):
 ///
@@ -20,35 +21,66 @@ public struct RunDirectory: Sendable {
     public var checkpointPath: String { path + "/checkpoint" }
     public var weightsPath: String { path + "/weights" }
 
-    /// Creates the directory tree; refuses a directory that already holds a run
-    /// unless `overwrite` is set, so earlier results are never lost by accident.
+    /// Creates the directory tree. Refuses a directory that already holds a run,
+    /// or any other non-empty directory, unless `overwrite` is set, so earlier
+    /// results are never lost by accident; with `overwrite`, the previous run's
+    /// files (metrics, checkpoint, weights) are removed first so none of them can
+    /// be mistaken for the new run's.
     public func create(overwrite: Bool) throws {
         let manager = FileManager.default
-        if manager.fileExists(atPath: configPath) && !overwrite {
-            throw FileError(path: path, reason: "already holds a run (config.json exists); choose another --run-dir or pass --force")
-        }
-        do {
-            for directory in [path, checkpointPath, weightsPath] {
-                try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw FileError(path: path, reason: "exists and is not a directory") }
+            let contents = ((try? manager.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != Self.lockFileName }
+            if !overwrite && manager.fileExists(atPath: configPath) {
+                throw FileError(path: path, reason: "already holds a run (config.json exists); choose another --run-dir, pass --force to overwrite it, or --resume it")
             }
-        } catch {
-            throw FileError(path: path, reason: "cannot create the run directory: \(error.localizedDescription)")
+            if !overwrite && !contents.isEmpty {
+                throw FileError(path: path, reason: "exists and is not empty; choose another --run-dir or pass --force")
+            }
+            if overwrite {
+                for name in Self.runFileNames where contents.contains(name) {
+                    do {
+                        try manager.removeItem(atPath: path + "/" + name)
+                    } catch {
+                        throw FileError(path: path + "/" + name, reason: "cannot remove the previous run's file: \(error.localizedDescription)")
+                    }
+                }
+            }
         }
+        for directory in [path, checkpointPath, weightsPath] { try AtomicDirectory.create(directory) }
     }
+
+    /// Every name a run writes at the top of its directory.
+    static let runFileNames = ["config.json", "metrics.csv", "metrics.json", "checkpoint", "checkpoint.partial",
+                               "checkpoint.previous", "weights"]
 
     public func write(config: TrainingConfig) throws {
         try AtomicFile.writeJSON(config, to: configPath)
     }
 
+    /// The run's settings, checked like any file from elsewhere: every key known,
+    /// none missing, the precision config valid, every range as `validate()` wants.
+    /// - Throws: `FileError` naming `config.json` and the field.
     public func readConfig() throws -> TrainingConfig {
-        guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw FileError(path: configPath, reason: "cannot read (is \(path) a run directory?)")
+        guard FileManager.default.fileExists(atPath: configPath) else {
+            throw FileError(path: configPath, reason: "missing (is \(path) a run directory?)")
         }
+        return try Self.config(from: StrictJSON.readFile(configPath, maxBytes: StrictJSON.maxBytes), file: configPath)
+    }
+
+    /// A `config.json`'s content decoded and checked (see `readConfig()`).
+    static func config(from data: Data, file: String) throws -> TrainingConfig {
+        let config = try StrictJSON.decode(TrainingConfig.self, from: data, file: file)
         do {
-            return try JSONDecoder().decode(TrainingConfig.self, from: data)
+            _ = try PrecisionConfig(json: Data(ReportJSON.text(config.precision).utf8), file: "precision")
+            try config.validate()
+        } catch let error as PrecisionConfigError {
+            throw FileError(path: file, reason: "field precision.\(error.key): \(error.problem)")
         } catch {
-            throw FileError(path: configPath, reason: "not a valid run config: \(error)")
+            throw FileError(path: file, reason: "\(error)")
         }
+        return config
     }
 
     /// Rewrites `metrics.csv` and `metrics.json` with every epoch so far.
@@ -69,12 +101,26 @@ public struct RunDirectory: Sendable {
         }
     }
 
-    /// The checkpoint after `trainer`'s latest epoch: weights, velocities, fixed matrices, state.
+    /// The checkpoint of `trainer` where it stands (after an epoch or a step):
+    /// weights, velocities, fixed matrices and `state.json`, swapped in as one
+    /// directory (`AtomicDirectory`), so a crash at any moment leaves the previous
+    /// checkpoint or this one, complete.
     public func writeCheckpoint(_ trainer: Trainer) throws {
-        try trainer.engine.writeCheckpoint(to: checkpointPath)
-        struct State: Encodable { var epochsCompleted: Int; var model: String; var rule: RuleKind }
-        try AtomicFile.writeJSON(State(epochsCompleted: trainer.epochsCompleted, model: trainer.config.model,
-                                       rule: trainer.config.rule), to: checkpointPath + "/state.json")
+        try AtomicDirectory.replace(checkpointPath) { staging in
+            try trainer.engine.writeCheckpoint(to: staging)
+            try AtomicFile.writeJSON(trainer.checkpointState, to: staging + "/state.json")
+        }
+    }
+
+    /// Puts `trainer` (built from this run's config) where the run's checkpoint says it was.
+    public func resume(_ trainer: Trainer) throws {
+        let directory = AtomicDirectory.readablePath(checkpointPath)
+        let statePath = directory + "/state.json"
+        guard FileManager.default.fileExists(atPath: statePath) else {
+            throw FileError(path: statePath, reason: "missing: the run has no checkpoint to resume from")
+        }
+        let state = try StrictJSON.read(TrainerCheckpointState.self, from: statePath)
+        try trainer.restore(state, engineDirectory: directory)
     }
 
     public func writeFinalWeights(_ trainer: Trainer) throws {
@@ -107,28 +153,5 @@ public struct RunDirectory: Sendable {
             projection = Matrix(rows: inputs, columns: classes, values: array.values)
         }
         return InitialState(weights: weights, projection: projection)
-    }
-
-    private static func readArray(_ file: String, expectedShape: [Int]) throws -> NPYArray {
-        guard FileManager.default.fileExists(atPath: file) else {
-            throw FileError(path: file, reason: "missing (expected shape \(expectedShape))")
-        }
-        var array = try NPYArray(contentsOfFile: file)
-        // Integer codes from a fixed-point run come with a sidecar giving their scale.
-        let sidecarPath = String(file.dropLast(4)) + ".json"
-        if let data = FileManager.default.contents(atPath: sidecarPath) {
-            guard let sidecar = try? JSONDecoder().decode(FixedPointSidecar.self, from: data) else {
-                throw FileError(path: sidecarPath, reason: "not a fixed-point sidecar (needs role, format, totalBits, fractionalBits, signed)")
-            }
-            let step = Float(sign: .plus, exponent: -sidecar.fractionalBits, significand: 1)
-            array.values = array.values.map { $0 * step }
-        }
-        guard array.shape == expectedShape else {
-            throw FileError(path: file, reason: "shape \(array.shape) does not match the model's \(expectedShape)")
-        }
-        if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
-            throw FileError(path: file, reason: "value \(bad) is not finite (\(array.values[bad]))")
-        }
-        return array
     }
 }

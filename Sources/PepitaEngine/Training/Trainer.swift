@@ -1,22 +1,35 @@
 import Foundation
 import Quantized
 
-/// Trains one network with one rule on one dataset, epoch by epoch.
+/// Trains one network with one rule on one dataset, step by step and epoch by epoch.
 ///
 /// Randomness comes from separate `RandomStream`s of the config's seed:
 /// weights, F / feedback matrices, the per-epoch shuffle, and the dropout
 /// masks (drawn on one thread, in batch order), so a run is the same for the
 /// same seed whatever `threads` is, up to float rounding — and bit-identical
 /// when the thread count is the same too.
+///
+/// Everything that decides the rest of a run — weights, optimiser state, the
+/// counters of the shuffle, dropout and stochastic-rounding streams, the position
+/// in the epoch, the metrics so far — is in `checkpointState` plus the engine's
+/// checkpoint files, so a run restored with `restore(_:engineDirectory:)` continues
+/// exactly as if it had never stopped.
 public final class Trainer {
     public let config: TrainingConfig
     public let dataset: Dataset
     public let architecture: Architecture
     /// float32 or fixed point, per `config.precision`.
     public let engine: any TrainingEngine
-    public private(set) var history: [EpochMetrics] = []
-    private var shuffleRandom: RandomStream
-    private var dropoutRandom: RandomStream
+    public internal(set) var history: [EpochMetrics] = []
+    var shuffleRandom: RandomStream
+    var dropoutRandom: RandomStream
+    /// The current epoch's sample order; nil until its first step.
+    var epochOrder: [Int]?
+    /// `shuffleRandom.counter` before the current epoch's order was drawn.
+    var shuffleCounterAtEpochStart: UInt64 = 0
+    var partial = PartialEpoch()
+    /// `dataset.train.fingerprint`, computed once (checkpoints record it).
+    lazy var trainingDataFingerprint = dataset.train.fingerprint
 
     /// Builds the network, rule and optimiser in the configured arithmetic;
     /// `initial` (weights and F read from `--init`) replaces the random ones.
@@ -26,6 +39,7 @@ public final class Trainer {
     public init(config: TrainingConfig, dataset: Dataset, initial: InitialState? = nil, countOperations: Bool = true) throws {
         try config.validate()
         let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
+        try Self.checkSize(of: architecture)
         var network = Network(heUniform: architecture, seed: config.seed)
         if let weights = initial?.weights { network = Network(architecture: architecture, weights: weights) }
         var projection: Matrix? = nil
@@ -57,22 +71,91 @@ public final class Trainer {
         self.dropoutRandom = RandomStream(seed: config.seed, purpose: .dropout)
     }
 
+    /// The most weights a model may have: 2^28 (1 GiB as float32, and training
+    /// keeps several copies: weights, velocity, updates). Anything larger is a typo
+    /// in `--model` or a damaged config, refused before any allocation.
+    public static let maxWeights = 1 << 28
+
+    private static func checkSize(of architecture: Architecture) throws {
+        var total = 0
+        for layer in architecture.layers {
+            let (count, overflowA) = layer.weightShape.rows.multipliedReportingOverflow(by: layer.weightShape.columns)
+            let (sum, overflowB) = total.addingReportingOverflow(count)
+            guard !overflowA, !overflowB, sum <= maxWeights else {
+                throw ConfigError(message: "model '\(architecture.name)' has more than \(maxWeights) weights; refusing to allocate it")
+            }
+            total = sum
+        }
+    }
+
     public var epochsCompleted: Int { history.count }
+    /// Mini-batches of the current (unfinished) epoch already trained.
+    public var stepsCompletedInEpoch: Int { partial.steps }
+    /// Mini-batches in one epoch.
+    public var stepsPerEpoch: Int { (dataset.train.count + config.batchSize - 1) / config.batchSize }
+    /// Whether every epoch of `config.epochs` is done.
+    public var isFinished: Bool { history.count >= config.epochs }
     /// The current weights as real numbers.
     public var weights: [Matrix] { engine.realWeights }
 
-    /// Runs one epoch of training and evaluates test (and validation) data.
+    /// Trains one mini-batch of the current epoch, and when it was the epoch's last,
+    /// evaluates and returns the epoch's metrics. Checks the weights afterwards: a
+    /// NaN or infinity stops the run (`TrainingError.nonFinite`) instead of
+    /// training on garbage.
+    public func step() throws -> EpochMetrics? {
+        try trainOneBatch { epoch, step in
+            if let layer = engine.firstNonFiniteLayer { throw TrainingError.nonFinite(epoch: epoch, step: step, layer: layer) }
+        }
+    }
+
+    /// Runs the rest of the current epoch (all of it when no step of it has run) and evaluates
+    /// test (and validation) data. No finiteness check: see `step()`.
     @discardableResult
     public func trainEpoch() -> EpochMetrics {
+        while true {
+            if let metrics = trainOneBatch(afterUpdate: { _, _ in }) { return metrics }
+        }
+    }
+
+    /// Trains the remaining epochs of `config.epochs`.
+    public func train() {
+        train { _ in }
+    }
+
+    /// Trains the remaining epochs of `config.epochs`, calling `afterEpoch` after each.
+    public func train(afterEpoch: (EpochMetrics) throws -> Void) rethrows {
+        while !isFinished {
+            try afterEpoch(trainEpoch())
+        }
+    }
+
+    /// Trains the remaining steps one at a time with `step()`, calling `afterStep`
+    /// after each (with the epoch's metrics when it ended one) and stopping early,
+    /// between two steps, when `shouldStop` says so.
+    /// - Returns: whether every epoch is done.
+    public func train(shouldStop: () -> Bool, afterStep: (EpochMetrics?) throws -> Void) throws -> Bool {
+        while !isFinished {
+            if shouldStop() { return false }
+            try afterStep(try step())
+        }
+        return true
+    }
+
+    /// One mini-batch; `afterUpdate(epoch, step)` (both from 1) runs right after the
+    /// weights changed, before anything else uses them.
+    private func trainOneBatch(afterUpdate: (Int, Int) throws -> Void) rethrows -> EpochMetrics? {
+        let train = dataset.train
+        if epochOrder == nil {
+            shuffleCounterAtEpochStart = shuffleRandom.counter
+            epochOrder = config.shuffle ? shuffleRandom.permutation(count: train.count) : Array(0..<train.count)
+        }
+        let order = epochOrder!
         let epochIndex = history.count
         let learningRate = config.schedule.learningRate(epoch: epochIndex)
-        let train = dataset.train
-        let order = config.shuffle ? shuffleRandom.permutation(count: train.count) : Array(0..<train.count)
         let width = train.shape.featureCount
-        var lossSum = 0.0, correct = 0.0
         let start = Date()
-        var first = 0
-        while first < train.count {
+        let first = partial.steps * config.batchSize
+        if first < train.count {
             let indices = order[first ..< min(first + config.batchSize, train.count)]
             let batch = indices.count
             var input = Matrix(zeros: batch, width)
@@ -86,12 +169,19 @@ public final class Trainer {
             let masks = dropoutMasks(for: architecture, batch: batch, keep: config.dropoutKeep, random: &dropoutRandom)
             let probabilities = engine.trainStep(input: input, labels: labels, masks: masks,
                                                  learningRate: learningRate)
+            try afterUpdate(epochIndex + 1, partial.steps + 1)
             let score = Evaluation.score(probabilities: probabilities, labels: labels[...])
-            lossSum += score.loss * Double(batch)
-            correct += score.accuracy * Double(batch)
-            first += batch
+            partial.lossSum += score.loss * Double(batch)
+            partial.correct += score.accuracy * Double(batch)
+            partial.steps += 1
+            partial.trainSeconds += Date().timeIntervalSince(start)
         }
-        let trainSeconds = Date().timeIntervalSince(start)
+        guard partial.steps * config.batchSize >= train.count else { return nil }
+        return finishEpoch(learningRate: learningRate)
+    }
+
+    private func finishEpoch(learningRate: Float) -> EpochMetrics {
+        let train = dataset.train
         let quantization = engine.quantizationCounters
         engine.resetCounters()
         let operations = engine.operationRecorder?.recorded
@@ -100,26 +190,16 @@ public final class Trainer {
         let test = engine.evaluate(dataset.test)
         let validation = dataset.validation.map { engine.evaluate($0) }
         let metrics = EpochMetrics(
-            epoch: epochIndex + 1, learningRate: learningRate,
-            trainLoss: lossSum / Double(max(train.count, 1)), trainAccuracy: correct / Double(max(train.count, 1)),
+            epoch: history.count + 1, learningRate: learningRate,
+            trainLoss: partial.lossSum / Double(max(train.count, 1)), trainAccuracy: partial.correct / Double(max(train.count, 1)),
             testLoss: test.loss, testAccuracy: test.accuracy,
             validationLoss: validation?.loss, validationAccuracy: validation?.accuracy,
-            trainSeconds: trainSeconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart),
+            trainSeconds: partial.trainSeconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart),
             quantization: quantization, operations: operations)
         history.append(metrics)
+        partial = PartialEpoch()
+        epochOrder = nil
         return metrics
-    }
-
-    /// Trains the remaining epochs of `config.epochs`.
-    public func train() {
-        train { _ in }
-    }
-
-    /// Trains the remaining epochs of `config.epochs`, calling `afterEpoch` after each.
-    public func train(afterEpoch: (EpochMetrics) throws -> Void) rethrows {
-        while history.count < config.epochs {
-            try afterEpoch(trainEpoch())
-        }
     }
 
     /// Summary of the run so far: final and best test accuracy, slowness.

@@ -19,13 +19,24 @@ public protocol TrainingEngine: AnyObject {
     var realWeights: [Matrix] { get }
     /// Counts the operations of every training step while set (nil: not counted).
     var operationRecorder: OperationRecorder? { get set }
+    /// Restores weights and optimiser state from files `writeCheckpoint(to:)` wrote,
+    /// after checking that the fixed matrices there (F, feedback) equal this
+    /// engine's, i.e. that it was built from the same seed and `--init`.
+    func readCheckpoint(from directory: String) throws
+    /// Position of the engine's own random streams: the narrowings so far in fixed
+    /// point (what stochastic rounding draws from); nil in float32.
+    var randomPosition: UInt64? { get set }
+    /// Adds counters saved from an interrupted epoch (fixed point; no-op in float32).
+    func restoreCounters(_ counters: [TensorRole: QuantizationCounters])
+    /// The first layer whose weights hold a NaN or an infinity, if any.
+    var firstNonFiniteLayer: Int? { get }
 }
 
 /// float32 training: `Network` + a `LearningRule` + `MomentumSGD`.
 public final class FloatEngine: TrainingEngine {
-    public private(set) var network: Network
+    public internal(set) var network: Network
     public let rule: any LearningRule
-    public private(set) var optimiser: MomentumSGD
+    public internal(set) var optimiser: MomentumSGD
     let threads: Int
     public var operationRecorder: OperationRecorder?
 
