@@ -15,7 +15,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "Quantized", exclude: ["README.md"], swiftSettings: optimise),
+        // Kernels with per-function instruction-set variants, chosen at run time
+        // (see Sources/CKernels/README.md); optimised in every configuration so
+        // that debug-built tests do not crawl.
+        .target(name: "CKernels", exclude: ["README.md"], cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Quantized", dependencies: ["CKernels"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "HWModel", dependencies: ["Quantized"], exclude: ["README.md"], swiftSettings: optimise),
         .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel"], exclude: ["README.md"],
