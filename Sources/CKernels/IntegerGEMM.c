@@ -41,21 +41,23 @@ long ck_int_panel_width(int path) {
 }
 
 void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
-    int32_t low = 0, high = 0;
-    if (view.rows > 0 && view.columns > 0) low = high = view.base[0];
-    for (long i = 0; i < view.rows; i++) {
-        const int16_t *row = view.base + i * view.row_stride;
-        if (view.column_stride == 1) {
-            int16_t row_low = row[0], row_high = row[0];
-            for (long j = 0; j < view.columns; j++) {
-                row_low = row[j] < row_low ? row[j] : row_low;
-                row_high = row[j] > row_high ? row[j] : row_high;
+    /* Scan along whichever direction is contiguous: a transposed view is read as stored. */
+    long lines = view.rows, length = view.columns, line_stride = view.row_stride, step = view.column_stride;
+    if (step != 1 && line_stride == 1) {
+        lines = view.columns; length = view.rows; line_stride = view.column_stride; step = 1;
+    }
+    int16_t low = 0, high = 0;
+    if (lines > 0 && length > 0) low = high = view.base[0];
+    for (long i = 0; i < lines; i++) {
+        const int16_t *line = view.base + i * line_stride;
+        if (step == 1) {
+            for (long j = 0; j < length; j++) {
+                low = line[j] < low ? line[j] : low;
+                high = line[j] > high ? line[j] : high;
             }
-            low = row_low < low ? row_low : low;
-            high = row_high > high ? row_high : high;
         } else {
-            for (long j = 0; j < view.columns; j++) {
-                int32_t value = row[j * view.column_stride];
+            for (long j = 0; j < length; j++) {
+                int16_t value = line[j * step];
                 low = value < low ? value : low;
                 high = value > high ? value : high;
             }
@@ -117,46 +119,132 @@ static inline int32_t b_part(int16_t value, int part) {
     return value;
 }
 
-/* a_packed[block][q][r][g] = A[row0 + block*mr + r, p0 + q*group + g] (Int16, or +128 as a byte for quads). */
+/* Four codes as the bytes of one little-endian word (int8-range codes; A is offset by 128 first). */
+static inline uint32_t quad_word(int32_t v0, int32_t v1, int32_t v2, int32_t v3) {
+    return (uint32_t)(uint8_t)v0 | (uint32_t)(uint8_t)v1 << 8 | (uint32_t)(uint8_t)v2 << 16 | (uint32_t)(uint8_t)v3 << 24;
+}
+
+/* Two Int16 codes as one little-endian word. */
+static inline uint32_t pair_word(int32_t v0, int32_t v1) {
+    return (uint32_t)(uint16_t)v0 | (uint32_t)(uint16_t)v1 << 16;
+}
+
+/*
+ * Writes the words of one packed line: `count` codes source[0], source[stride],
+ * ... (transformed by `part`, plus `offset`) grouped by `group` into
+ * words[0], words[word_stride], ...; returns the sum of the untransformed codes.
+ * Codes past `count` in the last word are zero (the code of zero: `offset`).
+ */
+static inline int32_t pack_line(const int16_t *source, long stride, long count, int group, int part, int32_t offset,
+                                uint32_t *words, long word_stride) {
+    int32_t sum = 0;
+    long full = count / group, q = 0;
+    if (group == 4) {
+        for (; q < full; q++) {
+            const int16_t *v = source + 4 * q * stride;
+            int32_t v0 = v[0], v1 = v[stride], v2 = v[2 * stride], v3 = v[3 * stride];
+            sum += v0 + v1 + v2 + v3;
+            words[q * word_stride] = quad_word(v0 + offset, v1 + offset, v2 + offset, v3 + offset);
+        }
+    } else {
+        for (; q < full; q++) {
+            const int16_t *v = source + 2 * q * stride;
+            words[q * word_stride] = pair_word(b_part(v[0], part), b_part(v[stride], part));
+        }
+    }
+    long rest = count - full * group;
+    if (rest > 0) {
+        int32_t v[4] = {offset, offset, offset, offset};
+        for (long g = 0; g < rest; g++) {
+            v[g] = source[(full * group + g) * stride];
+            sum += v[g];
+            v[g] = group == 4 ? v[g] + offset : b_part((int16_t)v[g], part);
+        }
+        words[full * word_stride] = group == 4 ? quad_word(v[0], v[1], v[2], v[3]) : pair_word(v[0], v[1]);
+    }
+    return sum;
+}
+
+/* pack_line with the common strides (1) made constant, so the compiler specialises them. */
+static int32_t pack_line_any(const int16_t *source, long stride, long count, int group, int part, int32_t offset,
+                             uint32_t *words, long word_stride) {
+    if (stride == 1) {
+        if (group == 4) return pack_line(source, 1, count, 4, part_whole, offset, words, word_stride);
+        if (part == part_whole) return pack_line(source, 1, count, 2, part_whole, 0, words, word_stride);
+        return pack_line(source, 1, count, 2, part, 0, words, word_stride);
+    }
+    if (group == 4) return pack_line(source, stride, count, 4, part_whole, offset, words, word_stride);
+    return pack_line(source, stride, count, 2, part, 0, words, word_stride);
+}
+
+/*
+ * a_packed[block][q][r] = the word of A[row0 + block*mr + r, p0 + q*group ..< +group]:
+ * Int16 pairs, or for quads A + 128 as unsigned bytes. Rows past `rows` and
+ * depths past `depth` hold the code for zero.
+ */
 static void pack_a(ck_int16_view a, long row0, long rows, long p0, long depth, long mr, int group, void *a_packed) {
     long groups = (depth + group - 1) / group;
-    for (long block = 0; block * mr < rows; block++) {
-        long height = ck_min(mr, rows - block * mr);
-        for (long r = 0; r < mr; r++) {
-            const int16_t *source = a.base + (row0 + block * mr + ck_min(r, height - 1)) * a.row_stride
-                + p0 * a.column_stride;
-            for (long q = 0; q < groups; q++) {
-                for (int g = 0; g < group; g++) {
-                    long p = q * group + g;
-                    int32_t value = (r < height && p < depth) ? source[p * a.column_stride] : 0;
-                    long index = ((block * groups + q) * mr + r) * group + g;
-                    if (group == 4) ((uint8_t *)a_packed)[index] = (uint8_t)(value + 128);
-                    else ((int16_t *)a_packed)[index] = (int16_t)value;
-                }
-            }
-        }
+    long row_blocks = (rows + mr - 1) / mr;
+    int32_t offset = group == 4 ? 128 : 0;
+    if (rows % mr) memset(a_packed, group == 4 ? 128 : 0, sizeof(uint32_t) * row_blocks * groups * mr);
+    for (long row = 0; row < rows; row++) {
+        long block = row / mr, r = row % mr;
+        const int16_t *source = a.base + (row0 + row) * a.row_stride + p0 * a.column_stride;
+        uint32_t *words = (uint32_t *)a_packed + block * groups * mr + r;
+        pack_line_any(source, a.column_stride, depth, group, part_whole, offset, words, mr);
     }
 }
 
-/* b_packed[q][j][g] = part of B[p0 + q*group + g, column0 + j]; for quads also 128 * column sums. */
+/*
+ * pack_b for a row-major B (dY W): `group` rows at a time, each read along its
+ * length, so the panel's source lines stream through the cache once.
+ */
+static void pack_b_rows(ck_int16_view b, long p0, long depth, long column0, long width, long nr, int group, int part,
+                        void *b_packed, int32_t *column_offsets) {
+    static const int16_t zeros[32] = {0};
+    int32_t sums[32] = {0};
+    uint32_t *words = b_packed;
+    for (long q = 0; q * group < depth; q++) {
+        const int16_t *row[4];
+        for (int g = 0; g < 4; g++) {
+            long p = q * group + g;
+            row[g] = (g < group && p < depth) ? b.base + (p0 + p) * b.row_stride + column0 : zeros;
+        }
+        uint32_t *target = words + q * nr;
+        if (group == 4) {
+            for (long j = 0; j < width; j++) {
+                sums[j] += row[0][j] + row[1][j] + row[2][j] + row[3][j];
+                target[j] = quad_word(row[0][j], row[1][j], row[2][j], row[3][j]);
+            }
+        } else if (part == part_whole) {
+            for (long j = 0; j < width; j++) target[j] = pair_word(row[0][j], row[1][j]);
+        } else {
+            for (long j = 0; j < width; j++) target[j] = pair_word(b_part(row[0][j], part), b_part(row[1][j], part));
+        }
+    }
+    if (column_offsets)
+        for (long j = 0; j < nr; j++) column_offsets[j] = 128 * sums[j];
+}
+
+/*
+ * b_packed[q][j] = the word of (part of) B[p0 + q*group ..< +group, column0 + j]
+ * (zero past `width` and `depth`); for quads also column_offsets[j] = 128 * column sum.
+ */
 static void pack_b(ck_int16_view b, long p0, long depth, long column0, long width, long nr, int group, int part,
                    void *b_packed, int32_t *column_offsets) {
     long groups = (depth + group - 1) / group;
-    for (long j = 0; j < nr; j++) {
-        const int16_t *source = b.base + (column0 + ck_min(j, width - 1)) * b.column_stride + p0 * b.row_stride;
-        int32_t column_sum = 0;
-        for (long q = 0; q < groups; q++) {
-            for (int g = 0; g < group; g++) {
-                long p = q * group + g;
-                int32_t value = (j < width && p < depth) ? b_part(source[p * b.row_stride], part) : 0;
-                long index = (q * nr + j) * group + g;
-                if (group == 4) ((int8_t *)b_packed)[index] = (int8_t)value;
-                else ((int16_t *)b_packed)[index] = (int16_t)value;
-                column_sum += value;
-            }
-        }
-        if (column_offsets) column_offsets[j] = 128 * column_sum;
+    if (width < nr) memset(b_packed, 0, sizeof(uint32_t) * groups * nr);
+    if (b.column_stride == 1 && b.row_stride != 1) {
+        pack_b_rows(b, p0, depth, column0, width, nr, group, part, b_packed, column_offsets);
+        return;
     }
+    for (long j = 0; j < width; j++) {
+        const int16_t *column = b.base + (column0 + j) * b.column_stride + p0 * b.row_stride;
+        int32_t sum = pack_line_any(column, b.row_stride, depth, group, part, 0, (uint32_t *)b_packed + j, nr);
+        if (column_offsets) column_offsets[j] = 128 * sum;
+    }
+    if (column_offsets)
+        for (long j = width; j < nr; j++) column_offsets[j] = 0;
 }
 
 void ck_igemm(int path, ck_int16_view a, ck_int16_view b,

@@ -1,5 +1,6 @@
 import Foundation
 import PepitaEngine
+import Quantized
 
 /// `pepita-edge <subcommand> [options]`. Each subcommand parses its options,
 /// calls the libraries and formats the result; errors are one line on stderr.
@@ -17,10 +18,14 @@ SUBCOMMANDS:
   golden    one fixed-point training step with every tensor written out (RTL test vectors)
   cost      what training costs on a chip: counts, storage, energy, latency per rule (no data read)
   profiles  list, show or validate the hardware profiles cost prices on
+  bench     kernel throughput against this machine's peak, and training epoch times
 
 Run `pepita-edge <subcommand> --help` for its options.
 OPTIONS:
-  --version   print the version
+  --version   print the version and the kernel path (instruction set) in use
+
+ENVIRONMENT:
+  PEPITA_KERNELS  force a kernel path: scalar, avx2 or avx512 [the best this CPU has]
   --help      print this help
 """
 
@@ -31,6 +36,9 @@ func standardError(_ line: String) {
 var words = Array(CommandLine.arguments.dropFirst())
 let subcommand = words.isEmpty ? "--help" : words.removeFirst()
 do {
+    // A forced kernel path must name one this CPU has: fail here, in one line,
+    // rather than fall back silently.
+    try KernelPath.select(KernelPath.fromEnvironment())
     switch subcommand {
     case "train": try TrainCommand.run(Arguments(words))
     case "eval": try EvalCommand.run(Arguments(words))
@@ -38,10 +46,14 @@ do {
     case "golden": try GoldenCommand.run(Arguments(words))
     case "cost": try CostCommand.run(Arguments(words))
     case "profiles": try ProfilesCommand.run(words)
-    case "--version", "version": print("pepita-edge \(version)")
+    case "bench": try BenchCommand.run(Arguments(words))
+    case "--version", "version": print("pepita-edge \(version) (kernels: \(KernelPath.active.rawValue))")
     case "--help", "-h", "help": print(usage)
-    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, golden, cost, profiles, --help)")
+    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, golden, cost, profiles, bench, --help)")
     }
+} catch let error as KernelPathError {
+    standardError("pepita-edge: \(error.description)")
+    exit(2)
 } catch let error as UsageError {
     standardError("pepita-edge: \(error.description)")
     exit(2)
