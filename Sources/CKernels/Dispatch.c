@@ -12,6 +12,7 @@ int ck_path_supported(int path) {
     case CK_PATH_AVX512:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
             && __builtin_cpu_supports("avx512vnni");
 #endif
     default:

@@ -57,6 +57,15 @@ static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, l
     for (long block = 0; block * mr < rows; block++) {
         float *target = a_packed + block * mr * depth;
         long height = ck_min(mr, rows - block * mr);
+        if (a.row_stride == 1) {
+            /* A read transposed (dY^T): the mr values of one p are adjacent in memory. */
+            const float *source = a.base + row0 + block * mr + p0 * a.column_stride;
+            for (long p = 0; p < depth; p++) {
+                memcpy(target + p * mr, source + p * a.column_stride, sizeof(float) * height);
+                for (long r = height; r < mr; r++) target[p * mr + r] = 0;
+            }
+            continue;
+        }
         for (long r = 0; r < mr; r++) {
             if (r >= height) {
                 for (long p = 0; p < depth; p++) target[p * mr + r] = 0;
@@ -76,7 +85,14 @@ static void pack_b(ck_float_view b, long p0, long depth, long column0, long widt
             memcpy(b_packed + p * nr, b.base + (p0 + p) * b.row_stride + column0, sizeof(float) * width);
         return;
     }
-    for (long j = 0; j < width; j++) {
+    long j = 0;
+#if CK_X86
+    /* B read transposed (W^T): 8 x 8 blocks transposed in registers. */
+    if (b.row_stride == 1 && ck_path_supported(CK_PATH_AVX2))
+        for (; j + 8 <= width; j += 8)
+            ck_pack_columns8_avx2(b.base + (column0 + j) * b.column_stride + p0, b.column_stride, depth, b_packed + j, nr);
+#endif
+    for (; j < width; j++) {
         const float *source = b.base + (column0 + j) * b.column_stride + p0 * b.row_stride;
         for (long p = 0; p < depth; p++) b_packed[p * nr + j] = source[p * b.row_stride];
     }

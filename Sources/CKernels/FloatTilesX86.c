@@ -8,6 +8,36 @@
 #if CK_X86
 #include <immintrin.h>
 
+CK_TARGET_AVX2
+void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, float *target, long target_stride) {
+    long p = 0;
+    for (; p + 8 <= depth; p += 8) {
+        __m256 r0 = _mm256_loadu_ps(source + 0 * source_stride + p), r1 = _mm256_loadu_ps(source + 1 * source_stride + p);
+        __m256 r2 = _mm256_loadu_ps(source + 2 * source_stride + p), r3 = _mm256_loadu_ps(source + 3 * source_stride + p);
+        __m256 r4 = _mm256_loadu_ps(source + 4 * source_stride + p), r5 = _mm256_loadu_ps(source + 5 * source_stride + p);
+        __m256 r6 = _mm256_loadu_ps(source + 6 * source_stride + p), r7 = _mm256_loadu_ps(source + 7 * source_stride + p);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        float *out = target + p * target_stride;
+        _mm256_storeu_ps(out + 0 * target_stride, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(out + 1 * target_stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(out + 2 * target_stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(out + 3 * target_stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(out + 4 * target_stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(out + 5 * target_stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(out + 6 * target_stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(out + 7 * target_stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    for (; p < depth; p++)
+        for (long j = 0; j < 8; j++) target[p * target_stride + j] = source[j * source_stride + p];
+}
+
 /* AVX2: 6 rows x 16 columns = 12 ymm sums, 2 B vectors, 1 broadcast. */
 CK_TARGET_AVX2
 void ck_float_tile_avx2(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c) {

@@ -8,7 +8,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #define CK_X86 1
 #define CK_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define CK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define CK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 #else
 #define CK_X86 0
 #endif
@@ -54,6 +54,12 @@ void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packe
                           const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift);
 void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packed,
                           const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift);
+
+/*
+ * target[p * target_stride + j] = source[j * source_stride + p] for j < 8 and
+ * p < depth: eight stored rows become eight columns of a packed panel.
+ */
+void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, float *target, long target_stride);
 
 double ck_peak_loop_avx2(int kind, long iterations);
 double ck_peak_loop_avx512(int kind, long iterations);

@@ -32,7 +32,7 @@ extern "C" {
 enum {
     CK_PATH_SCALAR = 0, /* portable C, whatever the compiler's baseline */
     CK_PATH_AVX2 = 1,   /* x86-64 AVX2 + FMA (e.g. AMD Zen 2/3, Intel Haswell+) */
-    CK_PATH_AVX512 = 2  /* AVX-512 F/BW/VNNI (e.g. AMD Zen 4/5, Intel Ice Lake+) */
+    CK_PATH_AVX512 = 2  /* AVX-512 F/BW/DQ/VL/VNNI (e.g. AMD Zen 4/5, Intel Ice Lake+) */
 };
 
 /*
@@ -112,6 +112,24 @@ enum { CK_PEAK_FP32 = 0, CK_PEAK_INT8 = 1, CK_PEAK_INT16 = 2 };
 double ck_peak_loop(int path, int kind, long iterations);
 long ck_peak_operations_per_iteration(int path, int kind);
 const char *ck_peak_instruction(int path, int kind);
+
+/*
+ * Narrowing of exact sums to codes, the loop every integer layer ends with
+ * (TensorQuantization.requantize has the contract): code =
+ * saturate(roundingShiftRight(sum, shift, mode)), a negative shift being an
+ * exact left shift that saturates instead of overflowing. Stochastic rounding
+ * adds the low `shift` bits of SplitMix64(key + gamma * (first_index + i + 1)).
+ * The loop is compiled for each path and runs on the selected one (else the
+ * best this CPU has); the result is the same integer arithmetic on every path.
+ */
+enum { CK_ROUND_TRUNCATE = 0, CK_ROUND_NEAREST_EVEN = 1, CK_ROUND_NEAREST_AWAY = 2, CK_ROUND_STOCHASTIC = 3 };
+typedef struct {
+    long saturations;
+    long rounded_to_zero;
+    uint64_t max_magnitude;
+} ck_narrowing_counts;
+void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,
+                   uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts);
 
 #ifdef __cplusplus
 }
