@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Quantized", dependencies: ["CKernels"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "HWModel", dependencies: ["Quantized"], exclude: ["README.md"], swiftSettings: optimise),
-        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel"], exclude: ["README.md"],
+        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel", "CKernels"], exclude: ["README.md"],
                          swiftSettings: optimise),
         .target(name: "TestSupport", dependencies: ["PepitaEngine", "Quantized"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "TestSupport"]),

@@ -1,5 +1,8 @@
 /* Which instruction-set paths this CPU can run. */
 #include "Internal.h"
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 int ck_path_supported(int path) {
     switch (path) {
@@ -31,3 +34,10 @@ static int selected_path = -1;
 int ck_selected_path(void) { return __atomic_load_n(&selected_path, __ATOMIC_ACQUIRE); }
 void ck_select_path(int path) { __atomic_store_n(&selected_path, path, __ATOMIC_RELEASE); }
 const char *ck_environment_value(const char *name) { return getenv(name); }
+
+void ck_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}

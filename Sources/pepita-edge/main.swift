@@ -1,5 +1,6 @@
 import Foundation
 import PepitaEngine
+import CKernels
 import Quantized
 
 /// `pepita-edge <subcommand> [options]`. Each subcommand parses its options,
@@ -32,6 +33,10 @@ ENVIRONMENT:
 func standardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
+
+// Training allocates the same few-megabyte buffers every step: keep freed
+// memory in the heap rather than map and unmap it each time.
+ck_keep_freed_memory()
 
 var words = Array(CommandLine.arguments.dropFirst())
 let subcommand = words.isEmpty ? "--help" : words.removeFirst()
