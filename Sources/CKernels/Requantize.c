@@ -1,6 +1,7 @@
 /*
- * Narrowing exact Int64 sums to Int16 codes (see CKernels.h and
- * TensorQuantization.requantize, whose contract this loop keeps bit for bit).
+ * Narrowing exact Int64 sums (and float values) to Int16 codes (see CKernels.h,
+ * TensorQuantization.requantize and .quantize, whose contracts these loops keep
+ * bit for bit).
  * One loop per rounding mode, so each is a straight line the compiler can
  * vectorise rather than a switch per element.
  */
@@ -107,4 +108,107 @@ void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code,
     }
 #endif
     requantize_portable(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
+}
+
+static inline __attribute__((always_inline)) void quantize_loop(
+    const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
+    uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts, float *max_magnitude_float) {
+    double scale = 1.0;
+    for (int i = 0; i < fractional_bits; i++) scale *= 2.0;
+    for (int i = 0; i > fractional_bits; i--) scale *= 0.5;
+    double low = (double)min_code - 1, high = (double)max_code + 1;
+    long saturations = 0, rounded_to_zero = 0;
+    float max_magnitude = *max_magnitude_float;
+    for (long i = 0; i < count; i++) {
+        float value = values[i];
+        double scaled = (double)value * scale;
+        int64_t code;
+        int saturated;
+        if (value != value) {
+            code = 0;
+            saturated = 1;
+        } else if (scaled < low) {
+            code = min_code;
+            saturated = 1;
+        } else if (scaled > high) {
+            code = max_code;
+            saturated = 1;
+        } else {
+            int64_t truncated = (int64_t)scaled;
+            int64_t floor = (double)truncated > scaled ? truncated - 1 : truncated;
+            double fraction = scaled - (double)floor;
+            int up;
+            switch (mode) {
+            case CK_ROUND_NEAREST_EVEN: up = fraction > 0.5 || (fraction == 0.5 && (floor & 1)); break;
+            case CK_ROUND_NEAREST_AWAY: up = fraction > 0.5 || (fraction == 0.5 && scaled > 0); break;
+            case CK_ROUND_STOCHASTIC: {
+                uint64_t bits = mix(key + gamma_step * (first_index + (uint64_t)i + 1));
+                up = (double)(bits >> 11) * 0x1p-53 < fraction;
+                break;
+            }
+            default: up = 0;
+            }
+            int64_t rounded = floor + up;
+            saturated = rounded < min_code || rounded > max_code;
+            code = rounded < min_code ? min_code : rounded > max_code ? max_code : rounded;
+        }
+        codes[i] = (int16_t)code;
+        saturations += saturated;
+        rounded_to_zero += !saturated && code == 0 && value != 0;
+        float magnitude = value < 0 ? -value : value;
+        if (magnitude > max_magnitude) max_magnitude = magnitude;
+    }
+    counts->saturations += saturations;
+    counts->rounded_to_zero += rounded_to_zero;
+    *max_magnitude_float = max_magnitude;
+}
+
+#define CK_QUANTIZE_BY_MODE(name, attributes) \
+    attributes static void name(const float *values, long count, int fractional_bits, int32_t min_code, \
+                                int32_t max_code, int mode, uint64_t key, uint64_t first_index, int16_t *codes, \
+                                ck_narrowing_counts *counts, float *max_magnitude_float) { \
+        switch (mode) { \
+        case CK_ROUND_NEAREST_EVEN: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_NEAREST_EVEN, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+            break; \
+        case CK_ROUND_NEAREST_AWAY: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_NEAREST_AWAY, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+            break; \
+        case CK_ROUND_STOCHASTIC: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_STOCHASTIC, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+            break; \
+        default: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_TRUNCATE, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+        } \
+    }
+
+CK_QUANTIZE_BY_MODE(quantize_portable, )
+#if CK_X86
+CK_QUANTIZE_BY_MODE(quantize_avx2, CK_TARGET_AVX2)
+CK_QUANTIZE_BY_MODE(quantize_avx512, CK_TARGET_AVX512)
+#endif
+
+void ck_quantize(const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
+                 uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts,
+                 float *max_magnitude_float) {
+#if CK_X86
+    int path = ck_selected_path();
+    if (path < 0) path = ck_best_path();
+    if (path == CK_PATH_AVX512) {
+        quantize_avx512(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
+                        max_magnitude_float);
+        return;
+    }
+    if (path == CK_PATH_AVX2) {
+        quantize_avx2(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
+                      max_magnitude_float);
+        return;
+    }
+#endif
+    quantize_portable(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
+                      max_magnitude_float);
 }

@@ -31,16 +31,15 @@ public enum TensorQuantization {
                                 firstIndex: UInt64 = 0, counters: inout QuantizationCounters) {
         precondition(codes.count == values.count, "\(values.count) values into \(codes.count) codes")
         precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
-        var saturations = 0, roundedToZero = 0
+        // The loop is C (`ck_quantize`): `FixedPoint.quantize`'s arithmetic, one
+        // straight loop per rounding mode.
+        var counts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
         var maxAbs: Float = 0
-        for index in values.indices {
-            let value = values[index]
-            let randomBits = mode == .stochastic ? random.bits(at: firstIndex &+ UInt64(index)) : 0
-            let (code, saturated) = FixedPoint.quantize(value, to: format, mode: mode, randomBits: randomBits)
-            codes[index] = Int16(truncatingIfNeeded: code)
-            if saturated { saturations += 1 } else if code == 0 && value != 0 { roundedToZero += 1 }
-            if value.magnitude > maxAbs { maxAbs = value.magnitude }
+        if let source = values.baseAddress, let target = codes.baseAddress {
+            ck_quantize(source, values.count, Int32(format.fractionalBits), format.minCode, format.maxCode,
+                        mode.kernelCode, random.key, firstIndex, target, &counts, &maxAbs)
         }
+        let saturations = counts.saturations, roundedToZero = counts.rounded_to_zero
         counters.elements += values.count
         counters.saturations += saturations
         counters.roundedToZero += roundedToZero

@@ -139,6 +139,17 @@ typedef struct {
 void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,
                    uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts);
 
+/*
+ * Float values to codes (FixedPoint.quantize has the contract, element by
+ * element): scaled = value * 2^fractional_bits in double, rounded by `mode`
+ * (stochastic: up when 53 random bits as a fraction of one fall below the
+ * fraction), saturated; NaN gives code 0 and counts as saturated.
+ * `max_magnitude_float` receives the largest |value| (NaN ignored).
+ */
+void ck_quantize(const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
+                 uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts,
+                 float *max_magnitude_float);
+
 #ifdef __cplusplus
 }
 #endif
