@@ -28,7 +28,7 @@ let package = Package(
         .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "TestSupport"]),
         .testTarget(name: "PepitaEngineTests", dependencies: ["PepitaEngine", "Quantized", "TestSupport"]),
         .testTarget(name: "HWModelTests", dependencies: ["HWModel", "Quantized"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Quantized"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]
 )

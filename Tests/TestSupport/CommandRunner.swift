@@ -20,11 +20,16 @@ public enum PepitaEdgeCommand {
         return directory.appendingPathComponent("pepita-edge")
     }
 
-    /// Runs `pepita-edge arguments...` to completion and captures its output.
-    public static func run(_ arguments: [String], currentDirectory: String? = nil) throws -> CommandResult {
+    /// Runs `pepita-edge arguments...` to completion and captures its output;
+    /// `environment` adds to (or overrides) the test's own environment.
+    public static func run(_ arguments: [String], currentDirectory: String? = nil,
+                           environment: [String: String] = [:]) throws -> CommandResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let outputPipe = Pipe(), errorPipe = Pipe()
         process.standardOutput = outputPipe
