@@ -110,6 +110,7 @@ static void igemm_exact64(ck_int16_view a, ck_int16_view b, int64_t *c, long ldc
     }
 }
 
+#if CK_X86 /* packing serves the x86 tiles only */
 /* Which part of B a pass packs: all of it, its low byte (0..255) or its high byte. */
 enum { part_whole = 0, part_low = 1, part_high = 2 };
 
@@ -246,6 +247,8 @@ static void pack_b(ck_int16_view b, long p0, long depth, long column0, long widt
     if (column_offsets)
         for (long j = width; j < nr; j++) column_offsets[j] = 0;
 }
+
+#endif
 
 void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
               int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max,

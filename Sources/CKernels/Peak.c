@@ -49,6 +49,7 @@ double ck_peak_loop(int path, int kind, long iterations) {
     if (path == CK_PATH_AVX512 && ck_path_supported(path)) return ck_peak_loop_avx512(kind, iterations);
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) return ck_peak_loop_avx2(kind, iterations);
 #endif
+    (void)path;
     return peak_loop_scalar(kind, iterations);
 }
 
