@@ -13,7 +13,7 @@ enum BenchCommand {
     dY^T X, dY W) in float32, int8 and int16 with the % of peak each reaches, and
     full training epochs (PEPITA and BP; float32, int16, int8; fc 784-1024-10 with
     batch 64 and Net1conv1fcXL with batch 50, on Fashion-MNIST). Every figure is
-    the median of the repetitions. The kernel path (PEPITA_KERNELS, default the
+    the median of the repetitions, except the peaks (the best of 9). The kernel path (PEPITA_KERNELS, default the
     best this CPU has) is printed first.
 
     OPTIONS:
