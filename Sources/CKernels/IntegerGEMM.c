@@ -241,7 +241,15 @@ static void pack_b(ck_int16_view b, long p0, long depth, long column0, long widt
     }
     for (long j = 0; j < width; j++) {
         const int16_t *column = b.base + (column0 + j) * b.column_stride + p0 * b.row_stride;
-        int32_t sum = pack_line_any(column, b.row_stride, depth, group, part, 0, (uint32_t *)b_packed + j, nr);
+        uint32_t *words = (uint32_t *)b_packed + j;
+        int32_t sum = 0;
+        long done = 0;
+        if (group == 4 && b.row_stride == 1) {
+            /* Quads exist on the AVX-512 path only: narrow and scatter 64 codes at a time (W^T in X W^T). */
+            done = depth / 64 * 64;
+            if (done > 0) sum = ck_pack_quads_column_avx512(column, done, words, nr);
+        }
+        sum += pack_line_any(column + done, b.row_stride, depth - done, group, part, 0, words + done / group * nr, nr);
         if (column_offsets) column_offsets[j] = 128 * sum;
     }
     if (column_offsets)

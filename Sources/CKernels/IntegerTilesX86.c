@@ -67,6 +67,22 @@ void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packe
 #undef CK_WIDEN
 }
 
+CK_TARGET_AVX512
+int32_t ck_pack_quads_column_avx512(const int16_t *column, long depth, uint32_t *words, long word_stride) {
+    const __m512i index = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)word_stride));
+    const __m512i ones = _mm512_set1_epi16(1);
+    __m512i sums = _mm512_setzero_si512();
+    for (long p = 0; p + 64 <= depth; p += 64) {
+        __m512i low = _mm512_loadu_si512(column + p), high = _mm512_loadu_si512(column + p + 32);
+        sums = _mm512_add_epi32(sums, _mm512_add_epi32(_mm512_madd_epi16(low, ones), _mm512_madd_epi16(high, ones)));
+        /* vpmovwb keeps the low byte: exact for int8-range codes. */
+        __m512i bytes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(low)), _mm512_cvtepi16_epi8(high), 1);
+        _mm512_i32scatter_epi32(words + (p / 4) * word_stride, index, bytes, 4);
+    }
+    return _mm512_reduce_add_epi32(sums);
+}
+
 /* Eight Int32 sums widened into c[0..8). */
 CK_TARGET_AVX2
 static inline void widen_256(__m256i sums, int64_t *c, int add_to_c, int shift) {

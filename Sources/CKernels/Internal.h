@@ -61,6 +61,13 @@ void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packe
  */
 void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, float *target, long target_stride);
 
+/*
+ * Packs the first `depth` (a multiple of 64) int8-range codes of a contiguous
+ * column as byte quads: words[q * word_stride] = codes 4q..4q+3 as bytes.
+ * Returns the sum of the codes (for the quads' column offset).
+ */
+int32_t ck_pack_quads_column_avx512(const int16_t *column, long depth, uint32_t *words, long word_stride);
+
 double ck_peak_loop_avx2(int kind, long iterations);
 double ck_peak_loop_avx512(int kind, long iterations);
 
