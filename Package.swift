@@ -15,17 +15,21 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "Quantized", exclude: ["README.md"], swiftSettings: optimise),
+        // Kernels with per-function instruction-set variants, chosen at run time
+        // (see Sources/CKernels/README.md); optimised in every configuration so
+        // that debug-built tests do not crawl.
+        .target(name: "CKernels", exclude: ["README.md"], cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Quantized", dependencies: ["CKernels"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "PepitaEngine", dependencies: ["Quantized", "CZlib"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "HWModel", dependencies: ["Quantized"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "EngineCost", dependencies: ["PepitaEngine", "HWModel", "Quantized"], exclude: ["README.md"]),
-        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel", "EngineCost"], exclude: ["README.md"],
+        .executableTarget(name: "pepita-edge", dependencies: ["PepitaEngine", "Quantized", "HWModel", "EngineCost", "CKernels"], exclude: ["README.md"],
                          swiftSettings: optimise),
         .target(name: "TestSupport", dependencies: ["PepitaEngine", "Quantized"], path: "Tests/TestSupport"),
         .testTarget(name: "QuantizedTests", dependencies: ["Quantized", "TestSupport"]),
         .testTarget(name: "PepitaEngineTests", dependencies: ["PepitaEngine", "Quantized", "TestSupport"]),
         .testTarget(name: "HWModelTests", dependencies: ["HWModel", "Quantized"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Quantized"], exclude: ["Golden"]),
         .testTarget(name: "CostModelAgreementTests", dependencies: ["EngineCost", "HWModel", "PepitaEngine", "Quantized"]),
     ],
     swiftLanguageModes: [.v5]

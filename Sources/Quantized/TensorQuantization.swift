@@ -1,3 +1,5 @@
+import CKernels
+
 /// Whole-tensor narrowing to `Int16` codes, with counting: the entry points the
 /// integer engine calls for every tensor role (SPEC §4: saturation by default
 /// on every narrowing, every saturation and every rounding-to-zero counted).
@@ -29,16 +31,15 @@ public enum TensorQuantization {
                                 firstIndex: UInt64 = 0, counters: inout QuantizationCounters) {
         precondition(codes.count == values.count, "\(values.count) values into \(codes.count) codes")
         precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
-        var saturations = 0, roundedToZero = 0
+        // The loop is C (`ck_quantize`): `FixedPoint.quantize`'s arithmetic, one
+        // straight loop per rounding mode.
+        var counts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
         var maxAbs: Float = 0
-        for index in values.indices {
-            let value = values[index]
-            let randomBits = mode == .stochastic ? random.bits(at: firstIndex &+ UInt64(index)) : 0
-            let (code, saturated) = FixedPoint.quantize(value, to: format, mode: mode, randomBits: randomBits)
-            codes[index] = Int16(truncatingIfNeeded: code)
-            if saturated { saturations += 1 } else if code == 0 && value != 0 { roundedToZero += 1 }
-            if value.magnitude > maxAbs { maxAbs = value.magnitude }
+        if let source = values.baseAddress, let target = codes.baseAddress {
+            ck_quantize(source, values.count, Int32(format.fractionalBits), format.minCode, format.maxCode,
+                        mode.kernelCode, random.key, firstIndex, target, &counts, &maxAbs)
         }
+        let saturations = counts.saturations, roundedToZero = counts.rounded_to_zero
         counters.elements += values.count
         counters.saturations += saturations
         counters.roundedToZero += roundedToZero
@@ -74,35 +75,16 @@ public enum TensorQuantization {
         precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
         let shift = fromFractionalBits - format.fractionalBits
         precondition((-63...63).contains(shift), "requantising from 2^-\(fromFractionalBits) to \(format) shifts by \(shift)")
-        // For a left shift by s, sum << s is in range exactly when sum is in
-        // [ceil(minCode / 2^s), floor(maxCode / 2^s)]; outside that, saturate
-        // without shifting (which could overflow).
-        let exactLow: Int64, exactHigh: Int64
-        if shift < 0 {
-            exactHigh = Int64(format.maxCode) >> -shift
-            exactLow = -(-Int64(format.minCode) >> -shift)
-        } else {
-            exactLow = .min
-            exactHigh = .max
+        // The loop itself is C (`ck_requantize`): one straight loop per rounding
+        // mode, the same arithmetic as `FixedPoint.roundingShiftRight` and
+        // `FixedPoint.saturate` element by element.
+        var counts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
+        if let sums = accumulators.baseAddress, let target = codes.baseAddress {
+            ck_requantize(sums, accumulators.count, Int32(shift), format.minCode, format.maxCode, mode.kernelCode,
+                          random.key, firstIndex, target, &counts)
         }
-        var saturations = 0, roundedToZero = 0
-        var maxMagnitude: UInt64 = 0
-        for index in accumulators.indices {
-            let sum = accumulators[index]
-            let code: Int32, saturated: Bool
-            if sum < exactLow {
-                (code, saturated) = (format.minCode, true)
-            } else if sum > exactHigh {
-                (code, saturated) = (format.maxCode, true)
-            } else {
-                let randomBits = mode == .stochastic ? random.bits(at: firstIndex &+ UInt64(index)) : 0
-                let shifted = FixedPoint.roundingShiftRight(sum, by: shift, mode: mode, randomBits: randomBits)
-                (code, saturated) = FixedPoint.saturate(shifted, to: format)
-            }
-            codes[index] = Int16(truncatingIfNeeded: code)
-            if saturated { saturations += 1 } else if code == 0 && sum != 0 { roundedToZero += 1 }
-            if sum.magnitude > maxMagnitude { maxMagnitude = sum.magnitude }
-        }
+        let saturations = counts.saturations, roundedToZero = counts.rounded_to_zero
+        let maxMagnitude = counts.max_magnitude
         counters.elements += accumulators.count
         counters.saturations += saturations
         counters.roundedToZero += roundedToZero
@@ -122,5 +104,17 @@ extension FixedPointFormat {
     /// unsigned up to 15 (UQ formats of 16 bits would need `UInt16`).
     public var storesInInt16: Bool {
         totalBits <= (signed ? 16 : 15)
+    }
+}
+
+extension RoundingMode {
+    /// The mode's number in the C kernels (`CK_ROUND_*`).
+    var kernelCode: Int32 {
+        switch self {
+        case .truncate: return Int32(CK_ROUND_TRUNCATE)
+        case .nearestEven: return Int32(CK_ROUND_NEAREST_EVEN)
+        case .nearestAway: return Int32(CK_ROUND_NEAREST_AWAY)
+        case .stochastic: return Int32(CK_ROUND_STOCHASTIC)
+        }
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import PepitaEngine
+import CKernels
+import Quantized
 
 /// `pepita-edge <subcommand> [options]`. Each subcommand parses its options,
 /// calls the libraries and formats the result; errors are one line on stderr.
@@ -18,10 +20,14 @@ SUBCOMMANDS:
   cost      what training costs on a chip: counts, storage, energy, latency per rule (no data read)
   profiles  list, show or validate the hardware profiles cost prices on
   network   export an engine model as a network description, or show one's layers
+  bench     kernel throughput against this machine's peak, and training epoch times
 
 Run `pepita-edge <subcommand> --help` for its options.
 OPTIONS:
-  --version   print the version
+  --version   print the version and the kernel path (instruction set) in use
+
+ENVIRONMENT:
+  PEPITA_KERNELS  force a kernel path: scalar, avx2 or avx512 [the best this CPU has]
   --help      print this help
 """
 
@@ -30,9 +36,16 @@ func standardError(_ line: String) {
     try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
 }
 
+// Training allocates the same few-megabyte buffers every step: keep freed
+// memory in the heap rather than map and unmap it each time.
+ck_keep_freed_memory()
+
 var words = Array(CommandLine.arguments.dropFirst())
 let subcommand = words.isEmpty ? "--help" : words.removeFirst()
 do {
+    // A forced kernel path must name one this CPU has: fail here, in one line,
+    // rather than fall back silently.
+    try KernelPath.select(KernelPath.fromEnvironment())
     switch subcommand {
     case "train": try TrainCommand.run(Arguments(words))
     case "eval": try EvalCommand.run(Arguments(words))
@@ -41,10 +54,14 @@ do {
     case "cost": try CostCommand.run(Arguments(words))
     case "profiles": try ProfilesCommand.run(words)
     case "network": try NetworkCommand.run(words)
-    case "--version", "version": print("pepita-edge \(version)")
+    case "bench": try BenchCommand.run(Arguments(words))
+    case "--version", "version": print("pepita-edge \(version) (kernels: \(KernelPath.active.rawValue))")
     case "--help", "-h", "help": print(usage)
-    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, golden, cost, profiles, network, --help)")
+    default: throw UsageError("unknown subcommand '\(subcommand)' (try: train, eval, compare, golden, cost, profiles, network, bench, --help)")
     }
+} catch let error as KernelPathError {
+    standardError("pepita-edge: \(error.description)")
+    exit(2)
 } catch let error as UsageError {
     standardError("pepita-edge: \(error.description)")
     exit(2)

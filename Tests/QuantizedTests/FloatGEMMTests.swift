@@ -5,7 +5,8 @@ import XCTest
 /// `FloatGEMM.multiply` against the scalar `ReferenceGEMM` (STYLE 16) on every
 /// transpose combination and on shapes at every edge of the kernel's blocking:
 /// one row / column, part of a 4-row group, part of a 32-column panel, exactly
-/// one, two and three panels, and `k` past one and two `kBlock`s.
+/// one, two and three panels, and `k` past one and two `kBlock`s; on every
+/// kernel path this CPU has (`forEveryKernelPath`).
 ///
 /// Tolerance: a sum of `k` float products (plus the accumulator) differs from the
 /// exact sum by at most `gamma_(k+1) * sum(|a||b|)` with `gamma_n ~ n * 2^-24`
@@ -73,7 +74,7 @@ final class FloatGEMMTests: XCTestCase {
 
         func reference() -> [Float] { withViews { ReferenceGEMM.multiply($0, $1) } }
 
-        var description: String { "m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB)" }
+        var description: String { "[\(KernelPath.active.rawValue)] m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB)" }
     }
 
     /// Asserts `got` (dense `m x n`) is within the error bound of `reference`
@@ -99,55 +100,81 @@ final class FloatGEMMTests: XCTestCase {
     // MARK: Small exact cases
 
     func testTwoByTwoProductIsExact() {
-        let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
-        var c = [Float](repeating: 0, count: 4)
-        a.withUnsafeBufferPointer { aBuffer in
-            b.withUnsafeBufferPointer { bBuffer in
-                FloatGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 2, columns: 2),
-                                   .rowMajor(bBuffer.baseAddress!, rows: 2, columns: 2),
-                                   into: &c, ldc: 2)
+        forEveryKernelPath { _ in
+            let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
+            var c = [Float](repeating: 0, count: 4)
+            a.withUnsafeBufferPointer { aBuffer in
+                b.withUnsafeBufferPointer { bBuffer in
+                    FloatGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 2, columns: 2),
+                                       .rowMajor(bBuffer.baseAddress!, rows: 2, columns: 2),
+                                       into: &c, ldc: 2)
+                }
             }
+            XCTAssertEqual(c, [19, 22, 43, 50])
         }
-        XCTAssertEqual(c, [19, 22, 43, 50])
     }
 
     func testTransposedViewsReadTheTranspose() {
-        // A^T with A = [[1, 2], [3, 4]] is [[1, 3], [2, 4]]; times B^T with B = [[5, 6], [7, 8]].
-        let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
-        var c = [Float](repeating: 0, count: 4)
-        a.withUnsafeBufferPointer { aBuffer in
-            b.withUnsafeBufferPointer { bBuffer in
-                FloatGEMM.multiply(.transposeOf(aBuffer.baseAddress!, storedRows: 2, storedColumns: 2),
-                                   .transposeOf(bBuffer.baseAddress!, storedRows: 2, storedColumns: 2),
-                                   into: &c, ldc: 2)
+        forEveryKernelPath { _ in
+            // A^T with A = [[1, 2], [3, 4]] is [[1, 3], [2, 4]]; times B^T with B = [[5, 6], [7, 8]].
+            let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
+            var c = [Float](repeating: 0, count: 4)
+            a.withUnsafeBufferPointer { aBuffer in
+                b.withUnsafeBufferPointer { bBuffer in
+                    FloatGEMM.multiply(.transposeOf(aBuffer.baseAddress!, storedRows: 2, storedColumns: 2),
+                                       .transposeOf(bBuffer.baseAddress!, storedRows: 2, storedColumns: 2),
+                                       into: &c, ldc: 2)
+                }
             }
+            // [[1, 3], [2, 4]] * [[5, 7], [6, 8]]
+            XCTAssertEqual(c, [23, 31, 34, 46])
         }
-        // [[1, 3], [2, 4]] * [[5, 7], [6, 8]]
-        XCTAssertEqual(c, [23, 31, 34, 46])
     }
 
     func testEmptyInnerDimensionGivesZerosOrLeavesTheAccumulatorAlone() {
-        let dummy: [Float] = [0]
-        var c: [Float] = [7, 7, 7, 7, 7, 7]
-        dummy.withUnsafeBufferPointer { buffer in
-            let a = StridedMatrix(base: buffer.baseAddress!, rows: 2, columns: 0, rowStride: 0, columnStride: 1)
-            let b = StridedMatrix(base: buffer.baseAddress!, rows: 0, columns: 3, rowStride: 3, columnStride: 1)
-            FloatGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: true)
-            XCTAssertEqual(c, [7, 7, 7, 7, 7, 7])
-            FloatGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: false)
-            XCTAssertEqual(c, [0, 0, 0, 0, 0, 0])
+        forEveryKernelPath { _ in
+            let dummy: [Float] = [0]
+            var c: [Float] = [7, 7, 7, 7, 7, 7]
+            dummy.withUnsafeBufferPointer { buffer in
+                let a = StridedMatrix(base: buffer.baseAddress!, rows: 2, columns: 0, rowStride: 0, columnStride: 1)
+                let b = StridedMatrix(base: buffer.baseAddress!, rows: 0, columns: 3, rowStride: 3, columnStride: 1)
+                FloatGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: true)
+                XCTAssertEqual(c, [7, 7, 7, 7, 7, 7])
+                FloatGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: false)
+                XCTAssertEqual(c, [0, 0, 0, 0, 0, 0])
+            }
         }
     }
 
     // MARK: Against the reference
 
     func testMatchesReferenceOnEveryEdgeShapeAndTransposeCombination() {
-        var values = TestValues(seed: 1)
-        for transposeA in [false, true] {
-            for transposeB in [false, true] {
-                for m in Self.edgeSizes {
-                    for n in Self.edgeSizes {
-                        for k in Self.edgeSizes {
+        forEveryKernelPath { _ in
+            var values = TestValues(seed: 1)
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for m in Self.edgeSizes {
+                        for n in Self.edgeSizes {
+                            for k in Self.edgeSizes {
+                                let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                                        values: &values)
+                                assertWithinBound(operands.fast(), operands.reference(), operands)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testMatchesReferenceWhenDepthSpansSeveralKBlocks() {
+        forEveryKernelPath { _ in
+            XCTAssertEqual(FloatGEMM.kBlock, 256, "the shapes below assume kBlock = 256")
+            var values = TestValues(seed: 2)
+            for k in [255, 256, 257, 513, 800] {
+                for (m, n) in [(1, 1), (5, 33), (4, 32), (3, 65)] {
+                    for transposeA in [false, true] {
+                        for transposeB in [false, true] {
                             let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
                                                     values: &values)
                             assertWithinBound(operands.fast(), operands.reference(), operands)
@@ -158,55 +185,43 @@ final class FloatGEMMTests: XCTestCase {
         }
     }
 
-    func testMatchesReferenceWhenDepthSpansSeveralKBlocks() {
-        XCTAssertEqual(FloatGEMM.kBlock, 384, "the shapes below assume kBlock = 384")
-        var values = TestValues(seed: 2)
-        for k in [383, 384, 385, 400, 800] {
-            for (m, n) in [(1, 1), (5, 33), (4, 32), (3, 65)] {
+    func testAccumulateAddsTheProductToWhatCHolds() {
+        forEveryKernelPath { _ in
+            var values = TestValues(seed: 3)
+            for (m, n, k) in [(1, 1, 1), (5, 33, 31), (4, 32, 65), (33, 3, 400), (65, 65, 800)] {
                 for transposeA in [false, true] {
                     for transposeB in [false, true] {
                         let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
                                                 values: &values)
-                        assertWithinBound(operands.fast(), operands.reference(), operands)
+                        let initial = values.floats(m * n, scale: 4)
+                        assertWithinBound(operands.fast(initial: initial), operands.reference(), initial: initial, operands)
                     }
-                }
-            }
-        }
-    }
-
-    func testAccumulateAddsTheProductToWhatCHolds() {
-        var values = TestValues(seed: 3)
-        for (m, n, k) in [(1, 1, 1), (5, 33, 31), (4, 32, 65), (33, 3, 400), (65, 65, 800)] {
-            for transposeA in [false, true] {
-                for transposeB in [false, true] {
-                    let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                            values: &values)
-                    let initial = values.floats(m * n, scale: 4)
-                    assertWithinBound(operands.fast(initial: initial), operands.reference(), initial: initial, operands)
                 }
             }
         }
     }
 
     func testLeadingDimensionWiderThanNLeavesThePaddingUntouched() {
-        var values = TestValues(seed: 4)
-        for (m, n, k) in [(5, 33, 7), (4, 32, 400), (3, 1, 5)] {
-            let operands = Operands(m: m, n: n, k: k, transposeA: false, transposeB: true, values: &values)
-            let ldc = n + 3
-            let sentinel: Float = -12345
-            for accumulate in [false, true] {
-                var initial = [Float](repeating: sentinel, count: m * ldc)
-                for i in 0..<m { for j in 0..<n { initial[i * ldc + j] = accumulate ? 1 : .nan } }
-                let got = operands.fast(ldc: ldc, initial: initial, accumulate: accumulate)
-                var dense: [Float] = []
-                for i in 0..<m {
-                    dense.append(contentsOf: got[i * ldc ..< i * ldc + n])
-                    for j in n..<ldc {
-                        XCTAssertEqual(got[i * ldc + j], sentinel, "padding at row \(i) column \(j) was written")
+        forEveryKernelPath { _ in
+            var values = TestValues(seed: 4)
+            for (m, n, k) in [(5, 33, 7), (4, 32, 400), (3, 1, 5)] {
+                let operands = Operands(m: m, n: n, k: k, transposeA: false, transposeB: true, values: &values)
+                let ldc = n + 3
+                let sentinel: Float = -12345
+                for accumulate in [false, true] {
+                    var initial = [Float](repeating: sentinel, count: m * ldc)
+                    for i in 0..<m { for j in 0..<n { initial[i * ldc + j] = accumulate ? 1 : .nan } }
+                    let got = operands.fast(ldc: ldc, initial: initial, accumulate: accumulate)
+                    var dense: [Float] = []
+                    for i in 0..<m {
+                        dense.append(contentsOf: got[i * ldc ..< i * ldc + n])
+                        for j in n..<ldc {
+                            XCTAssertEqual(got[i * ldc + j], sentinel, "padding at row \(i) column \(j) was written")
+                        }
                     }
+                    assertWithinBound(dense, operands.reference(),
+                                      initial: accumulate ? [Float](repeating: 1, count: m * n) : nil, operands)
                 }
-                assertWithinBound(dense, operands.reference(),
-                                  initial: accumulate ? [Float](repeating: 1, count: m * n) : nil, operands)
             }
         }
     }
@@ -228,23 +243,25 @@ final class FloatGEMMTests: XCTestCase {
     }
 
     func testResultsAreBitIdenticalForOneTwoAndThreeThreads() {
-        var values = TestValues(seed: 5)
-        for shape in Self.threadedShapes {
-            for transposeA in [false, true] {
-                for transposeB in [false, true] {
-                    let operands = Operands(m: shape.m, n: shape.n, k: shape.k, transposeA: transposeA,
-                                            transposeB: transposeB, values: &values)
-                    let single = operands.fast(threads: 1)
-                    for threads in [2, 3] {
-                        let threaded = operands.fast(threads: threads)
-                        XCTAssertEqual(threaded.map(\.bitPattern), single.map(\.bitPattern),
-                                       "\(operands.description): \(threads) threads differ from 1")
+        forEveryKernelPath { _ in
+            var values = TestValues(seed: 5)
+            for shape in Self.threadedShapes {
+                for transposeA in [false, true] {
+                    for transposeB in [false, true] {
+                        let operands = Operands(m: shape.m, n: shape.n, k: shape.k, transposeA: transposeA,
+                                                transposeB: transposeB, values: &values)
+                        let single = operands.fast(threads: 1)
+                        for threads in [2, 3] {
+                            let threaded = operands.fast(threads: threads)
+                            XCTAssertEqual(threaded.map(\.bitPattern), single.map(\.bitPattern),
+                                           "\(operands.description): \(threads) threads differ from 1")
+                        }
+                        let initial = values.floats(shape.m * shape.n, scale: 1)
+                        let accumulated = operands.fast(initial: initial, threads: 1)
+                        XCTAssertEqual(operands.fast(initial: initial, threads: 3).map(\.bitPattern),
+                                       accumulated.map(\.bitPattern), "\(operands.description): accumulate, 3 threads")
+                        assertWithinBound(single, operands.reference(), operands)
                     }
-                    let initial = values.floats(shape.m * shape.n, scale: 1)
-                    let accumulated = operands.fast(initial: initial, threads: 1)
-                    XCTAssertEqual(operands.fast(initial: initial, threads: 3).map(\.bitPattern),
-                                   accumulated.map(\.bitPattern), "\(operands.description): accumulate, 3 threads")
-                    assertWithinBound(single, operands.reference(), operands)
                 }
             }
         }

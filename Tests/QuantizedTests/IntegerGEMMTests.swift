@@ -1,12 +1,14 @@
 @testable import Quantized
+import TestSupport
 import XCTest
 
 /// `IntegerGEMM.multiply` against the scalar `ReferenceIntegerGEMM` (STYLE 16):
 /// exact equality on every transpose combination, on shapes at every edge of the
-/// blocking (part of a 4-row group, part of a 16-column panel, one to three
-/// panels, depth past one and two `kBlock`s), for int8-range codes (long Int32
-/// runs) and full-range int16 codes (runs of one or two products), and
-/// bit-identical for 1, 2 and 3 threads.
+/// blocking (part of a row block, part of a column panel, one to three panels,
+/// depth past one and two blocks), for int8-range codes (byte quads), mid-range
+/// int16 codes (Int16 pairs in short Int32 runs) and full-range int16 codes (B
+/// split in bytes), and bit-identical for 1, 2 and 3 threads; on every kernel
+/// path this CPU has (`forEveryKernelPath`), so every path gives the same sums.
 final class IntegerGEMMTests: XCTestCase {
     private static let edgeSizes = [1, 3, 4, 5, 15, 16, 17, 33]
 
@@ -54,7 +56,7 @@ final class IntegerGEMMTests: XCTestCase {
 
         func reference() -> [Int64] { withViews { ReferenceIntegerGEMM.multiply($0, $1) } }
 
-        var description: String { "m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB)" }
+        var description: String { "[\(KernelPath.active.rawValue)] m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB)" }
     }
 
     private func assertEqualSums(_ got: [Int64], _ expected: [Int64], _ operands: Operands,
@@ -67,69 +69,84 @@ final class IntegerGEMMTests: XCTestCase {
     // MARK: Small exact cases
 
     func testTwoByTwoProduct() {
-        let a: [Int16] = [1, -2, 3, 4], b: [Int16] = [5, 6, -7, 8]
-        var c = [Int64](repeating: 0, count: 4)
-        a.withUnsafeBufferPointer { aBuffer in
-            b.withUnsafeBufferPointer { bBuffer in
-                IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 2, columns: 2),
-                                     .rowMajor(bBuffer.baseAddress!, rows: 2, columns: 2), into: &c, ldc: 2)
+        forEveryKernelPath { _ in
+            let a: [Int16] = [1, -2, 3, 4], b: [Int16] = [5, 6, -7, 8]
+            var c = [Int64](repeating: 0, count: 4)
+            a.withUnsafeBufferPointer { aBuffer in
+                b.withUnsafeBufferPointer { bBuffer in
+                    IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 2, columns: 2),
+                                         .rowMajor(bBuffer.baseAddress!, rows: 2, columns: 2), into: &c, ldc: 2)
+                }
             }
+            XCTAssertEqual(c, [19, -10, -13, 50])
         }
-        XCTAssertEqual(c, [19, -10, -13, 50])
     }
 
     func testSumsBeyondInt32AreExact() {
-        // 40 products of (-32768)^2 = 2^30: the sum 40 * 2^30 needs 36 bits.
-        let k = 40
-        let a = [Int16](repeating: .min, count: k), b = [Int16](repeating: .min, count: k)
-        var c: [Int64] = [0]
-        a.withUnsafeBufferPointer { aBuffer in
-            b.withUnsafeBufferPointer { bBuffer in
-                IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 1, columns: k),
-                                     .rowMajor(bBuffer.baseAddress!, rows: k, columns: 1), into: &c, ldc: 1)
+        forEveryKernelPath { _ in
+            // 40 products of (-32768)^2 = 2^30: the sum 40 * 2^30 needs 36 bits.
+            let k = 40
+            let a = [Int16](repeating: .min, count: k), b = [Int16](repeating: .min, count: k)
+            var c: [Int64] = [0]
+            a.withUnsafeBufferPointer { aBuffer in
+                b.withUnsafeBufferPointer { bBuffer in
+                    IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 1, columns: k),
+                                         .rowMajor(bBuffer.baseAddress!, rows: k, columns: 1), into: &c, ldc: 1)
+                }
             }
+            XCTAssertEqual(c, [Int64(k) << 30])
         }
-        XCTAssertEqual(c, [Int64(k) << 30])
     }
 
     func testEmptyInnerDimensionGivesZerosOrLeavesTheAccumulatorAlone() {
-        let dummy: [Int16] = [0]
-        var c: [Int64] = [7, 7, 7, 7, 7, 7]
-        dummy.withUnsafeBufferPointer { buffer in
-            let a = IntegerMatrixView(base: buffer.baseAddress!, rows: 2, columns: 0, rowStride: 0, columnStride: 1)
-            let b = IntegerMatrixView(base: buffer.baseAddress!, rows: 0, columns: 3, rowStride: 3, columnStride: 1)
-            IntegerGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: true)
-            XCTAssertEqual(c, [7, 7, 7, 7, 7, 7])
-            IntegerGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: false)
-            XCTAssertEqual(c, [0, 0, 0, 0, 0, 0])
+        forEveryKernelPath { _ in
+            let dummy: [Int16] = [0]
+            var c: [Int64] = [7, 7, 7, 7, 7, 7]
+            dummy.withUnsafeBufferPointer { buffer in
+                let a = IntegerMatrixView(base: buffer.baseAddress!, rows: 2, columns: 0, rowStride: 0, columnStride: 1)
+                let b = IntegerMatrixView(base: buffer.baseAddress!, rows: 0, columns: 3, rowStride: 3, columnStride: 1)
+                IntegerGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: true)
+                XCTAssertEqual(c, [7, 7, 7, 7, 7, 7])
+                IntegerGEMM.multiply(a, b, into: &c, ldc: 3, accumulate: false)
+                XCTAssertEqual(c, [0, 0, 0, 0, 0, 0])
+            }
         }
     }
 
-    func testRunLengthKeepsEveryInt32RunExact() {
-        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 0), IntegerGEMM.kBlock)
-        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 128 * 128), IntegerGEMM.kBlock)
-        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 32768 * 32768), 1)
-        XCTAssertEqual(IntegerGEMM.int32RunLength(productBound: 32767 * 32768), 2)
-        for bound in [1, 3, 1000, 1 << 20, 5_000_000, 32767 * 20000, 1 << 30] {
-            let run = IntegerGEMM.int32RunLength(productBound: bound)
-            XCTAssertLessThanOrEqual(run * bound, Int(Int32.max), "bound \(bound)")
-            XCTAssert(run == IntegerGEMM.kBlock || (run + 1) * bound > Int(Int32.max), "bound \(bound): run \(run) is not the longest")
+    func testMethodFollowsTheOperandRanges() {
+        let int8: ClosedRange<Int32> = -128...127, int16: ClosedRange<Int32> = -32768...32767
+        XCTAssertEqual(IntegerGEMM.method(aCodes: int8, bCodes: int8, path: .scalar), "int64")
+        XCTAssertEqual(IntegerGEMM.method(aCodes: int16, bCodes: int16, path: .scalar), "int64")
+        if KernelPath.avx512.isSupported {
+            XCTAssertEqual(IntegerGEMM.method(aCodes: int8, bCodes: int8, path: .avx512), "vpdpbusd")
+            XCTAssertEqual(IntegerGEMM.method(aCodes: -128...128, bCodes: int8, path: .avx512), "vpdpwssd",
+                           "+128 is no signed byte")
+            XCTAssertEqual(IntegerGEMM.method(aCodes: -4000...4000, bCodes: -4000...4000, path: .avx512), "vpdpwssd")
+            XCTAssertEqual(IntegerGEMM.method(aCodes: int16, bCodes: int16, path: .avx512), "vpdpwssd split")
+        }
+        if KernelPath.avx2.isSupported {
+            XCTAssertEqual(IntegerGEMM.method(aCodes: int8, bCodes: int8, path: .avx2), "vpmaddwd")
+            // Runs of 64 products of 5792^2 fit in Int32, runs of 64 of 5793^2 do not.
+            XCTAssertEqual(IntegerGEMM.method(aCodes: -5792...5792, bCodes: -5792...5792, path: .avx2), "vpmaddwd")
+            XCTAssertEqual(IntegerGEMM.method(aCodes: -5793...5793, bCodes: -5793...5793, path: .avx2), "vpmaddwd split")
         }
     }
 
     // MARK: Against the reference
 
     func testMatchesReferenceOnEveryEdgeShapeAndTransposeCombination() {
-        var samples = SampleBits(seed: 61)
-        for transposeA in [false, true] {
-            for transposeB in [false, true] {
-                for m in Self.edgeSizes {
-                    for n in Self.edgeSizes {
-                        for k in [1, 4, 17, 33] {
-                            let range: ClosedRange<Int64> = (m + n + k) % 2 == 0 ? -128...127 : -32768...32767
-                            let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                                    range: range, samples: &samples)
-                            assertEqualSums(operands.fast(), operands.reference(), operands)
+        forEveryKernelPath { _ in
+            var samples = SampleBits(seed: 61)
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for m in Self.edgeSizes {
+                        for n in Self.edgeSizes {
+                            for k in [1, 4, 17, 33] {
+                                let range: ClosedRange<Int64> = (m + n + k) % 2 == 0 ? -128...127 : -32768...32767
+                                let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                                        range: range, samples: &samples)
+                                assertEqualSums(operands.fast(), operands.reference(), operands)
+                            }
                         }
                     }
                 }
@@ -137,18 +154,20 @@ final class IntegerGEMMTests: XCTestCase {
         }
     }
 
-    func testMatchesReferenceWhenDepthSpansSeveralKBlocksAndRunLengths() {
-        XCTAssertEqual(IntegerGEMM.kBlock, 256, "the depths below assume kBlock = 256")
-        var samples = SampleBits(seed: 62)
-        // Ranges giving runs of kBlock (int8), about 21 (|a|, |b| <= 10000) and 1 (full int16).
-        for range: ClosedRange<Int64> in [-128...127, -10000...10000, -32768...32767] {
-            for k in [255, 256, 257, 600] {
-                for (m, n) in [(1, 1), (5, 17), (4, 16)] {
-                    for transposeA in [false, true] {
-                        for transposeB in [false, true] {
-                            let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                                    range: range, samples: &samples)
-                            assertEqualSums(operands.fast(), operands.reference(), operands)
+    func testMatchesReferenceWhenDepthSpansSeveralBlocksAndRunLengths() {
+        forEveryKernelPath { _ in
+                var samples = SampleBits(seed: 62)
+            // Ranges giving byte quads (int8), Int16 pairs in runs of 134 products
+            // (|a|, |b| <= 4000), and the split into high and low bytes (wider codes).
+            for range: ClosedRange<Int64> in [-128...127, -4000...4000, -10000...10000, -32768...32767] {
+                for k in [255, 256, 257, 600, 1100] {
+                    for (m, n) in [(1, 1), (5, 17), (4, 16)] {
+                        for transposeA in [false, true] {
+                            for transposeB in [false, true] {
+                                let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                                        range: range, samples: &samples)
+                                assertEqualSums(operands.fast(), operands.reference(), operands)
+                            }
                         }
                     }
                 }
@@ -157,37 +176,41 @@ final class IntegerGEMMTests: XCTestCase {
     }
 
     func testAccumulateAddsTheProductToWhatCHolds() {
-        var samples = SampleBits(seed: 63)
-        for (m, n, k) in [(1, 1, 1), (5, 17, 15), (4, 16, 33), (9, 3, 300)] {
-            for transposeA in [false, true] {
-                for transposeB in [false, true] {
-                    let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                            range: -32768...32767, samples: &samples)
-                    let initial = (0..<m * n).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
-                    let expected = zip(operands.reference(), initial).map { $0 + $1 }
-                    assertEqualSums(operands.fast(initial: initial), expected, operands)
+        forEveryKernelPath { _ in
+            var samples = SampleBits(seed: 63)
+            for (m, n, k) in [(1, 1, 1), (5, 17, 15), (4, 16, 33), (9, 3, 300)] {
+                for transposeA in [false, true] {
+                    for transposeB in [false, true] {
+                        let operands = Operands(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                                range: -32768...32767, samples: &samples)
+                        let initial = (0..<m * n).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
+                        let expected = zip(operands.reference(), initial).map { $0 + $1 }
+                        assertEqualSums(operands.fast(initial: initial), expected, operands)
+                    }
                 }
             }
         }
     }
 
     func testLeadingDimensionWiderThanNLeavesThePaddingUntouched() {
-        var samples = SampleBits(seed: 64)
-        for (m, n, k) in [(5, 17, 7), (4, 16, 300), (3, 1, 5)] {
-            let operands = Operands(m: m, n: n, k: k, transposeA: false, transposeB: true, range: -128...127,
-                                    samples: &samples)
-            let ldc = n + 3, sentinel: Int64 = -12345
-            for accumulate in [false, true] {
-                var initial = [Int64](repeating: sentinel, count: m * ldc)
-                for i in 0..<m { for j in 0..<n { initial[i * ldc + j] = accumulate ? 1 : 0x5EED } }
-                let got = operands.fast(ldc: ldc, initial: initial, accumulate: accumulate)
-                var dense: [Int64] = []
-                for i in 0..<m {
-                    dense.append(contentsOf: got[i * ldc ..< i * ldc + n])
-                    XCTAssertEqual(Array(got[i * ldc + n ..< (i + 1) * ldc]), [sentinel, sentinel, sentinel],
-                                   "padding of row \(i) was written")
+        forEveryKernelPath { _ in
+            var samples = SampleBits(seed: 64)
+            for (m, n, k) in [(5, 17, 7), (4, 16, 300), (3, 1, 5)] {
+                let operands = Operands(m: m, n: n, k: k, transposeA: false, transposeB: true, range: -128...127,
+                                        samples: &samples)
+                let ldc = n + 3, sentinel: Int64 = -12345
+                for accumulate in [false, true] {
+                    var initial = [Int64](repeating: sentinel, count: m * ldc)
+                    for i in 0..<m { for j in 0..<n { initial[i * ldc + j] = accumulate ? 1 : 0x5EED } }
+                    let got = operands.fast(ldc: ldc, initial: initial, accumulate: accumulate)
+                    var dense: [Int64] = []
+                    for i in 0..<m {
+                        dense.append(contentsOf: got[i * ldc ..< i * ldc + n])
+                        XCTAssertEqual(Array(got[i * ldc + n ..< (i + 1) * ldc]), [sentinel, sentinel, sentinel],
+                                       "padding of row \(i) was written")
+                    }
+                    assertEqualSums(dense, operands.reference().map { $0 + (accumulate ? 1 : 0) }, operands)
                 }
-                assertEqualSums(dense, operands.reference().map { $0 + (accumulate ? 1 : 0) }, operands)
             }
         }
     }
@@ -206,15 +229,17 @@ final class IntegerGEMMTests: XCTestCase {
     }
 
     func testResultsAreIdenticalForOneTwoAndThreeThreads() {
-        var samples = SampleBits(seed: 65)
-        for shape in Self.threadedShapes {
-            for (transposeA, transposeB) in [(false, true), (true, false)] {
-                let operands = Operands(m: shape.m, n: shape.n, k: shape.k, transposeA: transposeA,
-                                        transposeB: transposeB, range: -32768...32767, samples: &samples)
-                let single = operands.fast(threads: 1)
-                assertEqualSums(single, operands.reference(), operands)
-                for threads in [2, 3] {
-                    XCTAssertEqual(operands.fast(threads: threads), single, "\(operands.description): \(threads) threads")
+        forEveryKernelPath { _ in
+            var samples = SampleBits(seed: 65)
+            for shape in Self.threadedShapes {
+                for (transposeA, transposeB) in [(false, true), (true, false)] {
+                    let operands = Operands(m: shape.m, n: shape.n, k: shape.k, transposeA: transposeA,
+                                            transposeB: transposeB, range: -32768...32767, samples: &samples)
+                    let single = operands.fast(threads: 1)
+                    assertEqualSums(single, operands.reference(), operands)
+                    for threads in [2, 3] {
+                        XCTAssertEqual(operands.fast(threads: threads), single, "\(operands.description): \(threads) threads")
+                    }
                 }
             }
         }

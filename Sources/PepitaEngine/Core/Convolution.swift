@@ -15,23 +15,29 @@ public enum Convolution {
         let positions = outHeight * outWidth
         let patchSize = shape.channels * k * k
         precondition(input.count == batch * shape.featureCount)
-        var columns = [Element]()
-        columns.reserveCapacity(batch * positions * patchSize)
-        for b in 0..<batch {
-            let sample = b * shape.featureCount
-            for oy in 0..<outHeight {
-                for ox in 0..<outWidth {
-                    for c in 0..<shape.channels {
-                        let plane = sample + c * shape.height * shape.width
-                        for ky in 0..<k {
-                            let row = plane + (oy + ky) * shape.width + ox
-                            columns.append(contentsOf: input[row ..< row + k])
+        // Written through buffers: appending slices retains and releases the
+        // input array once per kernel row, which dominated the conv epoch.
+        return [Element](unsafeUninitializedCapacity: batch * positions * patchSize) { columns, count in
+            input.withUnsafeBufferPointer { input in
+                var next = 0
+                for b in 0..<batch {
+                    let sample = b * shape.featureCount
+                    for oy in 0..<outHeight {
+                        for ox in 0..<outWidth {
+                            for c in 0..<shape.channels {
+                                let plane = sample + c * shape.height * shape.width
+                                for ky in 0..<k {
+                                    let row = plane + (oy + ky) * shape.width + ox
+                                    for kx in 0..<k { (columns.baseAddress! + next + kx).initialize(to: input[row + kx]) }
+                                    next += k
+                                }
+                            }
                         }
                     }
                 }
+                count = next
             }
         }
-        return columns
     }
 
     /// `Matrix` form of `unfold`.
@@ -121,10 +127,11 @@ public enum MaxPool {
                         let topLeft = c * shape.height * shape.width + (2 * oy) * shape.width + 2 * ox
                         var bestIndex = topLeft
                         var best = input[sampleBase + topLeft]
-                        for index in [topLeft + 1, topLeft + shape.width, topLeft + shape.width + 1] {
-                            let value = input[sampleBase + index]
-                            if value > best { best = value; bestIndex = index }
-                        }
+                        // The other three in row-major order (no array literal: it allocates).
+                        let right = topLeft + 1, below = topLeft + shape.width, belowRight = below + 1
+                        if input[sampleBase + right] > best { best = input[sampleBase + right]; bestIndex = right }
+                        if input[sampleBase + below] > best { best = input[sampleBase + below]; bestIndex = below }
+                        if input[sampleBase + belowRight] > best { best = input[sampleBase + belowRight]; bestIndex = belowRight }
                         output.append(best)
                         winners.append(Int32(bestIndex))
                     }

@@ -50,7 +50,11 @@ public struct ExactSums: Sendable {
 
     /// Largest magnitude as a real number.
     public var maxAbsValue: Double {
-        let largest = values.reduce(UInt64(0)) { max($0, $1.magnitude) }
+        let largest = values.withUnsafeBufferPointer { values in
+            var largest: UInt64 = 0
+            for value in values { largest = max(largest, value.magnitude) }
+            return largest
+        }
         return Double(largest) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
     }
 }

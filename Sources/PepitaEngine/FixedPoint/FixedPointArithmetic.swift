@@ -107,8 +107,15 @@ public final class FixedPointArithmetic {
 
     /// Codes of `matrix` moved exactly into Int64 sums at its own scale.
     public func widen(_ matrix: FixedMatrix) -> ExactSums {
-        ExactSums(rows: matrix.rows, columns: matrix.columns, values: matrix.codes.map { Int64($0) },
-                  fractionalBits: matrix.format.fractionalBits)
+        // A plain loop over buffers (not `map`), so it compiles to vector widening.
+        let values = [Int64](unsafeUninitializedCapacity: matrix.codes.count) { target, count in
+            matrix.codes.withUnsafeBufferPointer { codes in
+                for i in codes.indices { target[i] = Int64(codes[i]) }
+            }
+            count = matrix.codes.count
+        }
+        return ExactSums(rows: matrix.rows, columns: matrix.columns, values: values,
+                         fractionalBits: matrix.format.fractionalBits)
     }
 
     /// `matrix * scalar` exactly: the mantissa multiplies (one multiply per
@@ -116,7 +123,10 @@ public final class FixedPointArithmetic {
     public func scaled(_ sums: ExactSums, by scalar: FixedScalar) -> ExactSums {
         operations?.count(OperationTally(multiplies: sums.values.count))
         var result = sums
-        for i in result.values.indices { result.values[i] = result.values[i] * scalar.mantissa }
+        let mantissa = scalar.mantissa
+        result.values.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] = values[i] * mantissa }
+        }
         result.fractionalBits += scalar.shift
         return result
     }
@@ -127,10 +137,17 @@ public final class FixedPointArithmetic {
         operations?.count(OperationTally(adds: a.values.count))
         let fraction = max(a.fractionalBits, b.fractionalBits)
         let shiftA = fraction - a.fractionalBits, shiftB = fraction - b.fractionalBits
-        var values = [Int64](repeating: 0, count: a.values.count)
-        for i in values.indices {
-            let right = b.values[i] << shiftB
-            values[i] = (a.values[i] << shiftA) + (subtract ? -right : right)
+        let values = [Int64](unsafeUninitializedCapacity: a.values.count) { target, count in
+            a.values.withUnsafeBufferPointer { left in
+                b.values.withUnsafeBufferPointer { right in
+                    if subtract {
+                        for i in left.indices { target[i] = (left[i] << shiftA) - (right[i] << shiftB) }
+                    } else {
+                        for i in left.indices { target[i] = (left[i] << shiftA) + (right[i] << shiftB) }
+                    }
+                }
+            }
+            count = a.values.count
         }
         return ExactSums(rows: a.rows, columns: a.columns, values: values, fractionalBits: fraction)
     }

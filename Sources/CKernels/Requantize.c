@@ -1,0 +1,214 @@
+/*
+ * Narrowing exact Int64 sums (and float values) to Int16 codes (see CKernels.h,
+ * TensorQuantization.requantize and .quantize, whose contracts these loops keep
+ * bit for bit).
+ * One loop per rounding mode, so each is a straight line the compiler can
+ * vectorise rather than a switch per element.
+ */
+#include "Internal.h"
+
+static const uint64_t gamma_step = 0x9E3779B97F4A7C15ull;
+
+/* SplitMix64's output function (StochasticBits.mix). */
+static inline uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline __attribute__((always_inline)) void requantize_loop(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code,
+                                   int mode, uint64_t key, uint64_t first_index, int16_t *codes,
+                                   ck_narrowing_counts *counts) {
+    /* For a left shift by s, sum << s is in range exactly when sum lies in
+       [ceil(min / 2^s), floor(max / 2^s)]; outside that, saturate unshifted. */
+    int64_t exact_low = INT64_MIN, exact_high = INT64_MAX;
+    if (shift < 0) {
+        exact_high = (int64_t)max_code >> -shift;
+        exact_low = -((-(int64_t)min_code) >> -shift);
+    }
+    uint64_t mask = shift > 0 ? ((uint64_t)1 << shift) - 1 : 0;
+    uint64_t half = shift > 0 ? (uint64_t)1 << (shift - 1) : 0;
+    long saturations = 0, rounded_to_zero = 0;
+    uint64_t max_magnitude = counts->max_magnitude;
+    for (long i = 0; i < count; i++) {
+        int64_t sum = sums[i], shifted;
+        if (shift <= 0) {
+            shifted = (int64_t)((uint64_t)sum << -shift);
+        } else {
+            int64_t floor = sum >> shift;
+            uint64_t remainder = (uint64_t)sum & mask;
+            switch (mode) {
+            case CK_ROUND_NEAREST_EVEN:
+                shifted = floor + (remainder > half || (remainder == half && (floor & 1)));
+                break;
+            case CK_ROUND_NEAREST_AWAY:
+                shifted = floor + (remainder > half || (remainder == half && sum >= 0));
+                break;
+            case CK_ROUND_STOCHASTIC: {
+                uint64_t bits = mix(key + gamma_step * (first_index + (uint64_t)i + 1));
+                shifted = floor + (int64_t)((remainder + (bits & mask)) >> shift);
+                break;
+            }
+            default:
+                shifted = floor;
+            }
+        }
+        int64_t code = shifted < min_code ? min_code : shifted > max_code ? max_code : shifted;
+        int saturated = shifted < min_code || shifted > max_code;
+        if (sum < exact_low) { code = min_code; saturated = 1; }
+        if (sum > exact_high) { code = max_code; saturated = 1; }
+        codes[i] = (int16_t)code;
+        saturations += saturated;
+        rounded_to_zero += !saturated && code == 0 && sum != 0;
+        uint64_t magnitude = sum < 0 ? (uint64_t)0 - (uint64_t)sum : (uint64_t)sum;
+        max_magnitude = magnitude > max_magnitude ? magnitude : max_magnitude;
+    }
+    counts->saturations += saturations;
+    counts->rounded_to_zero += rounded_to_zero;
+    counts->max_magnitude = max_magnitude;
+}
+
+/* The four mode-specialised loops, instantiated once per instruction set. */
+#define CK_REQUANTIZE_BY_MODE(name, attributes) \
+    attributes static void name(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, \
+                                int mode, uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts) { \
+        switch (mode) { \
+        case CK_ROUND_NEAREST_EVEN: \
+            requantize_loop(sums, count, shift, min_code, max_code, CK_ROUND_NEAREST_EVEN, key, first_index, codes, counts); \
+            break; \
+        case CK_ROUND_NEAREST_AWAY: \
+            requantize_loop(sums, count, shift, min_code, max_code, CK_ROUND_NEAREST_AWAY, key, first_index, codes, counts); \
+            break; \
+        case CK_ROUND_STOCHASTIC: \
+            requantize_loop(sums, count, shift, min_code, max_code, CK_ROUND_STOCHASTIC, key, first_index, codes, counts); \
+            break; \
+        default: \
+            requantize_loop(sums, count, shift, min_code, max_code, CK_ROUND_TRUNCATE, key, first_index, codes, counts); \
+        } \
+    }
+
+CK_REQUANTIZE_BY_MODE(requantize_portable, )
+#if CK_X86
+CK_REQUANTIZE_BY_MODE(requantize_avx2, CK_TARGET_AVX2)
+CK_REQUANTIZE_BY_MODE(requantize_avx512, CK_TARGET_AVX512)
+#endif
+
+void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,
+                   uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts) {
+#if CK_X86
+    int path = ck_selected_path();
+    if (path < 0) path = ck_best_path();
+    if (path == CK_PATH_AVX512) {
+        requantize_avx512(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
+        return;
+    }
+    if (path == CK_PATH_AVX2) {
+        requantize_avx2(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
+        return;
+    }
+#endif
+    requantize_portable(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
+}
+
+static inline __attribute__((always_inline)) void quantize_loop(
+    const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
+    uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts, float *max_magnitude_float) {
+    double scale = 1.0;
+    for (int i = 0; i < fractional_bits; i++) scale *= 2.0;
+    for (int i = 0; i > fractional_bits; i--) scale *= 0.5;
+    double low = (double)min_code - 1, high = (double)max_code + 1;
+    long saturations = 0, rounded_to_zero = 0;
+    float max_magnitude = *max_magnitude_float;
+    for (long i = 0; i < count; i++) {
+        float value = values[i];
+        double scaled = (double)value * scale;
+        int64_t code;
+        int saturated;
+        if (value != value) {
+            code = 0;
+            saturated = 1;
+        } else if (scaled < low) {
+            code = min_code;
+            saturated = 1;
+        } else if (scaled > high) {
+            code = max_code;
+            saturated = 1;
+        } else {
+            int64_t truncated = (int64_t)scaled;
+            int64_t floor = (double)truncated > scaled ? truncated - 1 : truncated;
+            double fraction = scaled - (double)floor;
+            int up;
+            switch (mode) {
+            case CK_ROUND_NEAREST_EVEN: up = fraction > 0.5 || (fraction == 0.5 && (floor & 1)); break;
+            case CK_ROUND_NEAREST_AWAY: up = fraction > 0.5 || (fraction == 0.5 && scaled > 0); break;
+            case CK_ROUND_STOCHASTIC: {
+                uint64_t bits = mix(key + gamma_step * (first_index + (uint64_t)i + 1));
+                up = (double)(bits >> 11) * 0x1p-53 < fraction;
+                break;
+            }
+            default: up = 0;
+            }
+            int64_t rounded = floor + up;
+            saturated = rounded < min_code || rounded > max_code;
+            code = rounded < min_code ? min_code : rounded > max_code ? max_code : rounded;
+        }
+        codes[i] = (int16_t)code;
+        saturations += saturated;
+        rounded_to_zero += !saturated && code == 0 && value != 0;
+        float magnitude = value < 0 ? -value : value;
+        if (magnitude > max_magnitude) max_magnitude = magnitude;
+    }
+    counts->saturations += saturations;
+    counts->rounded_to_zero += rounded_to_zero;
+    *max_magnitude_float = max_magnitude;
+}
+
+#define CK_QUANTIZE_BY_MODE(name, attributes) \
+    attributes static void name(const float *values, long count, int fractional_bits, int32_t min_code, \
+                                int32_t max_code, int mode, uint64_t key, uint64_t first_index, int16_t *codes, \
+                                ck_narrowing_counts *counts, float *max_magnitude_float) { \
+        switch (mode) { \
+        case CK_ROUND_NEAREST_EVEN: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_NEAREST_EVEN, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+            break; \
+        case CK_ROUND_NEAREST_AWAY: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_NEAREST_AWAY, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+            break; \
+        case CK_ROUND_STOCHASTIC: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_STOCHASTIC, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+            break; \
+        default: \
+            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_TRUNCATE, key, first_index, \
+                          codes, counts, max_magnitude_float); \
+        } \
+    }
+
+CK_QUANTIZE_BY_MODE(quantize_portable, )
+#if CK_X86
+CK_QUANTIZE_BY_MODE(quantize_avx2, CK_TARGET_AVX2)
+CK_QUANTIZE_BY_MODE(quantize_avx512, CK_TARGET_AVX512)
+#endif
+
+void ck_quantize(const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
+                 uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts,
+                 float *max_magnitude_float) {
+#if CK_X86
+    int path = ck_selected_path();
+    if (path < 0) path = ck_best_path();
+    if (path == CK_PATH_AVX512) {
+        quantize_avx512(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
+                        max_magnitude_float);
+        return;
+    }
+    if (path == CK_PATH_AVX2) {
+        quantize_avx2(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
+                      max_magnitude_float);
+        return;
+    }
+#endif
+    quantize_portable(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
+                      max_magnitude_float);
+}

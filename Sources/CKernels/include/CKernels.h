@@ -1,0 +1,157 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+/*
+ * Matrix-product kernels for pepita-edge, one portable C version and
+ * per-function target-attribute versions (AVX2+FMA, AVX-512 with VNNI) chosen
+ * at run time: one binary runs on every x86-64 CPU (and builds elsewhere with
+ * the portable path only), never executing an instruction the CPU lacks.
+ *
+ * Views: element (row, column) of a view lives at
+ * base[row * row_stride + column * column_stride], so a matrix and its
+ * transpose are the same storage (the three products training needs, X W^T,
+ * dY^T X and dY W, are one kernel). C is dense row-major with leading
+ * dimension ldc.
+ *
+ * Every call computes the block C[row_begin..<row_end, column_begin..<column_end]
+ * and nothing else, so callers may run disjoint blocks on different threads.
+ * row_begin must be a multiple of the path's row block and column_begin of its
+ * panel width (ck_*_row_block / ck_*_panel_width): then each element of C is
+ * the same sequence of operations whatever the split, which makes float
+ * results independent of the thread count. Integer results are exact sums,
+ * independent of everything.
+ */
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Instruction-set paths, in increasing order of capability. */
+enum {
+    CK_PATH_SCALAR = 0, /* portable C, whatever the compiler's baseline */
+    CK_PATH_AVX2 = 1,   /* x86-64 AVX2 + FMA (e.g. AMD Zen 2/3, Intel Haswell+) */
+    CK_PATH_AVX512 = 2  /* AVX-512 F/BW/DQ/VL/VNNI (e.g. AMD Zen 4/5, Intel Ice Lake+) */
+};
+
+/*
+ * The path the kernels' callers use, shared by all threads: -1 until someone
+ * selects one (the Swift layer then selects PEPITA_KERNELS or the best path).
+ */
+int ck_selected_path(void);
+void ck_select_path(int path);
+/*
+ * Asks the C library to keep freed memory for reuse (glibc: no mmap for large
+ * blocks, no trimming). A training step frees and reallocates the same
+ * few-megabyte buffers; mapped afresh, each page costs a page fault and a
+ * zeroing, about a tenth of an epoch. Does nothing on other C libraries.
+ */
+void ck_keep_freed_memory(void);
+
+/* getenv, for callers whose language layer does not import the C library. */
+const char *ck_environment_value(const char *name);
+
+/* 1 when this CPU (and OS) can run `path`, else 0. */
+int ck_path_supported(int path);
+/* The most capable path this CPU can run. */
+int ck_best_path(void);
+
+typedef struct {
+    const float *base;
+    long rows, columns, row_stride, column_stride;
+} ck_float_view;
+
+typedef struct {
+    const int16_t *base;
+    long rows, columns, row_stride, column_stride;
+} ck_int16_view;
+
+/* Register-block shape of the float kernel of `path`. */
+long ck_float_row_block(int path);
+long ck_float_panel_width(int path);
+
+/*
+ * C = A B (accumulate == 0) or C += A B on the block given; A is m x k, B k x n.
+ * k is cut into equal blocks (a function of k alone) of at most a few hundred;
+ * within a block each element of C is one multiply-add chain in p order
+ * (fused on the AVX paths), and the blocks' sums are added to C in order.
+ */
+void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
+              long row_begin, long row_end, long column_begin, long column_end, int accumulate);
+
+/* The smallest and largest code in a view (0, 0 when empty). */
+void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum);
+
+/*
+ * How the integer kernel of `path` sums operands whose codes lie in the given
+ * ranges (see ck_igemm_method_name).
+ */
+enum {
+    CK_INT_EXACT64 = 0,     /* every product added into Int64 (portable path) */
+    CK_INT_PAIRS16 = 1,     /* int16 pairs summed in Int32 runs (vpmaddwd / vpdpwssd) */
+    CK_INT_SPLIT16 = 2,     /* B split in a low byte and a high byte, each as PAIRS16 */
+    CK_INT_QUADS8 = 3       /* int8 quads summed in Int32 (vpdpbusd), A offset by 128 */
+};
+int ck_igemm_method(int path, int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max);
+const char *ck_igemm_method_name(int path, int method);
+long ck_int_row_block(int path);
+long ck_int_panel_width(int path);
+
+/*
+ * C = A B or C += A B of Int16 codes into exact Int64 sums (C wraps modulo 2^64
+ * only if the caller lets C + A B leave Int64). a_min..b_max are the operands'
+ * code ranges (ck_int16_range); they choose the method and the Int32 run
+ * lengths, which are kept short enough that no Int32 partial sum can overflow.
+ */
+void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
+              int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max,
+              int64_t *c, long ldc, long row_begin, long row_end, long column_begin, long column_end,
+              int accumulate);
+
+/*
+ * Peak loops: `iterations` rounds of 12 independent chains of the widest
+ * multiply-add `path` has for `kind` (0: fp32 FMA, 1: int8 dot product,
+ * 2: int16 dot product). Returns a value depending on every chain so the work
+ * cannot be removed; ck_peak_operations_per_iteration gives the multiply-adds
+ * one iteration performs.
+ */
+enum { CK_PEAK_FP32 = 0, CK_PEAK_INT8 = 1, CK_PEAK_INT16 = 2 };
+double ck_peak_loop(int path, int kind, long iterations);
+long ck_peak_operations_per_iteration(int path, int kind);
+const char *ck_peak_instruction(int path, int kind);
+
+/*
+ * Narrowing of exact sums to codes, the loop every integer layer ends with
+ * (TensorQuantization.requantize has the contract): code =
+ * saturate(roundingShiftRight(sum, shift, mode)), a negative shift being an
+ * exact left shift that saturates instead of overflowing. Stochastic rounding
+ * adds the low `shift` bits of SplitMix64(key + gamma * (first_index + i + 1)).
+ * The loop is compiled for each path and runs on the selected one (else the
+ * best this CPU has); the result is the same integer arithmetic on every path.
+ */
+enum { CK_ROUND_TRUNCATE = 0, CK_ROUND_NEAREST_EVEN = 1, CK_ROUND_NEAREST_AWAY = 2, CK_ROUND_STOCHASTIC = 3 };
+typedef struct {
+    long saturations;
+    long rounded_to_zero;
+    uint64_t max_magnitude;
+} ck_narrowing_counts;
+void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,
+                   uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts);
+
+/*
+ * Float values to codes (FixedPoint.quantize has the contract, element by
+ * element): scaled = value * 2^fractional_bits in double, rounded by `mode`
+ * (stochastic: up when 53 random bits as a fraction of one fall below the
+ * fraction), saturated; NaN gives code 0 and counts as saturated.
+ * `max_magnitude_float` receives the largest |value| (NaN ignored).
+ */
+void ck_quantize(const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
+                 uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts,
+                 float *max_magnitude_float);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,149 @@
+import Dispatch
+import Foundation
+import PepitaEngine
+import Quantized
+
+/// Wall-clock timing for `bench`: medians over repetitions, so a noisy shared
+/// machine moves the figures less than a mean would.
+enum Stopwatch {
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// Median seconds per call of `body` over `samples` timings, each repeating
+    /// `body` enough times to last about `minimumSeconds`.
+    static func medianSecondsPerCall(samples: Int = 7, minimumSeconds: Double = 0.05, _ body: () -> Void) -> Double {
+        let once = seconds(body)
+        let calls = max(1, Int(minimumSeconds / max(once, 1e-7)))
+        return median((0..<samples).map { _ in seconds { for _ in 0..<calls { body() } } / Double(calls) })
+    }
+}
+
+enum KernelBenchmark {
+    static let shape = (batch: 64, inputs: 784, outputs: 1024)
+
+    /// Peak multiply-adds per second of `threads` cores, each running the peak
+    /// loop: the best of 9 timings (a peak is the best rate the machine reaches;
+    /// on a shared machine a median would mix in other work).
+    static func peaks(path: KernelPath, threads: [Int]) -> [BenchReport.Peak] {
+        KernelPeak.allCases.flatMap { kind in
+            threads.map { count in
+                let iterations = 4_000_000
+                let seconds = ((0..<9).map { _ in
+                    Stopwatch.seconds {
+                        DispatchQueue.concurrentPerform(iterations: count) { _ in kind.run(on: path, iterations: iterations) }
+                    }
+                }).min()!
+                let multiplyAdds = Double(count * iterations * kind.multiplyAddsPerIteration(on: path))
+                return BenchReport.Peak(kind: kind.rawValue, instruction: kind.instruction(on: path), threads: count,
+                                        gigaMultiplyAddsPerSecond: multiplyAdds / seconds * 1e-9)
+            }
+        }
+    }
+
+    /// One product of the training shape: (m, n, k), whether A and B are read
+    /// transposed, and its name.
+    struct Layout {
+        let name: String, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool
+    }
+
+    static let layouts = [
+        Layout(name: "X W^T (forward)", m: shape.batch, n: shape.outputs, k: shape.inputs, transposeA: false, transposeB: true),
+        Layout(name: "dY^T X (update)", m: shape.outputs, n: shape.inputs, k: shape.batch, transposeA: true, transposeB: false),
+        Layout(name: "dY W (backward)", m: shape.batch, n: shape.inputs, k: shape.outputs, transposeA: false, transposeB: false),
+    ]
+
+    static func kernels(path: KernelPath, threads: [Int], peaks: [BenchReport.Peak]) -> [BenchReport.Kernel] {
+        var results: [BenchReport.Kernel] = []
+        var random = RandomStream(seed: 5, stream: 0)
+        for precision in KernelPeak.allCases {
+            for layout in layouts {
+                // A is stored m x k (k x m when read transposed), B k x n (n x k).
+                let aCount = layout.m * layout.k, bCount = layout.k * layout.n
+                for count in threads {
+                    let seconds: Double
+                    var method = "fma"
+                    switch precision {
+                    case .float32:
+                        let a = (0..<aCount).map { _ in 2 * random.nextUnitFloat() - 1 }
+                        let b = (0..<bCount).map { _ in 2 * random.nextUnitFloat() - 1 }
+                        var c = [Float](repeating: 0, count: layout.m * layout.n)
+                        seconds = a.withUnsafeBufferPointer { aBuffer in
+                            b.withUnsafeBufferPointer { bBuffer in
+                                c.withUnsafeMutableBufferPointer { cBuffer in
+                                    let (aView, bView) = views(layout, aBuffer.baseAddress!, bBuffer.baseAddress!)
+                                    return Stopwatch.medianSecondsPerCall {
+                                        FloatGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: layout.n, threads: count)
+                                    }
+                                }
+                            }
+                        }
+                    case .int8, .int16:
+                        let range: ClosedRange<Int16> = precision == .int8 ? -128...127 : -32768...32767
+                        let a = (0..<aCount).map { _ in Int16(truncatingIfNeeded: Int(range.lowerBound) + Int(random.next() % UInt64(range.count))) }
+                        let b = (0..<bCount).map { _ in Int16(truncatingIfNeeded: Int(range.lowerBound) + Int(random.next() % UInt64(range.count))) }
+                        let codes = Int32(range.lowerBound)...Int32(range.upperBound)
+                        method = IntegerGEMM.method(aCodes: codes, bCodes: codes, path: path)
+                        var c = [Int64](repeating: 0, count: layout.m * layout.n)
+                        seconds = a.withUnsafeBufferPointer { aBuffer in
+                            b.withUnsafeBufferPointer { bBuffer in
+                                c.withUnsafeMutableBufferPointer { cBuffer in
+                                    let (aView, bView) = views(layout, aBuffer.baseAddress!, bBuffer.baseAddress!)
+                                    return Stopwatch.medianSecondsPerCall {
+                                        IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: layout.n, threads: count)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let gmacs = Double(layout.m * layout.n * layout.k) / seconds * 1e-9
+                    let peak = peaks.first { $0.kind == precision.rawValue && $0.threads == count }
+                    results.append(BenchReport.Kernel(
+                        precision: precision.rawValue, layout: layout.name, m: layout.m, n: layout.n, k: layout.k,
+                        threads: count, method: method, medianMilliseconds: seconds * 1e3,
+                        gigaMultiplyAddsPerSecond: gmacs,
+                        percentOfPeak: peak.map { 100 * gmacs / $0.gigaMultiplyAddsPerSecond }))
+                }
+            }
+        }
+        return results
+    }
+
+    private static func views<Element>(_ layout: Layout, _ a: UnsafePointer<Element>, _ b: UnsafePointer<Element>)
+        -> (StridedView<Element>, StridedView<Element>) {
+        let aView = layout.transposeA ? StridedView.transposeOf(a, storedRows: layout.k, storedColumns: layout.m)
+            : StridedView.rowMajor(a, rows: layout.m, columns: layout.k)
+        let bView = layout.transposeB ? StridedView.transposeOf(b, storedRows: layout.n, storedColumns: layout.k)
+            : StridedView.rowMajor(b, rows: layout.k, columns: layout.n)
+        return (aView, bView)
+    }
+}
+
+enum EpochBenchmark {
+    /// Median training seconds (evaluation excluded) of `repetitions` epochs
+    /// of one model, rule and precision.
+    static func run(model: (name: String, batch: Int), rule: RuleKind, precision: String, dataset: Dataset,
+                    threads: Int, repetitions: Int) throws -> BenchReport.Epoch {
+        let architecture = try Architecture.named(model.name, input: dataset.shape, classCount: dataset.classCount)
+        let config = TrainingConfig(
+            model: architecture.name, rule: rule, dataset: dataset.name, epochs: repetitions, batchSize: model.batch,
+            learningRate: 0.01, decayEpochs: [60, 90], lastLayerError: architecture.defaultLastLayerError,
+            threads: threads, precision: PrecisionConfig.preset(named: precision)!)
+        let trainer = try Trainer(config: config, dataset: dataset)
+        var seconds: [Double] = []
+        for _ in 0..<repetitions { seconds.append(trainer.trainEpoch().trainSeconds) }
+        standardError(String(format: "bench: %@ %@ %@, %d threads: %.3f s per epoch (median of %d)",
+                             architecture.name, rule.rawValue, precision, threads, Stopwatch.median(seconds), repetitions))
+        return BenchReport.Epoch(model: architecture.name, rule: rule.rawValue, precision: precision, batch: model.batch,
+                                 trainSamples: dataset.train.count, threads: threads,
+                                 medianSeconds: Stopwatch.median(seconds), seconds: seconds,
+                                 finalTrainAccuracy: trainer.history.last?.trainAccuracy ?? 0)
+    }
+}

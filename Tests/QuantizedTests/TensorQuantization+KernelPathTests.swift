@@ -1,0 +1,77 @@
+import Quantized
+import TestSupport
+import XCTest
+
+/// The whole-tensor loops (`ck_quantize`, `ck_requantize`, compiled once per
+/// kernel path) against the scalar `FixedPoint` operations element by element,
+/// on inputs full of exact ties, out-of-range values, NaN and infinities, in every
+/// rounding mode and on every path this CPU has; counters included.
+final class TensorQuantizationKernelPathTests: XCTestCase {
+    private let random = StochasticBits(seed: 12, stream: 3)
+    private let formats = [FixedPointFormat(totalBits: 8, fractionalBits: 6),
+                           FixedPointFormat(totalBits: 16, fractionalBits: 17),
+                           FixedPointFormat(totalBits: 8, fractionalBits: -2),
+                           FixedPointFormat(totalBits: 8, fractionalBits: 0, signed: false)]
+
+    func testQuantizeEqualsTheScalarQuantizeOnTiesAndEdges() {
+        // Every multiple of a quarter step of Q1.6 in [-3, 3]: exact ties and
+        // exact codes in both signs, then the edges.
+        var values = (-768...768).map { Float($0) / 256 }
+        values += [.nan, .infinity, -.infinity, 1e30, -1e30, .leastNonzeroMagnitude, -0.0, 0x1p-29, 127.5, -128.5]
+        forEveryKernelPath { path in
+            for format in formats {
+                for mode in RoundingMode.allCases {
+                    var counters = QuantizationCounters()
+                    let codes = TensorQuantization.quantize(values, to: format, mode: mode, random: random, counters: &counters)
+                    var saturations = 0, roundedToZero = 0
+                    for (index, value) in values.enumerated() {
+                        let expected = FixedPoint.quantize(value, to: format, mode: mode,
+                                                           randomBits: random.bits(at: UInt64(index)))
+                        if expected.saturated { saturations += 1 } else if expected.code == 0 && value != 0 { roundedToZero += 1 }
+                        XCTAssertEqual(Int32(codes[index]), expected.code, "\(path) \(format) \(mode) value \(value)")
+                    }
+                    XCTAssertEqual(counters.saturations, saturations, "\(path) \(format) \(mode)")
+                    XCTAssertEqual(counters.roundedToZero, roundedToZero, "\(path) \(format) \(mode)")
+                    XCTAssertEqual(counters.maxAbsValue, .infinity, "\(path) \(format) \(mode): NaN ignored, infinity counted")
+                }
+            }
+        }
+    }
+
+    func testRequantizeEqualsShiftThenSaturateOnTiesAndEdges() {
+        // Sums near every multiple of half a step after a shift of 4, and the extremes.
+        var sums: [Int64] = []
+        for multiple in Int64(-600)...600 {
+            let center: Int64 = multiple * 8
+            sums.append(contentsOf: [center - 1, center, center + 1])
+        }
+        let extremes: [Int64] = [.max, .min, .max - 1, .min + 1, 1 << 40, -(1 << 40)]
+        sums += extremes
+        forEveryKernelPath { path in
+            for format in formats {
+                for shift in [4, 1, 0, -3, 63] {
+                    for mode in RoundingMode.allCases {
+                        let from = format.fractionalBits + shift
+                        var counters = QuantizationCounters()
+                        let codes = TensorQuantization.requantize(sums, fromFractionalBits: from, to: format, mode: mode,
+                                                                  random: random, counters: &counters)
+                        var saturations = 0, roundedToZero = 0
+                        for (index, sum) in sums.enumerated() {
+                            let expected: (code: Int32, saturated: Bool)
+                            if shift < 0 && (sum > Int64(format.maxCode) >> -shift || sum < -(-Int64(format.minCode) >> -shift)) {
+                                expected = (sum > 0 ? format.maxCode : format.minCode, true)
+                            } else {
+                                expected = FixedPoint.saturate(FixedPoint.roundingShiftRight(
+                                    sum, by: shift, mode: mode, randomBits: random.bits(at: UInt64(index))), to: format)
+                            }
+                            if expected.saturated { saturations += 1 } else if expected.code == 0 && sum != 0 { roundedToZero += 1 }
+                            XCTAssertEqual(Int32(codes[index]), expected.code, "\(path) \(format) shift \(shift) \(mode) sum \(sum)")
+                        }
+                        XCTAssertEqual(counters.saturations, saturations, "\(path) \(format) shift \(shift) \(mode)")
+                        XCTAssertEqual(counters.roundedToZero, roundedToZero, "\(path) \(format) shift \(shift) \(mode)")
+                    }
+                }
+            }
+        }
+    }
+}
