@@ -96,12 +96,14 @@ final class TrainingLoopCLITests: XCTestCase {
         let batch = try PepitaEdgeCommand.run(["train", "--batch", "9223372036854775807", "--epochs", "1"])
         XCTAssertEqual(batch.status, 1)
         XCTAssertEqual(batch.standardError, "pepita-edge: --batch must be in 1...16777216, got 9223372036854775807\n")
-        let every = try PepitaEdgeCommand.run(["train", "--run-dir", "unused", "--checkpoint-every-steps", "9223372036854775807"])
+        let directory = try TempDirectory()
+        let every = try PepitaEdgeCommand.run(["train", "--run-dir", directory.path("unused"), "--epochs", "1",
+                                               "--checkpoint-every-steps", "9223372036854775807"])
         XCTAssertEqual(every.status, 2)
         XCTAssertEqual(every.standardError, "pepita-edge: --checkpoint-every-steps must be in 1...1099511627776, got 9223372036854775807\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("unused")), "refused before anything is written")
 
         // The same batch in a saved run's config.json (resumed) is refused as well, naming the file.
-        let directory = try TempDirectory()
         let run = directory.path("run")
         XCTAssertEqual(try PepitaEdgeCommand.run(["train", "--run-dir", run, "--epochs", "1", "--model", "fc:64-8-10"]).status, 0)
         let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
