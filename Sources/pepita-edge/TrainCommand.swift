@@ -22,7 +22,8 @@ enum TrainCommand {
       --run-dir DIR          write the run here (refuses an existing run unless --force)
       --force                overwrite the run in --run-dir
       --resume DIR           continue the run in DIR from its checkpoint, with its settings
-                             (config.json); --epochs N may extend it
+                             (config.json); --epochs N may extend or shorten it, but N must
+                             reach the checkpoint's epoch (the one in progress, if any)
       --checkpoint-every-steps N
                              also write a checkpoint every N training steps (mini-batches)
       --format F             table | json | csv | md for the summary [table]
