@@ -18,10 +18,21 @@ enum CompareCommand {
                              (compare: a comma-separated list, e.g. float32,int16,int8)
       --run-dir DIR          write each run to DIR/<rule>-<precision>/ (refuses existing runs unless --force)
       --force                overwrite runs in --run-dir
+      --checkpoint-every-steps N
+                             also checkpoint the run in progress every N training steps
       --profile NAME|FILE    add cost columns priced on this hardware profile
                              (a name from `pepita-edge profiles list` or a JSON file)
       --format F             table | json | csv | md [table]
       --out PATH             write the result to PATH instead of stdout
+
+    Each run trains as `train` does: a run directory gets a checkpoint after every
+    epoch and is locked while in use; Ctrl-C or SIGTERM finishes the current step,
+    checkpoints the run in progress (with --run-dir; continue it with
+    `pepita-edge train --resume DIR/<rule>-<precision>`) and exits 130 / 143 naming
+    the runs that finished; NaN/Inf weights stop everything with exit status 3.
+
+    EXIT STATUS: 0 done, 1 bad input or I/O error, 2 usage error, 3 training diverged
+    (NaN/Inf), 130 stopped by SIGINT, 143 stopped by SIGTERM.
     """
 
     static func run(_ input: Arguments) throws {
@@ -35,6 +46,7 @@ enum CompareCommand {
         let options = try TrainingOptions.parse(&arguments, readsRule: false)
         let runRoot = try arguments.string("--run-dir")
         let force = arguments.flag("--force")
+        let checkpointEvery = try TrainingLoop.parseCheckpointEverySteps(&arguments, hasRunDirectory: runRoot != nil)
         let profileName = try arguments.string("--profile")
         let (format, outPath) = try OutputFormat.parse(&arguments)
         try arguments.finish()
@@ -51,21 +63,22 @@ enum CompareCommand {
         let runDirectories = runRoot.map { root in
             configs.map { RunDirectory(path: root + "/" + $0.rule.rawValue + "-" + ($0.precision.name as NSString).lastPathComponent) }
         }
+        // Every run directory is locked (for the whole command) before any is written.
+        let locks = try runDirectories?.map { try $0.lock() }
+        defer { withExtendedLifetime(locks) {} }
         try runDirectories?.forEach { try $0.create(overwrite: force) }
+        var loop = TrainingLoop(stop: StopSignal.install(), checkpointEverySteps: checkpointEvery)
         var reports: [RunReport] = []
         for (index, config) in configs.enumerated() {
             let trainer = try options.makeTrainer(config: config, dataset: dataset)
             let directory = runDirectories?[index]
             try directory?.write(config: config)
             standardError("\(config.rule.rawValue) in \(config.precision.name): \(config.model) on \(dataset.name), \(config.epochs) epochs, batch \(config.batchSize)")
-            let progress = Progress(label: "\(config.rule.rawValue)/\(config.precision.name)")
-            try trainer.train { metrics in
-                progress.report(metrics, of: config.epochs)
-                try directory?.write(history: trainer.history, summary: trainer.summary)
-                try directory?.writeCheckpoint(trainer)
+            let label = "\(config.rule.rawValue)/\(config.precision.name)"
+            if let signal = try loop.run(trainer, label: label, runDirectory: directory) {
+                throw interrupted(by: signal, in: trainer, label: label, directory: directory,
+                                  finished: reports.map { "\($0.summary.rule.rawValue)/\($0.summary.precision)" })
             }
-            try directory?.writeFinalWeights(trainer)
-            if let last = trainer.history.last { QuantizationReport.print(last, precision: config.precision) }
             reports.append(RunReport(trainer: trainer))
         }
         let text: String
@@ -75,6 +88,16 @@ enum CompareCommand {
             text = render(reports.map(\.summary), costs: costs, format: format)
         }
         try OutputFormat.emit(text, to: outPath)
+    }
+
+    /// The one-line report of a compare stopped by `signal` during run `label`:
+    /// where it stopped, which runs finished, and how to continue the stopped run.
+    private static func interrupted(by signal: Int32, in trainer: Trainer, label: String, directory: RunDirectory?,
+                                    finished: [String]) -> Interrupted {
+        let done = finished.isEmpty ? "no run finished" : "finished: \(finished.joined(separator: ", "))"
+        let saved = directory.map { "checkpoint written; continue it with: pepita-edge train --resume \($0.path)" }
+            ?? "nothing saved (no --run-dir)"
+        return Interrupted(signal: signal, description: "stopped by \(StopSignal.name(signal)) in the \(label) run at \(TrainingLoop.position(trainer)); \(done); \(saved)")
     }
 
     /// The summary table of `summaries` in `format` (JSON gets the summaries only),

@@ -31,19 +31,22 @@ struct RunCurve {
         }
     }
 
-    private struct MetricsFile: Decodable {
+    /// `metrics.json` as `RunDirectory.write(history:summary:)` writes it.
+    private struct MetricsFile: Codable {
         var epochs: [EpochMetrics]
         var summary: RunSummary
     }
 
+    /// Reads `metrics.json` the way it is written (`ReportJSON`: a diverged run's
+    /// NaN losses are the string "nan"), through `StrictJSON` and its size limit.
     private static func read(_ directory: String) throws -> RunCurve {
         let file = directory + "/metrics.json"
-        guard let data = FileManager.default.contents(atPath: file) else { throw FileError(path: file, reason: "cannot read") }
+        let data = try StrictJSON.readFile(file, maxBytes: StrictJSON.maxBytes)
         let metrics: MetricsFile
         do {
-            metrics = try JSONDecoder().decode(MetricsFile.self, from: data)
-        } catch {
-            throw FileError(path: file, reason: "not a metrics file of pepita-edge (\(error))")
+            metrics = try StrictJSON.decode(MetricsFile.self, from: data, file: file)
+        } catch let error as FileError {
+            throw FileError(path: file, reason: "not a metrics file of pepita-edge (\(error.reason))")
         }
         return RunCurve(path: directory, summary: metrics.summary,
                         testAccuracy: metrics.epochs.map { ($0.epoch, $0.testAccuracy) })

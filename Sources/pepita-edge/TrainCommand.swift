@@ -22,7 +22,8 @@ enum TrainCommand {
       --run-dir DIR          write the run here (refuses an existing run unless --force)
       --force                overwrite the run in --run-dir
       --resume DIR           continue the run in DIR from its checkpoint, with its settings
-                             (config.json); --epochs N may extend it
+                             (config.json); --epochs N may extend or shorten it, but N must
+                             reach the checkpoint's epoch (the one in progress, if any)
       --checkpoint-every-steps N
                              also write a checkpoint every N training steps (mini-batches)
       --format F             table | json | csv | md for the summary [table]
@@ -35,10 +36,6 @@ enum TrainCommand {
     static func run(_ input: Arguments) throws {
         var arguments = input
         if arguments.wantsHelp { print(help); return }
-        let checkpointEvery = try arguments.integer("--checkpoint-every-steps")
-        if let checkpointEvery, checkpointEvery < 1 {
-            throw UsageError("--checkpoint-every-steps must be >= 1, got \(checkpointEvery)")
-        }
         // Every option is read and checked before anything is loaded or written.
         let resumePath = try arguments.string("--resume")
         let runPath = try arguments.string("--run-dir")
@@ -46,48 +43,22 @@ enum TrainCommand {
         if resumePath != nil && (runPath != nil || force) {
             throw UsageError("--resume continues the run in its own directory; --run-dir and --force cannot be given with it")
         }
-        if checkpointEvery != nil && resumePath == nil && runPath == nil {
-            throw UsageError("--checkpoint-every-steps needs --run-dir (checkpoints are written there)")
-        }
+        let checkpointEvery = try TrainingLoop.parseCheckpointEverySteps(&arguments, hasRunDirectory: resumePath != nil || runPath != nil)
         let makeTrainer = try resumePath.map { path in try resumedTrainer(&arguments, path: path) }
             ?? newTrainer(&arguments, runDirectory: runPath.map(RunDirectory.init(path:)), force: force)
         let (format, outPath) = try OutputFormat.parse(&arguments)
         try arguments.finish()
         let (trainer, runDirectory, lock) = try makeTrainer()
         defer { withExtendedLifetime(lock) {} }
-        let config = trainer.config
 
-        let stop = StopSignal.install()
-        let progress = Progress(label: config.rule.rawValue)
-        var globalStep = trainer.epochsCompleted * trainer.stepsPerEpoch + trainer.stepsCompletedInEpoch
-        let finished = try trainer.train(shouldStop: { stop.received != nil }) { metrics in
-            globalStep += 1
-            if let metrics {
-                progress.report(metrics, of: config.epochs)
-                QuantizationReport.warnAboutOverflows(metrics, precision: config.precision)
-                if let runDirectory {
-                    try runDirectory.write(history: trainer.history, summary: trainer.summary)
-                    try runDirectory.writeCheckpoint(trainer)
-                }
-            } else if let runDirectory, let checkpointEvery, globalStep % checkpointEvery == 0 {
-                try runDirectory.writeCheckpoint(trainer)
-            }
-            stop.testHook(afterStep: globalStep)
-        }
-        if !finished, let signal = stop.received {
-            let position = "epoch \(trainer.epochsCompleted + 1), step \(trainer.stepsCompletedInEpoch) of \(trainer.stepsPerEpoch)"
+        var loop = TrainingLoop(stop: StopSignal.install(), checkpointEverySteps: checkpointEvery)
+        if let signal = try loop.run(trainer, label: trainer.config.rule.rawValue, runDirectory: runDirectory) {
+            let stopped = "stopped by \(StopSignal.name(signal)) at \(TrainingLoop.position(trainer))"
             guard let runDirectory else {
-                throw Interrupted(signal: signal, description: "stopped by \(StopSignal.name(signal)) at \(position); nothing saved (no --run-dir)")
+                throw Interrupted(signal: signal, description: "\(stopped); nothing saved (no --run-dir)")
             }
-            try runDirectory.writeCheckpoint(trainer)
-            throw Interrupted(signal: signal, description: "stopped by \(StopSignal.name(signal)) at \(position); checkpoint written; continue with: pepita-edge train --resume \(runDirectory.path)")
+            throw Interrupted(signal: signal, description: "\(stopped); checkpoint written; continue with: pepita-edge train --resume \(runDirectory.path)")
         }
-        if let runDirectory {
-            try runDirectory.write(history: trainer.history, summary: trainer.summary)
-            try runDirectory.writeCheckpoint(trainer)
-            try runDirectory.writeFinalWeights(trainer)
-        }
-        if let last = trainer.history.last { QuantizationReport.print(last, precision: config.precision) }
         try OutputFormat.emit(CompareCommand.render([trainer.summary], format: format), to: outPath)
     }
 
@@ -126,20 +97,41 @@ enum TrainCommand {
     }
 
     /// The run in `path`, rebuilt from its config.json and put back where its
-    /// checkpoint says it was.
+    /// checkpoint says it was; `epochs` (`--epochs`) must not end it before that point.
     private static func resumedTrainer(path: String, epochs: Int?) throws -> (Trainer, RunDirectory?, RunDirectoryLock?) {
         let runDirectory = RunDirectory(path: path)
         // The config is read first: a path that is no run must not get a lock file.
         var config = try runDirectory.readConfig()
         let lock = try runDirectory.lock()
-        if let epochs { config.epochs = epochs }
+        let state = try runDirectory.readCheckpointState()
+        if let epochs {
+            try checkEpochs(epochs, against: state, of: path)
+            config.epochs = epochs
+        }
         let dataset = try DatasetCatalog.load(name: config.dataset, dataDirectory: config.dataDirectory,
                                               validationFraction: config.validationFraction)
-        // The checkpoint carries the unfinished epoch's counted operations.
-        let trainer = try TrainingOptions.makeTrainer(config: config, dataset: dataset, countOperations: true)
+        let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
+        // The checkpoint carries the unfinished epoch's counted operations, when the run counts them.
+        let trainer = try Trainer(config: config, dataset: dataset,
+                                  initial: runDirectory.resumeInitialState(config: config, architecture: architecture),
+                                  countOperations: config.countsOperations)
         try runDirectory.resume(trainer)
         if epochs != nil { try runDirectory.write(config: config) }
-        standardError("resuming \(path) at epoch \(trainer.epochsCompleted + 1), step \(trainer.stepsCompletedInEpoch) of \(trainer.stepsPerEpoch) (\(config.epochs) epochs, \(config.threads) thread(s))")
+        standardError("resuming \(path) at \(TrainingLoop.position(trainer)) (\(config.epochs) epochs, \(config.threads) thread(s))")
         return (trainer, runDirectory, lock)
+    }
+
+    /// `--epochs N` on resume must leave the checkpoint's position inside the run:
+    /// N >= the epoch in progress (N > epochs completed when an epoch is half done,
+    /// N >= epochs completed at an epoch boundary). Anything less would end the run
+    /// before its own checkpoint, with weights from the middle of an epoch.
+    private static func checkEpochs(_ epochs: Int, against state: TrainerCheckpointState, of path: String) throws {
+        let inProgress = state.stepsCompletedInEpoch > 0
+        let minimum = state.epochsCompleted + (inProgress ? 1 : 0)
+        guard epochs < minimum else { return }
+        let position = inProgress
+            ? "is at epoch \(state.epochsCompleted + 1), step \(state.stepsCompletedInEpoch) of \(state.stepsPerEpoch)"
+            : "has \(state.epochsCompleted) epochs done"
+        throw UsageError("--epochs \(epochs) would end the run before its checkpoint, which \(position); give --epochs >= \(minimum) to resume \(path)")
     }
 }

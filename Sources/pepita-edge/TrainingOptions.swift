@@ -128,25 +128,21 @@ struct TrainingOptions {
             lastLayerError: lastLayerError ?? architecture.defaultLastLayerError,
             convolutionBatchAverageTwice: convolutionBatchAverageTwice, shuffle: shuffle, seed: seed,
             validationFraction: validationFraction, threads: threads, fitEpochs: fitEpochs ?? 100,
-            initDirectory: initDirectory, precision: precision)
+            initDirectory: initDirectory, countOperations: countOperations, precision: precision)
         try config.validate()
         return config
     }
 
-    /// Builds the trainer, reading `--init` weights if given.
+    /// Builds the trainer of a new run, reading `--init` weights if given (a resumed
+    /// run reads its checkpoint instead: `RunDirectory.resumeInitialState`).
     func makeTrainer(config: TrainingConfig, dataset: Dataset) throws -> Trainer {
-        try Self.makeTrainer(config: config, dataset: dataset, countOperations: countOperations)
-    }
-
-    /// The trainer of `config` (a new run's or a resumed run's), its initial weights read from `--init` if given.
-    static func makeTrainer(config: TrainingConfig, dataset: Dataset, countOperations: Bool) throws -> Trainer {
         var initial: InitialState? = nil
         if let directory = config.initDirectory {
             let architecture = try Architecture.named(config.model, input: dataset.shape, classCount: dataset.classCount)
             initial = try RunDirectory.readInitialState(from: directory, architecture: architecture,
                                                         readProjection: config.rule.isPepita)
         }
-        return try Trainer(config: config, dataset: dataset, initial: initial, countOperations: countOperations)
+        return try Trainer(config: config, dataset: dataset, initial: initial, countOperations: config.countsOperations)
     }
 }
 

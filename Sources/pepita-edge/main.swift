@@ -68,7 +68,7 @@ do {
 } catch let error as Interrupted {
     standardError("pepita-edge: \(error.description)")
     exit(128 + error.signal)
-} catch let error as TrainingError {
+} catch let error as Diverged {
     standardError("pepita-edge: \(error.description)")
     exit(3)
 } catch {

@@ -83,4 +83,18 @@ final class OutputSafetyCLITests: XCTestCase {
         let resumed = try PepitaEdgeCommand.run(["train", "--resume", run, "--epochs", "3"])
         XCTAssertEqual(resumed.status, 0, resumed.standardError)
     }
+
+    func testOneCharacterRelativeRunDirectories() throws {
+        let directory = try TempDirectory()
+        let trained = try PepitaEdgeCommand.run(["train", "--run-dir", "x"] + tiny, currentDirectory: directory.path)
+        XCTAssertFalse(trained.terminatedBySignal, trained.standardError)
+        XCTAssertEqual(trained.status, 0, trained.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path("x/weights/W0.npy")))
+        let compared = try PepitaEdgeCommand.run(["compare", "--run-dir", "r"] + tiny, currentDirectory: directory.path)
+        XCTAssertFalse(compared.terminatedBySignal, compared.standardError)
+        XCTAssertEqual(compared.status, 0, compared.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path("r/bp-float32/weights/W0.npy")))
+        let resumed = try PepitaEdgeCommand.run(["train", "--resume", "x", "--epochs", "2"], currentDirectory: directory.path)
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    }
 }

@@ -93,4 +93,77 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.standardError.contains("--checkpoint-every-steps needs --run-dir"), result.standardError)
     }
+
+    /// A run of `small` stopped by SIGINT after global step `step`, checkpointed there.
+    private func stoppedRun(_ directory: TempDirectory, step: Int, extra: [String] = []) throws -> String {
+        let run = directory.path("run")
+        let stopped = try PepitaEdgeCommand.run(["train", "--run-dir", run] + small + extra,
+                                                environment: ["PEPITA_EDGE_TEST_SIGNAL_AFTER_STEP": "\(step):\(SIGINT)"])
+        XCTAssertEqual(stopped.status, 130, stopped.standardError)
+        return run
+    }
+
+    func testResumeEpochsMustReachTheCheckpointsPosition() throws {
+        let directory = try TempDirectory()
+        // Step 50 is step 5 of epoch 2: one epoch done, the second in progress.
+        let run = try stoppedRun(directory, step: 50)
+        for epochs in ["1", "0"] {
+            let result = try PepitaEdgeCommand.run(["train", "--resume", run, "--epochs", epochs])
+            XCTAssertEqual(result.status, 2, result.standardError)
+            XCTAssertEqual(result.standardError, "pepita-edge: --epochs \(epochs) would end the run before its checkpoint, which is at epoch 2, step 5 of 45; give --epochs >= 2 to resume \(run)\n")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/weights/W0.npy"), "no weights from the middle of an epoch")
+        }
+        let finished = try PepitaEdgeCommand.run(["train", "--resume", run, "--epochs", "2"])
+        XCTAssertEqual(finished.status, 0, finished.standardError)
+        let rows = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 3, "header + 2 epochs")
+
+        // At an epoch boundary the run may end right there, but not before.
+        let shorter = try PepitaEdgeCommand.run(["train", "--resume", run, "--epochs", "1"])
+        XCTAssertEqual(shorter.status, 2)
+        XCTAssertEqual(shorter.standardError, "pepita-edge: --epochs 1 would end the run before its checkpoint, which has 2 epochs done; give --epochs >= 2 to resume \(run)\n")
+    }
+
+    func testResumeNeedsNoInitDirectory() throws {
+        let directory = try TempDirectory()
+        let source = directory.path("source")
+        // Another seed: the run's initial weights and F (in weights/F.npy) come from --init, not its own seed.
+        XCTAssertEqual(try PepitaEdgeCommand.run(["train", "--run-dir", source, "--model", "fc:64-16-10", "--epochs", "1", "--seed", "5"]).status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: source + "/weights/F.npy"))
+        let initial = directory.path("init")
+        try FileManager.default.moveItem(atPath: source + "/weights", toPath: initial)
+        let straight = directory.path("straight")
+        let reference = try PepitaEdgeCommand.run(["train", "--run-dir", straight, "--init", initial] + small)
+        XCTAssertEqual(reference.status, 0, reference.standardError)
+
+        let run = try stoppedRun(directory, step: 50, extra: ["--init", initial])
+        try FileManager.default.removeItem(atPath: initial)
+        let resumed = try PepitaEdgeCommand.run(["train", "--resume", run])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertEqual(try weightFiles(run), try weightFiles(straight), "the checkpoint alone continues a run started from --init")
+    }
+
+    func testResumeKeepsTheRunsOperationCountingSetting() throws {
+        let directory = try TempDirectory()
+        let run = try stoppedRun(directory, step: 50, extra: ["--no-operation-counts"])
+        let resumed = try PepitaEdgeCommand.run(["train", "--resume", run])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        let metrics = try String(contentsOfFile: run + "/metrics.json", encoding: .utf8)
+        XCTAssertFalse(metrics.contains("\"operations\""), "no epoch of a run without operation counts has them after resuming")
+        XCTAssertTrue(try String(contentsOfFile: run + "/config.json", encoding: .utf8).contains("\"countOperations\" : false"))
+    }
+
+    func testDivergenceSaysWhetherACheckpointIsKept() throws {
+        let directory = try TempDirectory()
+        let bare = try PepitaEdgeCommand.run(["train", "--lr", "1e30", "--rule", "bp"] + small)
+        XCTAssertEqual(bare.status, 3)
+        let bareLast = String(try XCTUnwrap(bare.standardError.split(separator: "\n").last))
+        XCTAssertTrue(bareLast.hasSuffix("of the bp run; nothing saved (no --run-dir) (try a smaller --lr)"), bareLast)
+        XCTAssertFalse(bare.standardError.contains("checkpoint"), bare.standardError)
+
+        let run = directory.path("run")
+        let saved = try PepitaEdgeCommand.run(["train", "--run-dir", run, "--lr", "1e30", "--rule", "bp", "--checkpoint-every-steps", "1"] + small)
+        XCTAssertEqual(saved.status, 3)
+        XCTAssertTrue(saved.standardError.contains("; the last good checkpoint (\(run)/checkpoint) is kept (try a smaller --lr)"), saved.standardError)
+    }
 }

@@ -223,7 +223,7 @@ final class HostileInputTests: XCTestCase {
             ("config.json with a misspelt key", good.replacingOccurrences(of: "\"learningRate\"", with: "\"learningrate\""), "field learningRate: missing"),
             ("config.json with an unknown key", good.replacingOccurrences(of: "\"model\"", with: "\"colour\" : \"red\", \"model\""), "field colour: unknown key"),
             ("config.json with a wrong type", good.replacingOccurrences(of: "\"epochs\" : 2", with: "\"epochs\" : \"two\""), "field epochs: expected Int"),
-            ("config.json with an impossible batch", good.replacingOccurrences(of: "\"batchSize\" : 20", with: "\"batchSize\" : 0"), "--batch must be >= 1"),
+            ("config.json with an impossible batch", good.replacingOccurrences(of: "\"batchSize\" : 20", with: "\"batchSize\" : 0"), "--batch must be in 1...16777216, got 0"),
             ("config.json with a broken precision", good.replacingOccurrences(of: "\"bits\" : 8", with: "\"bits\" : 40"), "field precision.roles."),
         ]
         for (kind, text, problem) in cases {

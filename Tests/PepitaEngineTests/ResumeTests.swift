@@ -85,4 +85,27 @@ final class ResumeTests: XCTestCase {
             XCTAssertTrue(String(describing: error).contains("epoch 1, step \(step)"))
         }
     }
+
+    func testACheckpointInsideAnEpochPastTheRunsLastIsRefused() throws {
+        // 7 steps per epoch: after 10 steps the checkpoint is in epoch 2; a run of
+        // 1 epoch must not take it (it would end with weights from mid-epoch 2).
+        let directory = try TempDirectory()
+        let run = RunDirectory(path: directory.path("run"))
+        try run.create(overwrite: false)
+        let first = try Trainer(config: config(.pepita, precision: "float32"), dataset: dataset)
+        for _ in 0 ..< 10 { _ = try first.step() }
+        try run.writeCheckpoint(first)
+        var shorter = try config(.pepita, precision: "float32")
+        shorter.epochs = 1
+        XCTAssertThrowsError(try run.resume(Trainer(config: shorter, dataset: dataset))) { error in
+            XCTAssertTrue(String(describing: error).contains("state.json: field stepsCompletedInEpoch: 3 steps of epoch 2 are done, past the run's last epoch 1"),
+                          "\(error)")
+        }
+    }
+
+    func testTheDivergenceMessageLeavesCheckpointsToTheCaller() throws {
+        // Whether a checkpoint exists is known only to the caller (train without --run-dir has none).
+        let message = TrainingError.nonFinite(epoch: 2, step: 5, layer: 1).description
+        XCTAssertEqual(message, "training diverged: weights of layer 1 (W1) became NaN or infinite at epoch 2, step 5")
+    }
 }

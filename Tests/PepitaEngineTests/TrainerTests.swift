@@ -39,7 +39,7 @@ final class TrainerTests: XCTestCase {
         config.decayEpochs = [1, 2]
         let trainer = try Trainer(config: config, dataset: Self.separableDataset())
         var seen: [Int] = []
-        trainer.train { seen.append($0.epoch) }
+        XCTAssertTrue(try trainer.train(shouldStop: { false }) { metrics in if let metrics { seen.append(metrics.epoch) } })
         XCTAssertEqual(seen, [1, 2, 3])
         XCTAssertEqual(trainer.history.map(\.learningRate), [0.01, 0.01 * 0.1, 0.01 * 0.1 * 0.1])
         XCTAssertEqual(trainer.summary.epochs, 3)

@@ -20,7 +20,7 @@ public enum AtomicDirectory {
         try create(staging)
         try fill(staging)
         AtomicFile.synchronizeDirectory(staging)
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = parentDirectory(of: path)
         if manager.fileExists(atPath: path) {
             if exchange(staging, path) {
                 try? manager.removeItem(atPath: staging)
@@ -48,11 +48,24 @@ public enum AtomicDirectory {
             guard isDirectory.boolValue else { throw FileError(path: path, reason: "exists and is not a directory") }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty && parent != path { try create(parent) }
+        let parent = parentDirectory(of: path)
+        if parent != path { try create(parent) }
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw FileError(path: path, reason: "cannot create directory: \(AtomicFile.systemReason())")
         }
+    }
+
+    /// The directory holding `path`, as `dirname(1)` gives it: `.` for a bare name
+    /// (`x`), `/` for a top-level one, trailing and doubled slashes ignored.
+    /// (`NSString.deletingLastPathComponent` traps on some one-component paths in
+    /// swift-corelibs-foundation, so it is not used on paths from the command line.)
+    static func parentDirectory(of path: String) -> String {
+        var name = Substring(path)
+        while name.count > 1 && name.hasSuffix("/") { name.removeLast() }
+        guard let slash = name.lastIndex(of: "/") else { return "." }
+        var parent = name[..<slash]
+        while parent.hasSuffix("/") { parent.removeLast() }
+        return parent.isEmpty ? "/" : String(parent)
     }
 
     /// `path` if it exists, else `path.previous` left by an interrupted fallback swap.

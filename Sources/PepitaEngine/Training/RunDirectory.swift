@@ -112,15 +112,32 @@ public struct RunDirectory: Sendable {
         }
     }
 
-    /// Puts `trainer` (built from this run's config) where the run's checkpoint says it was.
-    public func resume(_ trainer: Trainer) throws {
-        let directory = AtomicDirectory.readablePath(checkpointPath)
-        let statePath = directory + "/state.json"
+    /// The run's `checkpoint/state.json` (or that of `checkpoint.previous`, see
+    /// `AtomicDirectory.readablePath(_:)`): where the run stands.
+    public func readCheckpointState() throws -> TrainerCheckpointState {
+        let statePath = AtomicDirectory.readablePath(checkpointPath) + "/state.json"
         guard FileManager.default.fileExists(atPath: statePath) else {
             throw FileError(path: statePath, reason: "missing: the run has no checkpoint to resume from")
         }
-        let state = try StrictJSON.read(TrainerCheckpointState.self, from: statePath)
-        try trainer.restore(state, engineDirectory: directory)
+        return try StrictJSON.read(TrainerCheckpointState.self, from: statePath)
+    }
+
+    /// Puts `trainer` (built from this run's config) where the run's checkpoint says it was.
+    public func resume(_ trainer: Trainer) throws {
+        try trainer.restore(readCheckpointState(), engineDirectory: AtomicDirectory.readablePath(checkpointPath))
+    }
+
+    /// What the trainer of a resumed run is built from before `resume(_:)`: the
+    /// checkpoint holds the weights and fixed matrices, so the `--init` directory
+    /// is not read again (it may have moved since). Only a PEPITA run that started
+    /// from `--init` gets its F from the checkpoint here, as F is not drawn from the
+    /// seed then; every other run needs nothing (nil).
+    public func resumeInitialState(config: TrainingConfig, architecture: Architecture) throws -> InitialState? {
+        guard config.initDirectory != nil, config.rule.isPepita else { return nil }
+        let file = AtomicDirectory.readablePath(checkpointPath) + "/F.npy"
+        let inputs = architecture.input.featureCount, classes = architecture.classCount
+        let array = try Self.readArray(file, expectedShape: [inputs, classes])
+        return InitialState(weights: nil, projection: Matrix(rows: inputs, columns: classes, values: array.values))
     }
 
     public func writeFinalWeights(_ trainer: Trainer) throws {

@@ -82,6 +82,9 @@ extension Trainer {
         guard (0...config.epochs).contains(state.epochsCompleted) else {
             throw fail("epochsCompleted", "must be 0...\(config.epochs), got \(state.epochsCompleted)")
         }
+        guard state.epochsCompleted < config.epochs || state.stepsCompletedInEpoch == 0 else {
+            throw fail("stepsCompletedInEpoch", "\(state.stepsCompletedInEpoch) steps of epoch \(state.epochsCompleted + 1) are done, past the run's last epoch \(config.epochs)")
+        }
         guard state.history.count == state.epochsCompleted else {
             throw fail("history", "holds \(state.history.count) epochs, expected \(state.epochsCompleted)")
         }

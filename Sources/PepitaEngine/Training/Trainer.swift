@@ -117,16 +117,11 @@ public final class Trainer {
         }
     }
 
-    /// Trains the remaining epochs of `config.epochs`.
+    /// Trains the remaining epochs of `config.epochs`. No finiteness check (see
+    /// `step()`): for tests and measurements; the CLI trains with
+    /// `train(shouldStop:afterStep:)`, which checks every step.
     public func train() {
-        train { _ in }
-    }
-
-    /// Trains the remaining epochs of `config.epochs`, calling `afterEpoch` after each.
-    public func train(afterEpoch: (EpochMetrics) throws -> Void) rethrows {
-        while !isFinished {
-            try afterEpoch(trainEpoch())
-        }
+        while !isFinished { trainEpoch() }
     }
 
     /// Trains the remaining steps one at a time with `step()`, calling `afterStep`

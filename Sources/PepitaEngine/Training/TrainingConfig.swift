@@ -35,13 +35,18 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var fitEpochs: Int?
     /// Directory the initial weights (and F) were read from, if any.
     public var initDirectory: String?
+    /// Whether every step's operations are counted into the metrics (`--no-operation-counts`
+    /// turns it off); a resumed run keeps its setting, so its metrics.json is never mixed.
+    /// Absent (nil) in configs written before the setting was saved, which counted: read it
+    /// through `countsOperations`.
+    public var countOperations: Bool?
 
     public init(model: String, rule: RuleKind, dataset: String, dataDirectory: String? = nil,
                 epochs: Int, batchSize: Int, learningRate: Float, decayEpochs: [Int], decayFactor: Float = 0.1,
                 momentum: Float = 0.9, dropoutKeep: Float = 0.9, projectionScale: Float = 0.05,
                 lastLayerError: LastLayerError, convolutionBatchAverageTwice: Bool = true, shuffle: Bool = true,
                 seed: UInt64 = 1, validationFraction: Double = 0, threads: Int = 1, fitEpochs: Int? = nil,
-                initDirectory: String? = nil, precision: PrecisionConfig = .preset(named: "float32")!) {
+                initDirectory: String? = nil, countOperations: Bool = true, precision: PrecisionConfig = .preset(named: "float32")!) {
         self.precision = precision
         self.model = model
         self.rule = rule
@@ -63,17 +68,28 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.threads = threads
         self.fitEpochs = fitEpochs
         self.initDirectory = initDirectory
+        self.countOperations = countOperations
     }
+
+    /// `countOperations`, true for a config written before it was saved.
+    public var countsOperations: Bool { countOperations ?? true }
 
     public var schedule: StepSchedule {
         StepSchedule(baseLearningRate: learningRate, decayEpochs: decayEpochs, factor: decayFactor)
     }
 
+    /// The largest `--epochs`, `--batch` and `--threads`: far beyond any real run, and
+    /// small enough that the products made of them (steps per epoch, the global step
+    /// number `epochs x steps per epoch`, work split over threads) cannot overflow.
+    public static let maxEpochs = 1 << 24
+    public static let maxBatchSize = 1 << 24
+    public static let maxThreads = 1 << 12
+
     /// Checks ranges; the message names the setting (as its command-line flag).
     public func validate() throws {
         func fail(_ message: String) throws { throw ConfigError(message: message) }
-        if epochs < 0 { try fail("--epochs must be >= 0, got \(epochs)") }
-        if batchSize < 1 { try fail("--batch must be >= 1, got \(batchSize)") }
+        if !(0...Self.maxEpochs).contains(epochs) { try fail("--epochs must be in 0...\(Self.maxEpochs), got \(epochs)") }
+        if !(1...Self.maxBatchSize).contains(batchSize) { try fail("--batch must be in 1...\(Self.maxBatchSize), got \(batchSize)") }
         if !(learningRate.isFinite && learningRate >= 0) { try fail("--lr must be a finite number >= 0, got \(learningRate)") }
         if !(momentum >= 0 && momentum < 1) { try fail("--momentum must be in [0, 1), got \(momentum)") }
         if !(dropoutKeep > 0 && dropoutKeep <= 1) { try fail("--dropout-keep must be in (0, 1], got \(dropoutKeep)") }
@@ -81,8 +97,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if !(decayFactor.isFinite && decayFactor > 0) { try fail("--decay-factor must be > 0, got \(decayFactor)") }
         if decayEpochs.contains(where: { $0 < 0 }) { try fail("--decay-epochs must be >= 0") }
         if !(validationFraction >= 0 && validationFraction < 1) { try fail("--validation must be in [0, 1), got \(validationFraction)") }
-        if threads < 1 { try fail("--threads must be >= 1, got \(threads)") }
-        if let fitEpochs, fitEpochs < 2 { try fail("--fit-epochs must be >= 2, got \(fitEpochs)") }
+        if !(1...Self.maxThreads).contains(threads) { try fail("--threads must be in 1...\(Self.maxThreads), got \(threads)") }
+        if let fitEpochs, !(2...Self.maxEpochs).contains(fitEpochs) { try fail("--fit-epochs must be in 2...\(Self.maxEpochs), got \(fitEpochs)") }
+        if decayEpochs.contains(where: { $0 > Self.maxEpochs }) { try fail("--decay-epochs must be <= \(Self.maxEpochs)") }
     }
 }
 
