@@ -5,7 +5,8 @@ extension NetworkCostModel {
         done in place; the figure is the sum of all buffers plus parameters. "Reused": a buffer lives from the \
         stage that writes it to the last stage that reads it, and ReLU, batch norm, residual adds, the output \
         error and deltas through them are written in place over their input when that input is read there for the \
-        last time. Flatten is a view under both. Parameters (weights, biases, batch-norm scale, shift and running \
+        last time; a delta through a pool whose windows do not overlap is unpooled in place (its buffer has the \
+        pre-pool size from the stage that writes the pooled delta). Flatten is a view under both. Parameters (weights, biases, batch-norm scale, shift and running \
         statistics), velocities and feedback matrices (F, B, D) are live throughout; no dW is stored.
         """
 
@@ -15,7 +16,7 @@ extension NetworkCostModel {
         case .bp, .fa, .dfa:
             return """
                 The forward pass keeps what the backward pass reads: each trainable layer's input (for its gradient), \
-                each ReLU's output (its derivative), each batch norm's input (to re-form x_hat) and each max pool's \
+                each ReLU's output (its derivative; for a ReLU read only by a max pool, the pooled output at the winners), each batch norm's input (to re-form x_hat) and each max pool's \
                 winner indices. The backward pass runs from the top, one layer per stage: it forms the layer's \
                 gradient, steps its momentum and sends the delta down (BP: delta W, FA: delta B, DFA: e D onto each \
                 stage's end, then through the stage). Stored tensors and deltas are freed after their last read.
@@ -122,10 +123,38 @@ struct ScheduleBuilder {
         let layer = layers[i]
         switch layer.kind {
         case .dense, .conv2d, .batchNorm: planner.keep(source(layer.inputs[0], outputs, input: input), until: stage)
-        case .relu: planner.keep(outputs[i], until: stage)
+        case .relu:
+            if let pool = maxPoolReading(i), let mask = masks[pool] {
+                planner.keep(outputs[pool], until: stage)
+                planner.use(mask, at: stage)
+            } else {
+                planner.keep(outputs[i], until: stage)
+            }
         case .pool: if let mask = masks[i] { planner.use(mask, at: stage) }
         default: break
         }
+    }
+
+    /// The max pool that is the only reader of ReLU `i`'s output, if any. Its
+    /// delta is non-zero only at the winners, where the ReLU output is the pooled
+    /// value, so the ReLU derivative is read from the pooled output and the
+    /// winners (kept anyway) instead of keeping the ReLU output before pooling.
+    func maxPoolReading(_ i: Int) -> Int? {
+        guard network.consumers[i].count == 1, case let .pool(pooling) = layers[network.consumers[i][0]].kind,
+              pooling.kind == .max else { return nil }
+        return network.consumers[i][0]
+    }
+
+    /// Whether a delta through layer `i` may be written in place over the delta `i` received:
+    /// elementwise layers, and pools whose windows do not overlap (unpooling scatters pooled
+    /// value `j` to positions at or after `j`, so it runs backwards in one buffer of the
+    /// input's size, as a fused `delta W` written straight to the winners would).
+    func sendsDeltaInPlace(_ i: Int) -> Bool {
+        if Self.isElementwise(layers[i].kind) { return true }
+        guard case let .pool(pooling) = layers[i].kind else { return false }
+        guard let size = pooling.size else { return true }  // global: one window per channel
+        let stride = pooling.stride ?? size
+        return stride.height >= size.height && stride.width >= size.width
     }
 
     /// Max-pool winner indices of one pass, made at each pool's forward stage.
@@ -149,7 +178,7 @@ struct ScheduleBuilder {
             if let existing = deltas[producer] { planner.use(existing, at: stage); continue }
             let id = planner.tensor("delta(\(layers[producer].name))\(suffix)", .backwardBuffers, layer: producer,
                                     bytes: errorBytes(count: layers[producer].outputCount), at: stage)
-            if Self.isElementwise(layers[i].kind) { planner.inPlace(id, over: delta) }
+            if sendsDeltaInPlace(i) { planner.inPlace(id, over: delta) }
             deltas[producer] = id
         }
     }
