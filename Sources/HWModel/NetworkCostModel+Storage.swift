@@ -124,9 +124,11 @@ struct ScheduleBuilder {
         switch layer.kind {
         case .dense, .conv2d, .batchNorm: planner.keep(source(layer.inputs[0], outputs, input: input), until: stage)
         case .relu:
-            if let pool = maxPoolReading(i), let mask = masks[pool] {
+            if let sign = masks[i] {
+                planner.use(sign, at: stage)
+            } else if let pool = maxPoolReading(i), let winners = masks[pool] {
                 planner.keep(outputs[pool], until: stage)
-                planner.use(mask, at: stage)
+                planner.use(winners, at: stage)
             } else {
                 planner.keep(outputs[i], until: stage)
             }
@@ -157,14 +159,39 @@ struct ScheduleBuilder {
         return stride.height >= size.height && stride.width >= size.width
     }
 
-    /// Max-pool winner indices of one pass, made at each pool's forward stage.
-    mutating func winnerMasks(stageOf: [Int], suffix: String) -> [Int: Int] {
+    /// Whether a backward step keeps layer `i`'s output as its input anyway: a dense,
+    /// conv or batch-norm layer reads it (through flatten views).
+    func isKeptAsInput(_ i: Int) -> Bool {
+        network.consumers[i].contains { consumer in
+            switch layers[consumer].kind {
+            case .dense, .conv2d, .batchNorm: return true
+            case .flatten: return isKeptAsInput(consumer)
+            default: return false
+            }
+        }
+    }
+
+    /// The masks the backward steps of one pass read, made at each layer's forward stage:
+    /// every max pool's winner indices, and a 1-bit sign for each ReLU whose derivative
+    /// `needsDerivative` and whose output is kept for no other reason (not the input of a
+    /// weighted or batch-norm layer, not read by a max pool alone, not in `keptAnyway`).
+    mutating func backwardMasks(stageOf: [Int], suffix: String, needsDerivative: (Int) -> Bool,
+                                keptAnyway: Set<Int> = []) -> [Int: Int] {
         var masks: [Int: Int] = [:]
         for layer in layers {
-            guard case let .pool(pooling) = layer.kind, pooling.kind == .max else { continue }
-            masks[layer.index] = planner.tensor("winners(\(layer.name))\(suffix)", .masks, layer: layer.index,
-                                                bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: layer.poolWinnerBits),
-                                                at: stageOf[layer.index])
+            switch layer.kind {
+            case let .pool(pooling) where pooling.kind == .max:
+                masks[layer.index] = planner.tensor("winners(\(layer.name))\(suffix)", .masks, layer: layer.index,
+                                                    bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: layer.poolWinnerBits),
+                                                    at: stageOf[layer.index])
+            case .relu where needsDerivative(layer.index) && !isKeptAsInput(layer.index)
+                && maxPoolReading(layer.index) == nil && !keptAnyway.contains(layer.index):
+                masks[layer.index] = planner.tensor("sign(\(layer.name))\(suffix)", .masks, layer: layer.index,
+                                                    bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: 1),
+                                                    at: stageOf[layer.index])
+            default:
+                break
+            }
         }
         return masks
     }
@@ -187,12 +214,12 @@ struct ScheduleBuilder {
         let forwardStages = layers.map { planner.stage("forward[\($0.name)]") }
         let x = planner.tensor("x", .inputs, layer: nil, bytes: inputBytes, at: 0)
         let outputs = forward(input: x, through: last, stageOf: forwardStages, suffix: "")
-        let masks = winnerMasks(stageOf: forwardStages, suffix: "")
+        let needs = network.needsDelta
+        let masks = backwardMasks(stageOf: forwardStages, suffix: "", needsDerivative: { needs[$0] })
         let e = outputError("e", over: outputs[last], at: forwardStages[last])
         var backwardStages = Array(repeating: 0, count: layers.count)
         for i in layers.indices.reversed() { backwardStages[i] = planner.stage("backward[\(layers[i].name)]") }
 
-        let needs = network.needsDelta
         let stages = network.stages
         let stageOfLayer = Dictionary(stages.flatMap { stage in stage.layers.map { ($0, stage) } }, uniquingKeysWith: { a, _ in a })
         var deltas = Array<Int?>(repeating: nil, count: layers.count)
@@ -258,10 +285,12 @@ struct ScheduleBuilder {
             for i in stage.weightedLayer..<limit { passStages[i] = planner.stage("forward±[\(layers[i].name)]") }
             updateStages.append(planner.stage("localUpdate[\(layers[stage.weightedLayer].name)]"))
         }
+        let staged = Set(stages.flatMap(\.layers)), stageEnds = Set(stages.map(\.end))
         for (suffix, label) in [("+", "x"), ("-", "x_neg")] {
             let input = planner.tensor(label, .inputs, layer: nil, bytes: inputBytes, at: 0)
             let outputs = forward(input: input, through: last, stageOf: passStages, suffix: suffix)
-            let masks = winnerMasks(stageOf: passStages, suffix: suffix)
+            let masks = backwardMasks(stageOf: passStages, suffix: suffix, needsDerivative: { staged.contains($0) },
+                                      keptAnyway: stageEnds)
             var deltas = Array<Int?>(repeating: nil, count: layers.count)
             for (stage, update) in zip(stages, updateStages) {
                 planner.keep(outputs[stage.end], until: update)
