@@ -6,8 +6,9 @@ extension NetworkCostModel {
         stage that writes it to the last stage that reads it, and ReLU, batch norm, residual adds, the output \
         error and deltas through them are written in place over their input when that input is read there for the \
         last time; a delta through a pool whose windows do not overlap is unpooled in place (its buffer has the \
-        pre-pool size from the stage that writes the pooled delta). Flatten is a view under both. Parameters (weights, biases, batch-norm scale, shift and running \
-        statistics), velocities and feedback matrices (F, B, D) are live throughout; no dW is stored.
+        pre-pool size from the stage that writes the pooled delta). Flatten is a view under both. Parameters \
+        (weights, biases, batch-norm scale, shift and running statistics), velocities and feedback matrices \
+        (F, B, D) are live throughout; no dW is stored.
         """
 
     /// The storage schedule of `rule`, in words; every report repeats it.
@@ -16,10 +17,11 @@ extension NetworkCostModel {
         case .bp, .fa, .dfa:
             return """
                 The forward pass keeps what the backward pass reads: each trainable layer's input (for its gradient), \
-                each ReLU's output (its derivative; for a ReLU read only by a max pool, the pooled output at the winners), each batch norm's input (to re-form x_hat) and each max pool's \
-                winner indices. The backward pass runs from the top, one layer per stage: it forms the layer's \
-                gradient, steps its momentum and sends the delta down (BP: delta W, FA: delta B, DFA: e D onto each \
-                stage's end, then through the stage). Stored tensors and deltas are freed after their last read.
+                each ReLU's output (its derivative; for a ReLU read only by a max pool, the pooled output at the \
+                winners; a 1-bit sign if no other backward step keeps that output), each batch norm's input (to \
+                re-form x_hat) and each max pool's winner indices. The backward pass runs from the top, one layer \
+                per stage: it forms the layer's gradient, steps its momentum and sends the delta down (BP: delta W, \
+                FA: delta B, DFA: e D onto each stage's end, then through the stage). Stored tensors and deltas are freed after their last read.
                 """
         case .pepita, .pepitaSign:
             return """

@@ -168,11 +168,12 @@ public enum StorageModel {
     public static let backpropSchedule = """
         The forward pass keeps x and every hidden layer's output (after pooling) plus, for pooling layers, the \
         2-bit winner index of each pooled value; pre-pool outputs are pooled in the output stage and not stored; \
-        the ReLU/dropout derivative is read from the stored output (h > 0; for a pooled layer at the winners). The backward pass runs from the top: \
-        at layer l it forms dW_l = delta_l^T h_l, steps W_l's momentum, then sends delta_{l-1} down (BP: delta_l W_l, \
+        the ReLU/dropout derivative is read from the stored output (h > 0; for a pooled layer at the winners). \
+        The backward pass runs from the top: at layer l it forms dW_l = delta_l^T h_l, steps W_l's momentum, \
+        then sends delta_{l-1} down (BP: delta_l W_l, \
         FA: delta_l B_l, DFA: e D_{l-1}) at layer l-1's pre-pool size, so two layers' deltas are live at a time \
-        (DFA forms e D_{l-1} at layer l-1's own stage instead, one delta at a time, keeping e and layer l-1's output until then); \
-        h_l, its winners and delta_l are freed after layer l. \
+        (DFA forms e D_{l-1} at layer l-1's own stage instead, one delta at a time, keeping e and layer l-1's \
+        output until then); h_l, its winners and delta_l are freed after layer l. \
         Weights, feedback matrices and velocities are live throughout; no dW is stored.
         """
 
