@@ -5,8 +5,9 @@
 ///   allocated for the whole step, no in-place reuse (the sum of every buffer);
 /// - **buffers reused as soon as dead**: a buffer lives from the stage that
 ///   writes it to the last stage that reads it, and an elementwise layer (ReLU,
-///   batch norm, residual add, the output error, a delta through them) writes
-///   in place over its input when that input is read for the last time there.
+///   batch norm, residual add, the output error, a delta through them or
+///   through a pool whose windows do not overlap) writes in place over its
+///   input when that input is read for the last time there.
 ///
 /// Flatten is a view in both.
 struct LifetimePlanner {

@@ -5,8 +5,10 @@ extension NetworkCostModel {
         done in place; the figure is the sum of all buffers plus parameters. "Reused": a buffer lives from the \
         stage that writes it to the last stage that reads it, and ReLU, batch norm, residual adds, the output \
         error and deltas through them are written in place over their input when that input is read there for the \
-        last time. Flatten is a view under both. Parameters (weights, biases, batch-norm scale, shift and running \
-        statistics), velocities and feedback matrices (F, B, D) are live throughout; no dW is stored.
+        last time; a delta through a pool whose windows do not overlap is unpooled in place (its buffer has the \
+        pre-pool size from the stage that writes the pooled delta). Flatten is a view under both. Parameters \
+        (weights, biases, batch-norm scale, shift and running statistics), velocities and feedback matrices \
+        (F, B, D) are live throughout; no dW is stored.
         """
 
     /// The storage schedule of `rule`, in words; every report repeats it.
@@ -15,10 +17,11 @@ extension NetworkCostModel {
         case .bp, .fa, .dfa:
             return """
                 The forward pass keeps what the backward pass reads: each trainable layer's input (for its gradient), \
-                each ReLU's output (its derivative), each batch norm's input (to re-form x_hat) and each max pool's \
-                winner indices. The backward pass runs from the top, one layer per stage: it forms the layer's \
-                gradient, steps its momentum and sends the delta down (BP: delta W, FA: delta B, DFA: e D onto each \
-                stage's end, then through the stage). Stored tensors and deltas are freed after their last read.
+                each ReLU's output (its derivative; for a ReLU read only by a max pool, the pooled output at the \
+                winners; a 1-bit sign if no other backward step keeps that output), each batch norm's input (to \
+                re-form x_hat) and each max pool's winner indices. The backward pass runs from the top, one layer \
+                per stage: it forms the layer's gradient, steps its momentum and sends the delta down (BP: delta W, \
+                FA: delta B, DFA: e D onto each stage's end, then through the stage). Stored tensors and deltas are freed after their last read.
                 """
         case .pepita, .pepitaSign:
             return """
@@ -122,20 +125,75 @@ struct ScheduleBuilder {
         let layer = layers[i]
         switch layer.kind {
         case .dense, .conv2d, .batchNorm: planner.keep(source(layer.inputs[0], outputs, input: input), until: stage)
-        case .relu: planner.keep(outputs[i], until: stage)
+        case .relu:
+            if let sign = masks[i] {
+                planner.use(sign, at: stage)
+            } else if let pool = maxPoolReading(i), let winners = masks[pool] {
+                planner.keep(outputs[pool], until: stage)
+                planner.use(winners, at: stage)
+            } else {
+                planner.keep(outputs[i], until: stage)
+            }
         case .pool: if let mask = masks[i] { planner.use(mask, at: stage) }
         default: break
         }
     }
 
-    /// Max-pool winner indices of one pass, made at each pool's forward stage.
-    mutating func winnerMasks(stageOf: [Int], suffix: String) -> [Int: Int] {
+    /// The max pool that is the only reader of ReLU `i`'s output, if any. Its
+    /// delta is non-zero only at the winners, where the ReLU output is the pooled
+    /// value, so the ReLU derivative is read from the pooled output and the
+    /// winners (kept anyway) instead of keeping the ReLU output before pooling.
+    func maxPoolReading(_ i: Int) -> Int? {
+        guard network.consumers[i].count == 1, case let .pool(pooling) = layers[network.consumers[i][0]].kind,
+              pooling.kind == .max else { return nil }
+        return network.consumers[i][0]
+    }
+
+    /// Whether a delta through layer `i` may be written in place over the delta `i` received:
+    /// elementwise layers, and pools whose windows do not overlap (unpooling scatters pooled
+    /// value `j` to positions at or after `j`, so it runs backwards in one buffer of the
+    /// input's size, as a fused `delta W` written straight to the winners would).
+    func sendsDeltaInPlace(_ i: Int) -> Bool {
+        if Self.isElementwise(layers[i].kind) { return true }
+        guard case let .pool(pooling) = layers[i].kind else { return false }
+        guard let size = pooling.size else { return true }  // global: one window per channel
+        let stride = pooling.stride ?? size
+        return stride.height >= size.height && stride.width >= size.width
+    }
+
+    /// Whether a backward step keeps layer `i`'s output as its input anyway: a dense,
+    /// conv or batch-norm layer reads it (through flatten views).
+    func isKeptAsInput(_ i: Int) -> Bool {
+        network.consumers[i].contains { consumer in
+            switch layers[consumer].kind {
+            case .dense, .conv2d, .batchNorm: return true
+            case .flatten: return isKeptAsInput(consumer)
+            default: return false
+            }
+        }
+    }
+
+    /// The masks the backward steps of one pass read, made at each layer's forward stage:
+    /// every max pool's winner indices, and a 1-bit sign for each ReLU whose derivative
+    /// `needsDerivative` and whose output is kept for no other reason (not the input of a
+    /// weighted or batch-norm layer, not read by a max pool alone, not in `keptAnyway`).
+    mutating func backwardMasks(stageOf: [Int], suffix: String, needsDerivative: (Int) -> Bool,
+                                keptAnyway: Set<Int> = []) -> [Int: Int] {
         var masks: [Int: Int] = [:]
         for layer in layers {
-            guard case let .pool(pooling) = layer.kind, pooling.kind == .max else { continue }
-            masks[layer.index] = planner.tensor("winners(\(layer.name))\(suffix)", .masks, layer: layer.index,
-                                                bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: layer.poolWinnerBits),
-                                                at: stageOf[layer.index])
+            switch layer.kind {
+            case let .pool(pooling) where pooling.kind == .max:
+                masks[layer.index] = planner.tensor("winners(\(layer.name))\(suffix)", .masks, layer: layer.index,
+                                                    bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: layer.poolWinnerBits),
+                                                    at: stageOf[layer.index])
+            case .relu where needsDerivative(layer.index) && !isKeptAsInput(layer.index)
+                && maxPoolReading(layer.index) == nil && !keptAnyway.contains(layer.index):
+                masks[layer.index] = planner.tensor("sign(\(layer.name))\(suffix)", .masks, layer: layer.index,
+                                                    bytes: sizes.maskBytes(count: batch * layer.outputCount, bits: 1),
+                                                    at: stageOf[layer.index])
+            default:
+                break
+            }
         }
         return masks
     }
@@ -149,7 +207,7 @@ struct ScheduleBuilder {
             if let existing = deltas[producer] { planner.use(existing, at: stage); continue }
             let id = planner.tensor("delta(\(layers[producer].name))\(suffix)", .backwardBuffers, layer: producer,
                                     bytes: errorBytes(count: layers[producer].outputCount), at: stage)
-            if Self.isElementwise(layers[i].kind) { planner.inPlace(id, over: delta) }
+            if sendsDeltaInPlace(i) { planner.inPlace(id, over: delta) }
             deltas[producer] = id
         }
     }
@@ -158,12 +216,12 @@ struct ScheduleBuilder {
         let forwardStages = layers.map { planner.stage("forward[\($0.name)]") }
         let x = planner.tensor("x", .inputs, layer: nil, bytes: inputBytes, at: 0)
         let outputs = forward(input: x, through: last, stageOf: forwardStages, suffix: "")
-        let masks = winnerMasks(stageOf: forwardStages, suffix: "")
+        let needs = network.needsDelta
+        let masks = backwardMasks(stageOf: forwardStages, suffix: "", needsDerivative: { needs[$0] })
         let e = outputError("e", over: outputs[last], at: forwardStages[last])
         var backwardStages = Array(repeating: 0, count: layers.count)
         for i in layers.indices.reversed() { backwardStages[i] = planner.stage("backward[\(layers[i].name)]") }
 
-        let needs = network.needsDelta
         let stages = network.stages
         let stageOfLayer = Dictionary(stages.flatMap { stage in stage.layers.map { ($0, stage) } }, uniquingKeysWith: { a, _ in a })
         var deltas = Array<Int?>(repeating: nil, count: layers.count)
@@ -229,10 +287,12 @@ struct ScheduleBuilder {
             for i in stage.weightedLayer..<limit { passStages[i] = planner.stage("forward±[\(layers[i].name)]") }
             updateStages.append(planner.stage("localUpdate[\(layers[stage.weightedLayer].name)]"))
         }
+        let staged = Set(stages.flatMap(\.layers)), stageEnds = Set(stages.map(\.end))
         for (suffix, label) in [("+", "x"), ("-", "x_neg")] {
             let input = planner.tensor(label, .inputs, layer: nil, bytes: inputBytes, at: 0)
             let outputs = forward(input: input, through: last, stageOf: passStages, suffix: suffix)
-            let masks = winnerMasks(stageOf: passStages, suffix: suffix)
+            let masks = backwardMasks(stageOf: passStages, suffix: suffix, needsDerivative: { staged.contains($0) },
+                                      keptAnyway: stageEnds)
             var deltas = Array<Int?>(repeating: nil, count: layers.count)
             for (stage, update) in zip(stages, updateStages) {
                 planner.keep(outputs[stage.end], until: update)

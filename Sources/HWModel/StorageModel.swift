@@ -159,7 +159,8 @@ public enum StorageModel {
         Pass 1 keeps every hidden layer's activation h_l (before pooling, the size the update needs) and its \
         dropout mask; x is kept and overwritten in place by x_mod = x + e F^T. The modulated pass then runs layer \
         by layer and updates each layer as soon as h_l^mod exists: dW_l = (h_l - h_l^mod)^T h_{l-1}^mod, the \
-        momentum step for W_l, then h_l, the mask and h_{l-1}^mod (x_mod for layer 0) are freed. \
+        momentum step for W_l, then h_l, the mask and h_{l-1}^mod (x_mod for layer 0) are freed; a pooling layer's \
+        h_l^mod is pooled after its update, when layer l+1 reads it. \
         The last layer uses e_mod (or the first-pass e, which then stays live until that update). \
         Weights, F and velocities are live throughout; no dW is stored (fused into the momentum step).
         """
@@ -167,10 +168,12 @@ public enum StorageModel {
     public static let backpropSchedule = """
         The forward pass keeps x and every hidden layer's output (after pooling) plus, for pooling layers, the \
         2-bit winner index of each pooled value; pre-pool outputs are pooled in the output stage and not stored; \
-        the ReLU/dropout derivative is read from the stored output (h > 0). The backward pass runs from the top: \
-        at layer l it forms dW_l = delta_l^T h_l, steps W_l's momentum, then sends delta_{l-1} down (BP: delta_l W_l, \
-        FA: delta_l B_l, DFA: e D_{l-1}) at layer l-1's pre-pool size, so two layers' deltas are live at a time; \
-        h_l, its winners and delta_l are freed after layer l. DFA keeps e until the last delta is sent. \
+        the ReLU/dropout derivative is read from the stored output (h > 0; for a pooled layer at the winners). \
+        The backward pass runs from the top: at layer l it forms dW_l = delta_l^T h_l, steps W_l's momentum, \
+        then sends delta_{l-1} down (BP: delta_l W_l, \
+        FA: delta_l B_l, DFA: e D_{l-1}) at layer l-1's pre-pool size, so two layers' deltas are live at a time \
+        (DFA forms e D_{l-1} at layer l-1's own stage instead, one delta at a time, keeping e and layer l-1's \
+        output until then); h_l, its winners and delta_l are freed after layer l. \
         Weights, feedback matrices and velocities are live throughout; no dW is stored.
         """
 
@@ -241,10 +244,11 @@ public enum StorageModel {
             if layer.pools {
                 buffers.append(StorageBuffer(name: "\(h) pooled (pass 1)", category: .workingActivations, layer: l,
                                              bytes: pooled, firstStage: forward(l), lastStage: forward(l + 1)))
+                // The update reads h_mod before pooling; it is pooled after the update, when the next layer reads it.
                 buffers.append(StorageBuffer(name: "\(h)_mod (before pooling)", category: .workingActivations, layer: l,
-                                             bytes: activated, firstStage: modulated(l), lastStage: update(l)))
+                                             bytes: activated, firstStage: modulated(l), lastStage: modulated(l + 1)))
                 buffers.append(StorageBuffer(name: "\(h)_mod pooled", category: .workingActivations, layer: l,
-                                             bytes: pooled, firstStage: modulated(l), lastStage: update(l + 1)))
+                                             bytes: pooled, firstStage: modulated(l + 1), lastStage: update(l + 1)))
             } else {
                 buffers.append(StorageBuffer(name: "\(h)_mod", category: .workingActivations, layer: l,
                                              bytes: activated, firstStage: modulated(l), lastStage: update(l + 1)))
@@ -290,24 +294,28 @@ public enum StorageModel {
         buffers.append(StorageBuffer(name: "x", category: .inputs, layer: nil,
                                      bytes: sizes.bytes(.input, count: B * network.inputCount),
                                      firstStage: forward(0), lastStage: backward(0)))
+        // Layer l's output is read for dW_{l+1} and for its ReLU derivative where delta_l is formed:
+        // at backward[l+1], or at backward[l] for DFA.
+        let derivativeRead = { (l: Int) in rule == .dfa ? backward(l) : backward(l + 1) }
         for (l, layer) in layers.enumerated().dropLast() {
             buffers.append(StorageBuffer(name: layer.pools ? "h\(l + 1) (pooled)" : "h\(l + 1)", category: .keptActivations,
                                          layer: l, bytes: sizes.bytes(.activations, count: B * layer.outputCount),
-                                         firstStage: forward(l), lastStage: backward(l + 1)))
+                                         firstStage: forward(l), lastStage: derivativeRead(l)))
             if layer.pools {
                 buffers.append(StorageBuffer(name: "pool winners \(l)", category: .masks, layer: l,
                                              bytes: sizes.maskBytes(count: B * layer.outputCount, bits: sizes.poolWinnerBits),
-                                             firstStage: forward(l), lastStage: backward(l + 1)))
+                                             firstStage: forward(l), lastStage: derivativeRead(l)))
             }
         }
         buffers.append(StorageBuffer(name: "e (= delta\(L - 1))", category: .outputErrors, layer: nil,
                                      bytes: sizes.bytes(.errors, count: B * network.classes), firstStage: forward(L - 1),
-                                     lastStage: rule == .dfa ? backward(min(1, L - 1)) : backward(L - 1)))
+                                     lastStage: rule == .dfa ? backward(0) : backward(L - 1)))
         for l in stride(from: L - 1, through: 1, by: -1) {
             let below = layers[l - 1]
+            // DFA's e D_{l-1} needs nothing from layer l: it is formed at layer l-1's own stage.
             buffers.append(StorageBuffer(name: "delta\(l - 1)", category: .backwardBuffers, layer: l - 1,
                                          bytes: sizes.bytes(.errors, count: B * below.activatedCount),
-                                         firstStage: backward(l), lastStage: backward(l - 1)))
+                                         firstStage: rule == .dfa ? backward(l - 1) : backward(l), lastStage: backward(l - 1)))
         }
         return (names, buffers)
     }

@@ -97,6 +97,47 @@ final class NetworkCostModelTests: XCTestCase {
         }
     }
 
+    /// The general model's "buffers reused" peak is the engine model's stated schedule, to the byte, on the
+    /// engine's networks (dropout off, as the general model has none): BP keeps the pooled output and the
+    /// winners, not the ReLU output before pooling, and unpools its delta in place; PEPITA pools h_mod after
+    /// the update. The one stated difference: with the first-pass error for the last layer (the conv
+    /// reference's choice), the engine model keeps `e` (batch x classes) until that update, where the
+    /// general model always learns the output block from `e_mod`.
+    func testStoragePeakAgreesWithTheEngineStorageModelOnEngineNetworks() throws {
+        let networks = [TestNetworks.tinyFC, TestNetworks.threeLayerFC, NetworkShape.fullyConnected([784, 1024, 10]),
+                        NetworkShape.fullyConnected([784, 1024, 1024, 1024, 10]), TestNetworks.tinyConv,
+                        TestNetworks.net1conv1fcXL, TestNetworks.net1conv1fcXLCifar]
+        for shape in networks {
+            let network = try NetworkDescription(shape).resolve()
+            for preset in ["int8", "float32"] {
+                let sizes = try ElementSizes(precision: PrecisionConfig.preset(named: preset)!)
+                for batch in [1, 64] {
+                    for rule in [TrainingRule.bp, .fa, .dfa, .pepita] {
+                        let label = "\(shape.name) \(preset) batch \(batch) \(rule.rawValue)"
+                        let general = try NetworkCostModel.storage(network: network, rule: rule, batch: batch, sizes: sizes)
+                        let modulated = try StorageModel.peak(network: shape, rule: rule, batch: batch, sizes: sizes,
+                                                              options: StepOptions(dropoutKeep: 1, pepitaLastLayerError: .modulated))
+                        XCTAssertEqual(general.reusedBytes, modulated.peakBytes, label)
+                        guard rule == .pepita else { continue }
+                        let firstPass = try StorageModel.peak(network: shape, rule: rule, batch: batch, sizes: sizes,
+                                                              options: StepOptions(dropoutKeep: 1, pepitaLastLayerError: .firstPass))
+                        XCTAssertEqual(firstPass.peakBytes - general.reusedBytes,
+                                       sizes.bytes(.errors, count: batch * shape.classes), label + " first-pass e")
+                    }
+                }
+            }
+        }
+        // Net1conv1fcXL, int8, batch 64: the figures BENCHMARKS quotes. BP: x 50,176 + pooled h 294,912 + winners
+        // 73,728 + e 640 + the delta at the conv output 1,179,648 + weights and velocities 2 x 46,880.
+        let sizes = try ElementSizes(precision: PrecisionConfig.preset(named: "int8")!)
+        let net = try NetworkDescription(TestNetworks.net1conv1fcXL).resolve()
+        XCTAssertEqual(try NetworkCostModel.storage(network: net, rule: .bp, batch: 64, sizes: sizes).reusedBytes,
+                       50_176 + 294_912 + 73_728 + 640 + 1_179_648 + 2 * 46_880)
+        // PEPITA: x_mod 50,176 + h and h_mod before pooling 2 x 1,179,648 + F 7,840 + weights and velocities.
+        XCTAssertEqual(try NetworkCostModel.storage(network: net, rule: .pepita, batch: 64, sizes: sizes).reusedBytes,
+                       50_176 + 2 * 1_179_648 + 7_840 + 2 * 46_880)
+    }
+
     func storage(_ description: NetworkDescription, _ rule: TrainingRule) throws -> NetworkStorage {
         try NetworkCostModel.storage(network: try description.resolve(), rule: rule, batch: 1,
                                      sizes: try ElementSizes(precision: PrecisionConfig.preset(named: "int8")!))
@@ -123,7 +164,8 @@ final class NetworkCostModelTests: XCTestCase {
         XCTAssertEqual(deepPepita.reusedActivationBytes, 5 * 32 + 32)
         XCTAssertEqual(deepSaving.reusedActivationBytes, 2 * 32)
         XCTAssertEqual(deepPepita.reusedBytes - deepSaving.reusedBytes, (64 + 6 * 32) - (2 * 64 + 2 * 32))
-        // BP keeps x (32), the ReLU outputs 32 and 64 (their derivatives and the next layer's input), the flattened pool 4.
+        // BP keeps x (32), the dw ReLU output 32 (its derivative and pw's input), the pw ReLU output 64 only until
+        // the pool reads it (its derivative is a 1-bit sign, 8 B), the flattened pool 4.
         let bp = try storage(Self.depthwiseSeparable, .bp)
         XCTAssertEqual(bp.allKeptActivationBytes, 199)
         XCTAssertGreaterThan(bp.allKeptBytes, bp.reusedBytes)
