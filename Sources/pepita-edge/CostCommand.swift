@@ -97,7 +97,8 @@ enum CostCommand {
         let perLayer = arguments.flag("--per-layer")
         let ruleText = try arguments.string("--rule")
         let precisionList = try arguments.string("--precision") ?? "float32"
-        let profileName = try arguments.string("--profile") ?? "horowitz-45nm"
+        let profileGiven = try arguments.string("--profile")
+        let profileName = profileGiven ?? "horowitz-45nm"
         let batchGiven = try arguments.integer("--batch")
         let data = try DataShapeOptions(&arguments)
         let samplesGiven = try arguments.integer("--samples")
@@ -119,7 +120,22 @@ enum CostCommand {
 
         guard dropoutKeep > 0, dropoutKeep <= 1 else { throw UsageError("--dropout-keep must be in (0, 1], got \(dropoutKeep)") }
         if let batch = batchGiven, batch < 1 { throw UsageError("--batch must be >= 1, got \(batch)") }
+        if !check, let batch = batchGiven, batch > NetworkCostModel.largestBatch {
+            throw UsageError("--batch must be at most \(NetworkCostModel.largestBatch), got \(batch)")
+        }
         if let samples = samplesGiven, samples < 1 { throw UsageError("--samples must be >= 1, got \(samples)") }
+        if let samples = samplesGiven, samples > CostModel.largestSampleCount {
+            throw UsageError("--samples must be at most 2^40 (\(CostModel.largestSampleCount)), got \(samples)")
+        }
+        if check {
+            // --check runs the engine once per rule and precision; it prices nothing.
+            for (flag, given) in [("--per-layer", perLayer), ("--profile", profileGiven != nil), ("--samples", samplesGiven != nil)] where given {
+                throw UsageError("--check runs one engine step and prices nothing; \(flag) does not apply to it")
+            }
+            if let batch = batchGiven, batch > CostCheck.largestBatch {
+                throw UsageError("--check runs a real training step in memory: --batch must be at most \(CostCheck.largestBatch), got \(batch)")
+            }
+        }
 
         // The network: an engine model on a dataset's shape, or a description file.
         let description: NetworkDescription, engineNetwork: NetworkShape?, defaultBatch: Int
@@ -155,6 +171,10 @@ enum CostCommand {
         let batch = batchGiven ?? defaultBatch
         if check {
             guard let architecture = engineArchitecture else { throw UsageError("--check runs the engine: give --model, not --network") }
+            if let rule = requested?.first(where: { !$0.isEngineRule }) {
+                throw UsageError("--check runs the engine's rules (\(TrainingRule.engineRules.map(\.rawValue).joined(separator: ", "))), not \(rule.rawValue)")
+            }
+            try CostCheck.checkFits(network: engineNetwork!, batch: batch)
             return try CostCheck.run(architecture: architecture, rules: requested ?? TrainingRule.engineRules, precisions: precisions,
                                      batch: batch, dropoutKeep: dropoutKeep, lastLayerError: lastLayerError, format: format, outPath: outPath)
         }
@@ -216,6 +236,9 @@ enum CostCommand {
         return rules
     }
 
+    /// The most values per sample `--input` may give (2^40, the cost model's limit).
+    static let largestInputValues = 1 << 40
+
     /// `1x28x28` (channels x height x width) or `784` (a flat vector, 1x1x784).
     static func parseShape(_ text: String) throws -> SampleShape {
         let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
@@ -223,6 +246,15 @@ enum CostCommand {
             throw UsageError("--input must be CxHxW with positive sizes (e.g. 1x28x28) or a count, got '\(text)'")
         }
         let sizes = parts.map { $0! }
+        // Multiplied with overflow checks: the engine's shapes multiply C*H*W unchecked.
+        var values = 1
+        for size in sizes {
+            let (product, overflow) = values.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= largestInputValues else {
+                throw UsageError("--input '\(text)' is too large: more than 2^40 values per sample")
+            }
+            values = product
+        }
         switch sizes.count {
         case 1: return SampleShape(channels: 1, height: 1, width: sizes[0])
         case 3: return SampleShape(channels: sizes[0], height: sizes[1], width: sizes[2])
