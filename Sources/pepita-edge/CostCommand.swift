@@ -37,7 +37,7 @@ enum CostCommand {
                              PEPITA), ff (Forward-Forward), comma-separated, or all
                              [pepita,bp for an engine model; all for a described network]
       --per-layer            break the costs down by layer (every rule side by side)
-      --precision LIST       float32, int16, int8, int8-stochastic or a precision config
+      --precision LIST       float32, int16, int8, int8-stochastic, int16-stochastic or a precision config
                              file, comma-separated [float32]
       --profile NAME|FILE    a hardware profile: a name from `pepita-edge profiles list`
                              or a JSON file [horowitz-45nm]
@@ -51,7 +51,8 @@ enum CostCommand {
       --samples N            samples per epoch [the dataset's training set; none with --input]
       --last-layer-error E   modulated | first-pass: PEPITA's last-layer error
                              [modulated for fc, first-pass for conv models]
-      --dropout-keep X       keep probability of hidden dense layers, 1 = off [0.9]
+      --dropout-keep X       keep probability of hidden dense layers, 1 = off [0.9 for an engine
+                             model, also with --per-layer; 1 for any other described network]
       --format F             table | json | csv | md | html [table]; html is one
                              self-contained page with SVG charts (no script, no external files;
                              engine models priced by rule, not --network or --per-layer)
@@ -181,14 +182,17 @@ enum CostCommand {
 
         if priceAsDescribed {
             // Every rule on the description's layers (NetworkCostModel).
-            for (flag, given) in [("--samples", samplesGiven != nil), ("--last-layer-error", lastLayerError != nil),
-                                  ("--dropout-keep", dropoutGiven != nil)] where given {
+            for (flag, given) in [("--samples", samplesGiven != nil), ("--last-layer-error", lastLayerError != nil)] where given {
                 throw UsageError("\(flag) applies to the engine's models priced by rule (pepita, pepita-sign, bp, fa, dfa without --per-layer), not to this network or rule list")
             }
+            // An engine model keeps the engine's dropout (so --per-layer agrees with the
+            // exact model); any other network has none unless asked for.
+            let describedDropoutKeep = engineNetwork != nil ? dropoutKeep : dropoutGiven ?? 1
             if format == .html { throw UsageError("--format html covers engine models priced by rule; use table, md, csv or json with --network or --per-layer") }
             let rules = requested ?? TrainingRule.allCases
             let reports = try precisions.map { precision in
-                try NetworkCostModel.report(network: description, rules: rules, batch: batch, precision: precision, profile: profile)
+                try NetworkCostModel.report(network: description, rules: rules, batch: batch, precision: precision, profile: profile,
+                                            dropoutKeep: describedDropoutKeep)
             }
             let text = format == .json
                 ? try jsonText(NetworkDocument(networkReports: reports))
