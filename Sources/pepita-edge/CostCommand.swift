@@ -41,14 +41,14 @@ enum CostCommand {
                              file, comma-separated [float32]
       --profile NAME|FILE    a hardware profile: a name from `pepita-edge profiles list`
                              or a JSON file [horowitz-45nm]
-      --batch N              samples per training step [64 for fc, 50 for conv models,
-                             1 for a described network]
+      --batch N              samples per training step, at most 65536 [64 for fc, 50 for conv
+                             models, 1 for a described network]
       --dataset NAME         the input shape, classes and training-set size of
                              digits (1x8x8, 10, 1437), mnist, fashion-mnist (1x28x28, 10, 60000),
                              cifar10 (3x32x32, 10, 50000), cifar100 (3x32x32, 100, 50000) [digits]
       --input CxHxW          instead of --dataset: the sample shape (e.g. 1x28x28, or 784) ...
       --classes N            ... and the number of classes
-      --samples N            samples per epoch [the dataset's training set; none with --input]
+      --samples N            samples per epoch, at most 2^40 [the dataset's training set; none with --input]
       --last-layer-error E   modulated | first-pass: PEPITA's last-layer error
                              [modulated for fc, first-pass for conv models]
       --dropout-keep X       keep probability of hidden dense layers, 1 = off [0.9 for an engine
@@ -63,7 +63,8 @@ enum CostCommand {
                              precision of an engine model (--model) with the engine's operation
                              counters on and print the analytic counts beside the counted ones,
                              phase by phase and layer by layer, ending with "equal" or the first
-                             difference (exit 1)
+                             difference (exit 1); the engine's five rules only, --batch at
+                             most 4096, no --per-layer, --profile or --samples
     """
 
     /// Shapes and training-set sizes of the datasets `train` knows, so that
