@@ -78,15 +78,27 @@ public enum CostModel {
     public static func epochOperations(network: NetworkShape, rule: TrainingRule, batch: Int, samples: Int,
                                        options: StepOptions = StepOptions()) throws -> EpochOperations {
         guard samples > 0 else { throw CostModelError.badSampleCount(samples) }
+        guard samples <= largestSampleCount else {
+            throw CostModelError.badOption(field: "samplesPerEpoch", problem: "must be at most 2^40 (\(largestSampleCount)), got \(samples)")
+        }
         var totals: [TrainingPhase: OperationCounts] = [:]
         for (size, count) in epochBatches(samples: samples, batch: batch) {
             for phase in try operations(network: network, rule: rule, batch: size, options: options).phases {
-                totals[phase.phase, default: .zero] += count * phase.total
+                guard let sum = phase.total.multipliedChecked(by: count)
+                        .flatMap({ totals[phase.phase, default: .zero].addingChecked($0) }) else {
+                    throw CostModelError.badOption(field: "samplesPerEpoch",
+                                                   problem: "\(samples) samples give an epoch too large to count (more than 2^63 operations of one kind)")
+                }
+                totals[phase.phase] = sum
             }
         }
         return EpochOperations(samples: samples, batch: batch,
                                phases: rule.phases.map { PhaseTotal(phase: $0, operations: totals[$0] ?? .zero) })
     }
+
+    /// The most samples an epoch may have (2^40); the epoch's counts are also
+    /// summed with overflow checks, since a large network reaches 2^63 sooner.
+    public static let largestSampleCount = 1 << 40
 
     /// `(batch size, how many batches of it)` for an epoch: the full batches, then the partial one.
     public static func epochBatches(samples: Int, batch: Int) -> [(size: Int, count: Int)] {
@@ -99,7 +111,8 @@ public enum CostModel {
     static func checkInputs(network: NetworkShape, rule: TrainingRule, batch: Int, options: StepOptions) throws {
         try network.validate()
         try options.validate()
-        guard batch > 0 else { throw CostModelError.badBatch(batch) }
+        try NetworkCostModel.checkBatch(batch)
+        try network.checkCountable()
         guard rule.isEngineRule else {
             throw CostModelError.badOption(field: "rule", problem: "\(rule.rawValue) is priced by NetworkCostModel, not the engine's CostModel")
         }

@@ -55,33 +55,52 @@ extension HardwareProfile {
         try self.init(json: data, file: url.lastPathComponent)
     }
 
+    /// The largest value each kind of number may take, so that every product and
+    /// quotient the pricing forms stays finite and `MemoryLevel.capacityBytes`
+    /// converts to an `Int` with room to add: sizes at most 2^50 bytes (1 PiB),
+    /// clocks at most 10^12 Hz, rates (MACs, other operations, bytes per cycle)
+    /// at most 10^9 and at least 10^-6 per cycle (they divide counts), energies at
+    /// most 10^9 pJ (1 mJ) per operation or byte.
+    public enum Limits {
+        public static let largestSizeBytes = Double(1 << 50)
+        public static let largestClockHz = 1e12
+        public static let largestRate = 1e9
+        public static let smallestRate = 1e-6
+        public static let largestEnergyPicojoules = 1e9
+    }
+
     /// Checks the values: schema version 1; a name; every number finite and
-    /// > 0 with a non-empty source; sizes whole bytes; no operation, precision or
-    /// memory name listed twice; at least one on-chip memory and at most one off-chip.
+    /// > 0 with a non-empty source and within `Limits`; sizes whole bytes; no
+    /// operation, precision or memory name listed twice; at least one on-chip
+    /// memory and at most one off-chip.
     public func validate() throws {
         func fail(_ path: String, _ problem: String) -> HardwareProfileError {
             HardwareProfileError(file: "", path: path, problem: problem)
         }
-        func check(_ number: SourcedValue, _ path: String, wholeNumber: Bool = false) throws {
+        func check(_ number: SourcedValue, _ path: String, wholeNumber: Bool = false, smallest: Double = 0, largest: Double) throws {
             guard number.value.isFinite, number.value > 0 else { throw fail(path, "must be > 0, got \(number.value)") }
+            // Whole limits print as integers (`1125899906842624`, not `1.125899906842624e+15`).
+            func text(_ limit: Double) -> String { limit == limit.rounded() && limit < 9e15 ? String(Int(limit)) : String(limit) }
+            if number.value > largest { throw fail(path, "must be at most \(text(largest)), got \(number.value)") }
+            if number.value < smallest { throw fail(path, "must be at least \(text(smallest)), got \(number.value)") }
             if wholeNumber && number.value.rounded() != number.value { throw fail(path, "must be a whole number, got \(number.value)") }
             if number.source.trimmingCharacters(in: .whitespaces).isEmpty { throw fail("\(path).source", "must name where the number comes from") }
         }
         guard schemaVersion == 1 else { throw fail("schemaVersion", "must be 1, got \(schemaVersion)") }
         if name.isEmpty { throw fail("name", "must not be empty") }
-        try check(clockHz, "clockHz")
-        try check(otherOperationsPerCycle, "otherOperationsPerCycle")
-        if let randomBitEnergyPicojoules { try check(randomBitEnergyPicojoules, "randomBitEnergyPicojoules") }
+        try check(clockHz, "clockHz", smallest: Limits.smallestRate, largest: Limits.largestClockHz)
+        try check(otherOperationsPerCycle, "otherOperationsPerCycle", smallest: Limits.smallestRate, largest: Limits.largestRate)
+        if let randomBitEnergyPicojoules { try check(randomBitEnergyPicojoules, "randomBitEnergyPicojoules", largest: Limits.largestEnergyPicojoules) }
         if operations.isEmpty { throw fail("operations", "must list at least one operation") }
         for (index, operation) in operations.enumerated() {
-            try check(operation.energyPicojoules, "operations[\(index)].energyPicojoules")
+            try check(operation.energyPicojoules, "operations[\(index)].energyPicojoules", largest: Limits.largestEnergyPicojoules)
             if operations[..<index].contains(where: { $0.kind == operation.kind && $0.precision == operation.precision }) {
                 throw fail("operations[\(index)]", "\(operation.kind.rawValue) at \(operation.precision.rawValue) is listed twice")
             }
         }
         if computeThroughput.isEmpty { throw fail("computeThroughput", "must list at least one precision") }
         for (index, entry) in computeThroughput.enumerated() {
-            try check(entry.macsPerCycle, "computeThroughput[\(index)].macsPerCycle")
+            try check(entry.macsPerCycle, "computeThroughput[\(index)].macsPerCycle", smallest: Limits.smallestRate, largest: Limits.largestRate)
             if computeThroughput[..<index].contains(where: { $0.precision == entry.precision }) {
                 throw fail("computeThroughput[\(index)].precision", "\(entry.precision.rawValue) is listed twice")
             }
@@ -92,10 +111,10 @@ extension HardwareProfile {
             if memories[..<index].contains(where: { $0.name == memory.name }) {
                 throw fail("\(path).name", "'\(memory.name)' is listed twice")
             }
-            try check(memory.sizeBytes, "\(path).sizeBytes", wholeNumber: true)
-            try check(memory.readEnergyPicojoulesPerByte, "\(path).readEnergyPicojoulesPerByte")
-            try check(memory.writeEnergyPicojoulesPerByte, "\(path).writeEnergyPicojoulesPerByte")
-            try check(memory.bandwidthBytesPerCycle, "\(path).bandwidthBytesPerCycle")
+            try check(memory.sizeBytes, "\(path).sizeBytes", wholeNumber: true, largest: Limits.largestSizeBytes)
+            try check(memory.readEnergyPicojoulesPerByte, "\(path).readEnergyPicojoulesPerByte", largest: Limits.largestEnergyPicojoules)
+            try check(memory.writeEnergyPicojoulesPerByte, "\(path).writeEnergyPicojoulesPerByte", largest: Limits.largestEnergyPicojoules)
+            try check(memory.bandwidthBytesPerCycle, "\(path).bandwidthBytesPerCycle", smallest: Limits.smallestRate, largest: Limits.largestRate)
         }
         if onChipMemories.isEmpty { throw fail("memories", "must list at least one on-chip level (onChip: true)") }
         if memories.filter({ !$0.onChip }).count > 1 {

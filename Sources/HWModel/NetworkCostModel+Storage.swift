@@ -52,8 +52,13 @@ extension NetworkCostModel {
     }
 
     /// Buffers and their lifetimes for one step of `rule`, under both assumptions.
-    public static func storage(network: ResolvedNetwork, rule: TrainingRule, batch: Int, sizes: ElementSizes) throws -> NetworkStorage {
+    /// With `dropoutKeep < 1`, PEPITA's rules also hold a 1-bit mask per dropped
+    /// element (`dropoutSites`) for the whole step, from the first pass to the
+    /// modulated one (BP/FA/DFA read the dropped activation instead).
+    public static func storage(network: ResolvedNetwork, rule: TrainingRule, batch: Int, sizes: ElementSizes,
+                               dropoutKeep: Double = 1) throws -> NetworkStorage {
         try checkBatch(batch)
+        try checkDropout(dropoutKeep)
         var builder = ScheduleBuilder(network: network, batch: batch, sizes: sizes)
         switch rule {
         case .bp, .fa, .dfa: builder.backprop(rule: rule)
@@ -62,6 +67,12 @@ extension NetworkCostModel {
         case .forwardForward: builder.forwardForward()
         }
         builder.parameters(rule: rule)
+        if dropoutKeep < 1 && (rule.isPepita || rule == .pepitaMemorySaving) {
+            for site in network.dropoutSites {
+                builder.planner.persistent("dropout mask(\(network.layers[site].name))", .masks, layer: site,
+                                           bytes: sizes.maskBytes(count: batch * network.layers[site].outputCount, bits: sizes.dropoutMaskBits))
+            }
+        }
         return builder.planner.storage(rule: rule, batch: batch, schedule: scheduleText(rule), layerCount: network.layers.count)
     }
 }

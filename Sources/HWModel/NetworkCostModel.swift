@@ -44,6 +44,11 @@ import Quantized
 ///   multiplies, `B n_in` adds, `B` divides); `weightGradient`, for both passes:
 ///   the local delta `B n` multiplies, the backward steps inside the stage, the
 ///   weight and batch-norm gradients. No delta crosses a stage.
+/// - dropout (keep < 1; `ResolvedNetwork.dropoutSites`, the end of each hidden
+///   dense stage): `B n` multiplies in every forward pass (the mask and its
+///   `1/keep` scale) and `B n` in every backward step through it, as `CostModel`
+///   counts the engine's dropout; PEPITA writes its 1-bit mask in the first pass
+///   and reads it in the modulated pass (and the recomputation).
 /// - optimiser (every rule): momentum SGD, 2 multiplies and 2 adds per trainable parameter.
 public enum NetworkCostModel {
     public static let countingConventions = """
@@ -51,7 +56,9 @@ public enum NetworkCostModel {
         A MAC is one multiply-accumulate inside a matrix product (dense B*in*out; conv B*P*(C_in/groups*k_h*k_w)*C_out, \
         so a depthwise conv costs B*P*k_h*k_w*C). Batch norm is priced in training mode (batch statistics, \
         its backward pass and its scale/shift gradients), not folded into the conv. ReLU, pooling, residual adds, \
-        softmax and the output error are counted as in the engine's cost model; no dropout. \
+        softmax and the output error are counted as in the engine's cost model; dropout (keep < 1) after each \
+        hidden dense stage (dense, ReLU) as the engine applies it: one multiply per element in every forward pass \
+        and every backward step through it. \
         The optimiser is momentum SGD on every trainable parameter (weights, biases, batch-norm scale and shift). \
         PEPITA on general layers: each trainable layer learns from h - h_mod at the end of its block (the layer and \
         the batch norm and ReLU directly after it; a pool, a residual add or the next weighted layer ends the block), \
@@ -72,23 +79,29 @@ public enum NetworkCostModel {
         guard batch <= largestBatch else { throw CostModelError.badOption(field: "batch", problem: "must be at most \(largestBatch), got \(batch)") }
     }
 
+    static func checkDropout(_ keep: Double) throws {
+        guard keep > 0, keep <= 1 else { throw CostModelError.badOption(field: "dropoutKeep", problem: "must be in (0, 1], got \(keep)") }
+    }
+
     /// The operations of one step, by phase and layer (`layers` in description order).
     /// `softmax`: how the classifier's softmax divides, as `StepOptions.softmax`
     /// (nil: float; `report` sets it from the precision config).
     public static func operations(network: ResolvedNetwork, rule: TrainingRule, batch: Int,
                                   sizes: ElementSizes = .float32,
-                                  softmax: PrecisionConfig.SoftmaxMode? = nil) throws -> StepOperations {
+                                  softmax: PrecisionConfig.SoftmaxMode? = nil, dropoutKeep: Double = 1) throws -> StepOperations {
         try checkBatch(batch)
-        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes, softmax: softmax)
+        try checkDropout(dropoutKeep)
+        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes, softmax: softmax, dropoutKeep: dropoutKeep)
         return StepOperations(rule: rule, batch: batch, phases: rule.phases.map { counter.phase($0).operations })
     }
 
     /// Bytes read and written per phase and kind: each layer reads its inputs and
     /// parameters once and writes its output once per pass (no fusion).
     public static func traffic(network: ResolvedNetwork, rule: TrainingRule, batch: Int,
-                               sizes: ElementSizes) throws -> StepTraffic {
+                               sizes: ElementSizes, dropoutKeep: Double = 1) throws -> StepTraffic {
         try checkBatch(batch)
-        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes, softmax: nil)
+        try checkDropout(dropoutKeep)
+        let counter = NetworkStepCounter(network: network, rule: rule, batch: batch, sizes: sizes, softmax: nil, dropoutKeep: dropoutKeep)
         return StepTraffic(rule: rule, batch: batch, phases: rule.phases.map { counter.phase($0).traffic })
     }
 
@@ -125,8 +138,15 @@ struct NetworkStepCounter {
     let batch: Int
     let sizes: ElementSizes
     let softmax: PrecisionConfig.SoftmaxMode?
+    /// Keep probability of dropout at `dropoutSites`; 1 is off.
+    var dropoutKeep: Double = 1
 
     var layers: [ResolvedLayer] { network.layers }
+    /// Layers after which dropout acts (none when it is off).
+    var dropoutSites: Set<Int> { dropoutKeep < 1 ? Set(network.dropoutSites) : [] }
+    /// PEPITA's passes must drop the same units, so it stores the mask; BP takes
+    /// the derivative from the stored (dropped) activation, as `CostModel` counts.
+    var storesDropoutMask: Bool { rule.isPepita || rule == .pepitaMemorySaving }
     var last: Int { layers.count - 1 }
     var outputs: Int { network.outputCount }
 
@@ -141,15 +161,15 @@ struct NetworkStepCounter {
         var tally = PhaseTally(phase: phase, layerCount: layers.count)
         switch phase {
         case .forward:
-            forwardPass(&tally, through: last, suffix: "", outputError: rule != .forwardForward)
+            forwardPass(&tally, through: last, suffix: "", outputError: rule != .forwardForward, mask: storesDropoutMask ? .write : nil)
             if rule == .forwardForward { goodness(&tally) }
         case .modulatedForward:
-            forwardPass(&tally, through: last, suffix: "_mod", outputError: true)
+            forwardPass(&tally, through: last, suffix: "_mod", outputError: true, mask: .read)
         case .negativeForward:
-            forwardPass(&tally, through: last, suffix: "_neg", outputError: false)
+            forwardPass(&tally, through: last, suffix: "_neg", outputError: false, mask: nil)
             goodness(&tally)
         case .recompute:
-            forwardPass(&tally, through: network.recomputeEnd, suffix: "", outputError: false)
+            forwardPass(&tally, through: network.recomputeEnd, suffix: "", outputError: false, mask: .read)
         case .errorProjection:
             errorProjection(&tally)
         case .update:
@@ -177,9 +197,13 @@ struct NetworkStepCounter {
 
     // MARK: Forward
 
-    func forwardPass(_ tally: inout PhaseTally, through end: Int, suffix: String, outputError: Bool) {
+    /// How a pass uses the stored dropout mask: writes it (PEPITA's first pass), reads it, or neither.
+    enum MaskUse { case write, read }
+
+    func forwardPass(_ tally: inout PhaseTally, through end: Int, suffix: String, outputError: Bool, mask: MaskUse?) {
         guard end >= 0 else { return }
         let B = batch
+        let dropped = dropoutSites
         for layer in layers[0...end] {
             let n = layer.outputCount, i = layer.index
             var c = OperationCounts()
@@ -207,6 +231,15 @@ struct NetworkStepCounter {
                 c.adds = B * n
             }
             if i == last && outputError { c += outputErrorOperations() }
+            if dropped.contains(i) {
+                c.multiplies += B * n
+                let maskBytes = sizes.maskBytes(count: B * n, bits: sizes.dropoutMaskBits)
+                switch mask {
+                case .write: tally.bytes.write(.masks, maskBytes)
+                case .read: tally.bytes.read(.masks, maskBytes)
+                case nil: break
+                }
+            }
             tally.layers[i] += c
             if layer.kind != .flatten {
                 for producer in layer.inputs { tally.bytes.read(inputKind(producer), sizes.bytes(inputKind(producer), count: B * layer.inputCount)) }
@@ -304,11 +337,12 @@ struct NetworkStepCounter {
                 c.multiplies = B * n
             }
         case .flatten, .add:
-            return
+            guard dropoutSites.contains(i) else { return } // a view or a sum: nothing to do unless dropout follows it
         case .batchNorm:
             c = OperationCounts(adds: 2 * B * n, multiplies: 2 * B * n + 3 * layer.normalisedChannels)
             tally.bytes.read(.activations, sizes.bytes(.activations, count: B * n))
         }
+        if dropoutSites.contains(i) { c.multiplies += B * n } // the mask's 1/keep rescale of the delta
         tally.layers[i] += c
         tally.bytes.read(.errors, sizes.bytes(.errors, count: B * n))
         tally.bytes.write(.errors, sizes.bytes(.errors, count: B * layer.inputCount))

@@ -28,6 +28,8 @@ public struct NetworkCostInputs: Encodable, Equatable, Sendable {
     public var trainableCount: Int
     public var forwardMACsPerSample: Int
     public var batch: Int
+    /// Keep probability of dropout after hidden dense stages; 1 is off.
+    public var dropoutKeep: Double
     public var precisionName: String
     public var elementSizes: ElementSizes
     public var profileName: String
@@ -76,17 +78,18 @@ public struct LayerRuleCost: Encodable, Equatable, Sendable {
 extension NetworkCostModel {
     /// Prices every rule of `rules` on `network` for a batch of `batch` in `precision` on `profile`.
     public static func report(network description: NetworkDescription, rules: [TrainingRule], batch: Int,
-                              precision: PrecisionConfig, profile: HardwareProfile) throws -> NetworkCostReport {
+                              precision: PrecisionConfig, profile: HardwareProfile, dropoutKeep: Double = 1) throws -> NetworkCostReport {
         try profile.validate()
         try checkBatch(batch)
+        try checkDropout(dropoutKeep)
         let network = try description.resolve()
         let sizes = try ElementSizes(precision: precision)
         let clockHz = profile.clockHz.value
         let costs = try rules.map { rule -> RuleCost in
             let operations = try self.operations(network: network, rule: rule, batch: batch, sizes: sizes,
-                                                 softmax: StepOptions.softmaxMode(for: precision))
-            let traffic = try self.traffic(network: network, rule: rule, batch: batch, sizes: sizes)
-            let storage = try self.storage(network: network, rule: rule, batch: batch, sizes: sizes)
+                                                 softmax: StepOptions.softmaxMode(for: precision), dropoutKeep: dropoutKeep)
+            let traffic = try self.traffic(network: network, rule: rule, batch: batch, sizes: sizes, dropoutKeep: dropoutKeep)
+            let storage = try self.storage(network: network, rule: rule, batch: batch, sizes: sizes, dropoutKeep: dropoutKeep)
             let placement = MemoryPlacement(storage: storage.reused, traffic: traffic, profile: profile)
             let phases = try EnergyLatency.price(operations: operations, traffic: traffic, placement: placement,
                                                  precision: precision, profile: profile)
@@ -127,7 +130,7 @@ extension NetworkCostModel {
             schemaVersion: NetworkCostReport.currentSchemaVersion,
             inputs: NetworkCostInputs(network: description, output: output, parameterCount: network.parameterCount,
                                       trainableCount: network.trainableCount, forwardMACsPerSample: network.forwardMACsPerSample,
-                                      batch: batch, precisionName: precision.name, elementSizes: sizes, profileName: profile.name,
+                                      batch: batch, dropoutKeep: dropoutKeep, precisionName: precision.name, elementSizes: sizes, profileName: profile.name,
                                       profileDescription: profile.description, clockHz: clockHz),
             assumptions: assumptions, rules: costs, layers: layers)
     }

@@ -159,6 +159,9 @@ extension NetworkDescription {
         }
 
         var resolved: [ResolvedLayer] = []
+        // Summed over the layers (per sample), so that a step's totals and the
+        // storage planner's sums fit an `Int` with the batch (`NetworkCostModel.largestBatch`).
+        var totalValues = Double(input.channels) * Double(input.height) * Double(input.width), totalPoolWork = 0.0
         for (index, layer) in layers.enumerated() {
             let path = "layers[\(index)]"
             func bad(_ field: String, _ problem: String) -> NetworkDescriptionError {
@@ -200,6 +203,13 @@ extension NetworkDescription {
             if (sizes + [macs]).contains(where: { $0 > Self.largestCount }) {
                 throw bad("", "is too large to price: more than 2^40 values or MACs per sample")
             }
+            // A pool's work is `n (window - 1)` per sample: its output times its window.
+            let poolWork = counted.poolWindow.map { Double(counted.outputCount) * Double($0.area) } ?? 0
+            if poolWork > Self.largestCount {
+                throw bad("", "is too large to price: more than 2^40 pooling operations per sample")
+            }
+            totalValues += sizes[0]
+            totalPoolWork += poolWork
             resolved.append(counted)
         }
 
@@ -218,6 +228,9 @@ extension NetworkDescription {
         if totalMACs > Self.largestCount || Double(input.featureCount) * Double(last.outputCount) > Self.largestCount {
             throw fail("layers", "the network is too large to price: more than 2^40 MACs per sample or projection (F) entries")
         }
+        if totalValues > Self.largestCount || totalPoolWork > Self.largestCount {
+            throw fail("layers", "the network is too large to price: more than 2^40 values or pooling operations per sample, summed over the input and every layer")
+        }
         guard resolved.contains(where: { $0.kind.isWeighted }) else {
             throw fail("layers", "needs at least one dense or conv2d layer (nothing to train)")
         }
@@ -234,6 +247,11 @@ extension NetworkDescription {
         if conv.groups < 1 { throw bad("groups", "must be > 0, got \(conv.groups)") }
         if shape.channels % conv.groups != 0 || conv.filters % conv.groups != 0 {
             throw bad("groups", "\(conv.groups) must divide the input's \(shape.channels) channels and the \(conv.filters) filters")
+        }
+        // Checked before any padding mode uses it: with `same` padding the kernel
+        // need not fit the input, and its area and fan-in are formed in `Int`.
+        if Double(conv.kernel.height) * Double(conv.kernel.width) * Double(shape.channels / conv.groups) > Self.largestCount {
+            throw bad("kernel", "\(conv.kernel) is too large to price: more than 2^40 weights per filter")
         }
         let height: Int, width: Int
         switch conv.padding {
@@ -254,6 +272,11 @@ extension NetworkDescription {
             }
             height = (paddedHeight - conv.kernel.height) / conv.stride.height + 1
             width = (paddedWidth - conv.kernel.width) / conv.stride.width + 1
+        }
+        // Explicit padding can make the map larger than the input: checked before
+        // the layer's counts (positions, MACs) are formed in `Int`.
+        if Double(conv.filters) * Double(height) * Double(width) > Self.largestCount {
+            throw bad("", "is too large to price: more than 2^40 values or MACs per sample")
         }
         return InputShape(channels: conv.filters, height: height, width: width)
     }

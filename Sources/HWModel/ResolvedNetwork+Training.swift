@@ -45,6 +45,16 @@ extension ResolvedNetwork {
         }
     }
 
+    /// Where dropout acts when it is on: after the end of every stage whose
+    /// weighted layer is dense, except the stage that ends at the output (the
+    /// engine's "hidden dense layers": dense, ReLU, then dropout).
+    public var dropoutSites: [Int] {
+        stages.filter { stage in
+            guard case .dense = layers[stage.weightedLayer].kind else { return false }
+            return stage.end != layers.count - 1
+        }.map(\.end)
+    }
+
     /// The last layer the memory-saving PEPITA schedule recomputes: the block
     /// end of the last trainable layer that learns from `h - h_mod` (-1 if none).
     public var recomputeEnd: Int {

@@ -28,12 +28,31 @@ enum CostCheck {
         var results: [Result]
     }
 
+    /// The largest batch `--check` runs (4096): the step is real, its tensors
+    /// are allocated, and agreement is shown as well by a small batch as a large one.
+    static let largestBatch = 4096
+
+    /// The most float values a checked step may hold (2^28, 1 GiB of float32):
+    /// the parameters (weights, velocities, feedback) and the batch's activations.
+    static let largestStepValues = Double(1 << 28)
+
+    /// Refuses a network and batch whose real step would not fit `largestStepValues`.
+    static func checkFits(network: NetworkShape, batch: Int) throws {
+        try network.checkCountable()
+        let perSample = Double(network.inputCount) + network.layers.reduce(0.0) { $0 + 2 * Double($1.activatedCount) }
+        let values = 3 * Double(network.parameterCount) + Double(batch) * perSample
+        if values > largestStepValues {
+            throw UsageError("--check runs a real training step in memory: \(network.name) at batch \(batch) needs about "
+                             + "\(Int(values)) float values, more than the 2^28 (1 GiB) limit; use a smaller --batch or --input")
+        }
+    }
+
     static func run(architecture: Architecture, rules: [TrainingRule], precisions: [PrecisionConfig], batch: Int,
                     dropoutKeep: Double, lastLayerError: PepitaLastLayerError?, format: OutputFormat, outPath: String?) throws {
         var results: [Result] = []
         for precision in precisions {
             for rule in rules {
-                let step = CountedStep(architecture: architecture, rule: RuleKind(rawValue: rule.rawValue)!, precision: precision,
+                let step = CountedStep(architecture: architecture, rule: try engineRule(rule), precision: precision,
                                        batch: batch, dropoutKeep: Float(dropoutKeep),
                                        lastLayerError: lastLayerError.map { LastLayerError(rawValue: $0.rawValue)! })
                 let agreement = try CostAgreement(step: step)
@@ -46,6 +65,14 @@ enum CostCheck {
         if let first = results.first(where: { !$0.equal }) {
             throw CheckFailed(description: "analytic and counted differ (\(first.rule.rawValue), \(first.precision)): \(first.differences[0])")
         }
+    }
+
+    /// The engine's rule for a cost-model rule; the caller has refused the others.
+    static func engineRule(_ rule: TrainingRule) throws -> RuleKind {
+        guard let kind = RuleKind(rawValue: rule.rawValue) else {
+            throw UsageError("--check runs the engine's rules, not \(rule.rawValue)")
+        }
+        return kind
     }
 
     static func render(_ results: [Result], _ format: OutputFormat) -> String {

@@ -37,21 +37,22 @@ enum CostCommand {
                              PEPITA), ff (Forward-Forward), comma-separated, or all
                              [pepita,bp for an engine model; all for a described network]
       --per-layer            break the costs down by layer (every rule side by side)
-      --precision LIST       float32, int16, int8, int8-stochastic or a precision config
+      --precision LIST       float32, int16, int8, int8-stochastic, int16-stochastic or a precision config
                              file, comma-separated [float32]
       --profile NAME|FILE    a hardware profile: a name from `pepita-edge profiles list`
                              or a JSON file [horowitz-45nm]
-      --batch N              samples per training step [64 for fc, 50 for conv models,
-                             1 for a described network]
+      --batch N              samples per training step, at most 65536 [64 for fc, 50 for conv
+                             models, 1 for a described network]
       --dataset NAME         the input shape, classes and training-set size of
                              digits (1x8x8, 10, 1437), mnist, fashion-mnist (1x28x28, 10, 60000),
                              cifar10 (3x32x32, 10, 50000), cifar100 (3x32x32, 100, 50000) [digits]
       --input CxHxW          instead of --dataset: the sample shape (e.g. 1x28x28, or 784) ...
       --classes N            ... and the number of classes
-      --samples N            samples per epoch [the dataset's training set; none with --input]
+      --samples N            samples per epoch, at most 2^40 [the dataset's training set; none with --input]
       --last-layer-error E   modulated | first-pass: PEPITA's last-layer error
                              [modulated for fc, first-pass for conv models]
-      --dropout-keep X       keep probability of hidden dense layers, 1 = off [0.9]
+      --dropout-keep X       keep probability of hidden dense layers, 1 = off [0.9 for an engine
+                             model, also with --per-layer; 1 for any other described network]
       --format F             table | json | csv | md | html [table]; html is one
                              self-contained page with SVG charts (no script, no external files;
                              engine models priced by rule, not --network or --per-layer)
@@ -62,7 +63,8 @@ enum CostCommand {
                              precision of an engine model (--model) with the engine's operation
                              counters on and print the analytic counts beside the counted ones,
                              phase by phase and layer by layer, ending with "equal" or the first
-                             difference (exit 1)
+                             difference (exit 1); the engine's five rules only, --batch at
+                             most 4096, no --per-layer, --profile or --samples
     """
 
     /// Shapes and training-set sizes of the datasets `train` knows, so that
@@ -97,7 +99,8 @@ enum CostCommand {
         let perLayer = arguments.flag("--per-layer")
         let ruleText = try arguments.string("--rule")
         let precisionList = try arguments.string("--precision") ?? "float32"
-        let profileName = try arguments.string("--profile") ?? "horowitz-45nm"
+        let profileGiven = try arguments.string("--profile")
+        let profileName = profileGiven ?? "horowitz-45nm"
         let batchGiven = try arguments.integer("--batch")
         let data = try DataShapeOptions(&arguments)
         let samplesGiven = try arguments.integer("--samples")
@@ -119,7 +122,22 @@ enum CostCommand {
 
         guard dropoutKeep > 0, dropoutKeep <= 1 else { throw UsageError("--dropout-keep must be in (0, 1], got \(dropoutKeep)") }
         if let batch = batchGiven, batch < 1 { throw UsageError("--batch must be >= 1, got \(batch)") }
+        if !check, let batch = batchGiven, batch > NetworkCostModel.largestBatch {
+            throw UsageError("--batch must be at most \(NetworkCostModel.largestBatch), got \(batch)")
+        }
         if let samples = samplesGiven, samples < 1 { throw UsageError("--samples must be >= 1, got \(samples)") }
+        if let samples = samplesGiven, samples > CostModel.largestSampleCount {
+            throw UsageError("--samples must be at most 2^40 (\(CostModel.largestSampleCount)), got \(samples)")
+        }
+        if check {
+            // --check runs the engine once per rule and precision; it prices nothing.
+            for (flag, given) in [("--per-layer", perLayer), ("--profile", profileGiven != nil), ("--samples", samplesGiven != nil)] where given {
+                throw UsageError("--check runs one engine step and prices nothing; \(flag) does not apply to it")
+            }
+            if let batch = batchGiven, batch > CostCheck.largestBatch {
+                throw UsageError("--check runs a real training step in memory: --batch must be at most \(CostCheck.largestBatch), got \(batch)")
+            }
+        }
 
         // The network: an engine model on a dataset's shape, or a description file.
         let description: NetworkDescription, engineNetwork: NetworkShape?, defaultBatch: Int
@@ -155,20 +173,27 @@ enum CostCommand {
         let batch = batchGiven ?? defaultBatch
         if check {
             guard let architecture = engineArchitecture else { throw UsageError("--check runs the engine: give --model, not --network") }
+            if let rule = requested?.first(where: { !$0.isEngineRule }) {
+                throw UsageError("--check runs the engine's rules (\(TrainingRule.engineRules.map(\.rawValue).joined(separator: ", "))), not \(rule.rawValue)")
+            }
+            try CostCheck.checkFits(network: engineNetwork!, batch: batch)
             return try CostCheck.run(architecture: architecture, rules: requested ?? TrainingRule.engineRules, precisions: precisions,
                                      batch: batch, dropoutKeep: dropoutKeep, lastLayerError: lastLayerError, format: format, outPath: outPath)
         }
 
         if priceAsDescribed {
             // Every rule on the description's layers (NetworkCostModel).
-            for (flag, given) in [("--samples", samplesGiven != nil), ("--last-layer-error", lastLayerError != nil),
-                                  ("--dropout-keep", dropoutGiven != nil)] where given {
+            for (flag, given) in [("--samples", samplesGiven != nil), ("--last-layer-error", lastLayerError != nil)] where given {
                 throw UsageError("\(flag) applies to the engine's models priced by rule (pepita, pepita-sign, bp, fa, dfa without --per-layer), not to this network or rule list")
             }
+            // An engine model keeps the engine's dropout (so --per-layer agrees with the
+            // exact model); any other network has none unless asked for.
+            let describedDropoutKeep = engineNetwork != nil ? dropoutKeep : dropoutGiven ?? 1
             if format == .html { throw UsageError("--format html covers engine models priced by rule; use table, md, csv or json with --network or --per-layer") }
             let rules = requested ?? TrainingRule.allCases
             let reports = try precisions.map { precision in
-                try NetworkCostModel.report(network: description, rules: rules, batch: batch, precision: precision, profile: profile)
+                try NetworkCostModel.report(network: description, rules: rules, batch: batch, precision: precision, profile: profile,
+                                            dropoutKeep: describedDropoutKeep)
             }
             let text = format == .json
                 ? try jsonText(NetworkDocument(networkReports: reports))
@@ -216,6 +241,9 @@ enum CostCommand {
         return rules
     }
 
+    /// The most values per sample `--input` may give (2^40, the cost model's limit).
+    static let largestInputValues = 1 << 40
+
     /// `1x28x28` (channels x height x width) or `784` (a flat vector, 1x1x784).
     static func parseShape(_ text: String) throws -> SampleShape {
         let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
@@ -223,6 +251,15 @@ enum CostCommand {
             throw UsageError("--input must be CxHxW with positive sizes (e.g. 1x28x28) or a count, got '\(text)'")
         }
         let sizes = parts.map { $0! }
+        // Multiplied with overflow checks: the engine's shapes multiply C*H*W unchecked.
+        var values = 1
+        for size in sizes {
+            let (product, overflow) = values.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= largestInputValues else {
+                throw UsageError("--input '\(text)' is too large: more than 2^40 values per sample")
+            }
+            values = product
+        }
         switch sizes.count {
         case 1: return SampleShape(channels: 1, height: 1, width: sizes[0])
         case 3: return SampleShape(channels: sizes[0], height: sizes[1], width: sizes[2])

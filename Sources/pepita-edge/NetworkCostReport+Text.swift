@@ -106,6 +106,9 @@ struct NetworkCostText {
         ]
         if let source = inputs.network.source { lines.append(("source", source)) }
         lines.append(("batch", "\(inputs.batch) sample(s) per step; per-sample figures are the step's divided by \(inputs.batch)"))
+        lines.append(("dropout", inputs.dropoutKeep < 1
+            ? "keep \(inputs.dropoutKeep) after each hidden dense layer (one multiply per element in each forward pass and backward step)"
+            : "off"))
         for report in reports {
             let sizes = report.inputs.elementSizes
             lines.append(("precision \(report.inputs.precisionName)",

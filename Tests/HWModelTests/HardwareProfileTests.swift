@@ -114,6 +114,44 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertEqual(loadError(tree), "bad.json: randomBitEnergyPicojoules: must be > 0, got -1.0")
     }
 
+    /// Every number the pricing converts to an `Int` or multiplies has an upper
+    /// bound (and every rate that divides a count a lower one), named with its field.
+    func testNumbersTooLargeToPriceAreNamed() throws {
+        var tree = try horowitzTree()
+        editingMemory(0, &tree) { $0["sizeBytes"] = ["value": 1e19, "source": "typo"] }
+        XCTAssertEqual(loadError(tree), "bad.json: memories[0].sizeBytes: must be at most 1125899906842624, got 1e+19")
+
+        tree = try horowitzTree()
+        tree["clockHz"] = ["value": 1e300, "source": "typo"]
+        XCTAssertEqual(loadError(tree), "bad.json: clockHz: must be at most 1000000000000, got 1e+300")
+
+        tree = try horowitzTree()
+        tree["otherOperationsPerCycle"] = ["value": 1e-300, "source": "typo"]
+        XCTAssertEqual(loadError(tree), "bad.json: otherOperationsPerCycle: must be at least 1e-06, got 1e-300")
+
+        tree = try horowitzTree()
+        tree["randomBitEnergyPicojoules"] = ["value": 1e300, "source": "typo"]
+        XCTAssertEqual(loadError(tree), "bad.json: randomBitEnergyPicojoules: must be at most 1000000000, got 1e+300")
+
+        tree = try horowitzTree()
+        var operations = tree["operations"] as! [[String: Any]]
+        operations[2]["energyPicojoules"] = ["value": 1e300, "source": "typo"]
+        tree["operations"] = operations
+        XCTAssertEqual(loadError(tree), "bad.json: operations[2].energyPicojoules: must be at most 1000000000, got 1e+300")
+
+        tree = try horowitzTree()
+        var throughput = tree["computeThroughput"] as! [[String: Any]]
+        throughput[1]["macsPerCycle"] = ["value": 1e300, "source": "typo"]
+        tree["computeThroughput"] = throughput
+        XCTAssertEqual(loadError(tree), "bad.json: computeThroughput[1].macsPerCycle: must be at most 1000000000, got 1e+300")
+
+        for field in ["readEnergyPicojoulesPerByte", "writeEnergyPicojoulesPerByte", "bandwidthBytesPerCycle"] {
+            tree = try horowitzTree()
+            editingMemory(1, &tree) { $0[field] = ["value": 1e300, "source": "typo"] }
+            XCTAssertEqual(loadError(tree), "bad.json: memories[1].\(field): must be at most 1000000000, got 1e+300")
+        }
+    }
+
     func testAZeroBandwidthIsNamed() throws {
         var tree = try horowitzTree()
         editingMemory(3, &tree) { $0["bandwidthBytesPerCycle"] = ["value": 0, "source": "assumption"] }

@@ -82,16 +82,39 @@ final class NetworkCostModelTests: XCTestCase {
     }
 
     /// The general model agrees with the engine-exact one on every engine network and rule (dropout off).
+    /// The engine's `CostModel` counts per engine layer (a weighted layer with
+    /// its ReLU, dropout and pool); the description splits that into stages of
+    /// layers. Summed per stage the counts must be equal, phase by phase and
+    /// layer by layer, with dropout off and on — except that the engine counts
+    /// BP/FA's `delta_l · W_l` under the receiving layer `l - 1`, where the
+    /// description counts it under the weighted layer `l` itself.
     func testAgreesWithTheEngineCostModelOnEngineNetworks() throws {
         for shape in [TestNetworks.tinyFC, TestNetworks.threeLayerFC, TestNetworks.tinyConv, TestNetworks.net1conv1fcXL] {
             let network = try NetworkDescription(shape).resolve()
-            for rule in TrainingRule.engineRules {
-                let engine = try CostModel.operations(network: shape, rule: rule, batch: 3, options: StepOptions(dropoutKeep: 1))
-                let general = try NetworkCostModel.operations(network: network, rule: rule, batch: 3)
-                XCTAssertEqual(general.phases.map(\.phase), engine.phases.map(\.phase))
-                for (a, b) in zip(general.phases, engine.phases) {
-                    XCTAssertEqual(a.total, b.total, "\(shape.name) \(rule.rawValue) \(a.phase)")
-                    XCTAssertEqual(a.products.reduce(0) { $0 + $1.macs }, b.products.reduce(0) { $0 + $1.macs })
+            let stages = network.stages
+            XCTAssertEqual(stages.count, shape.layers.count, shape.name)
+            XCTAssertEqual(stages.flatMap(\.layers), Array(network.layers.indices), "stages partition \(shape.name)")
+            for keep in [1, 0.9] {
+                for rule in TrainingRule.engineRules {
+                    let engine = try CostModel.operations(network: shape, rule: rule, batch: 3, options: StepOptions(dropoutKeep: keep))
+                    let general = try NetworkCostModel.operations(network: network, rule: rule, batch: 3, dropoutKeep: keep)
+                    let context = "\(shape.name) \(rule.rawValue) keep \(keep)"
+                    XCTAssertEqual(general.phases.map(\.phase), engine.phases.map(\.phase), context)
+                    for (a, b) in zip(general.phases, engine.phases) {
+                        XCTAssertEqual(a.total, b.total, "\(context) \(a.phase)")
+                        XCTAssertEqual(a.outsideLayers, b.outsideLayers, "\(context) \(a.phase)")
+                        XCTAssertEqual(a.products.reduce(0) { $0 + $1.macs }, b.products.reduce(0) { $0 + $1.macs })
+                        let shiftsDown = a.phase == .backwardDelta && (rule == .bp || rule == .fa)
+                        var perEngineLayer = Array(repeating: OperationCounts.zero, count: stages.count)
+                        for (position, stage) in stages.enumerated() {
+                            for j in stage.layers {
+                                let target = shiftsDown && j == stage.weightedLayer ? position - 1 : position
+                                if target >= 0 { perEngineLayer[target] += a.layers[j] }
+                                else { XCTAssertEqual(a.layers[j], .zero, "no delta below layer 0: \(context)") }
+                            }
+                        }
+                        XCTAssertEqual(perEngineLayer, b.layers, "\(context) \(a.phase) per layer")
+                    }
                 }
             }
         }
@@ -136,6 +159,26 @@ final class NetworkCostModelTests: XCTestCase {
         // PEPITA: x_mod 50,176 + h and h_mod before pooling 2 x 1,179,648 + F 7,840 + weights and velocities.
         XCTAssertEqual(try NetworkCostModel.storage(network: net, rule: .pepita, batch: 64, sizes: sizes).reusedBytes,
                        50_176 + 2 * 1_179_648 + 7_840 + 2 * 46_880)
+    }
+
+    /// Dropout in the description model: the hidden dense stage's end gets `B n`
+    /// multiplies per forward pass and per backward step; PEPITA stores its mask.
+    func testDropoutIsCountedAtHiddenDenseStagesOnly() throws {
+        let network = try NetworkDescription(TestNetworks.threeLayerFC).resolve()
+        XCTAssertEqual(network.dropoutSites.map { network.layers[$0].kind }, [.relu, .relu])
+        let off = try NetworkCostModel.operations(network: network, rule: .pepita, batch: 2)
+        let on = try NetworkCostModel.operations(network: network, rule: .pepita, batch: 2, dropoutKeep: 0.5)
+        let hidden = network.dropoutSites.reduce(0) { $0 + network.layers[$1].outputCount }
+        for (a, b) in zip(on.phases, off.phases) {
+            let passes = a.phase == .forward || a.phase == .modulatedForward ? 1 : 0
+            XCTAssertEqual(a.total.multiplies - b.total.multiplies, passes * 2 * hidden, "\(a.phase)")
+        }
+        let sizes = ElementSizes.float32
+        let masks = try NetworkCostModel.storage(network: network, rule: .pepita, batch: 8, sizes: sizes, dropoutKeep: 0.5)
+        let plain = try NetworkCostModel.storage(network: network, rule: .pepita, batch: 8, sizes: sizes)
+        XCTAssertEqual(masks.allKeptBytes - plain.allKeptBytes,
+                       network.dropoutSites.reduce(0) { $0 + sizes.maskBytes(count: 8 * network.layers[$1].outputCount, bits: 1) })
+        XCTAssertThrowsError(try NetworkCostModel.operations(network: network, rule: .bp, batch: 1, dropoutKeep: 0))
     }
 
     func storage(_ description: NetworkDescription, _ rule: TrainingRule) throws -> NetworkStorage {

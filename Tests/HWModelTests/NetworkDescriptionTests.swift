@@ -103,6 +103,30 @@ final class NetworkDescriptionTests: XCTestCase {
     func testSizesTooLargeToCountAreRejectedNotTrapped() {
         let huge = residual(replacing: 2, with: #"{ "type": "conv2d", "name": "huge", "filters": 999999999, "kernel": 999, "padding": "same" }"#)
         XCTAssertEqual(error(huge), "layers[2] (huge): is too large to price: more than 2^40 values or MACs per sample")
+
+        // With same padding the kernel need not fit the map, so it is bounded by itself (its area would overflow).
+        let hugeKernel = residual(replacing: 2, with: #"{ "type": "conv2d", "name": "wide", "filters": 2, "kernel": [100000000000, 100000000000], "padding": "same" }"#)
+        XCTAssertEqual(error(hugeKernel), "layers[2].kernel (wide): 100000000000 is too large to price: more than 2^40 weights per filter")
+        // Explicit padding can grow the map beyond the input.
+        let padded = residual(replacing: 2, with: #"{ "type": "conv2d", "name": "padded", "filters": 2, "kernel": 3, "padding": [100000000000, 100000000000, 100000000000, 100000000000] }"#)
+        XCTAssertEqual(error(padded), "layers[2] (padded): is too large to price: more than 2^40 values or MACs per sample")
+
+        // Pooling work n (window - 1): a 524288x524288 map under a 262144 window at stride 1.
+        let pooled = """
+            { "name": "pool", "input": { "channels": 1, "height": 524288, "width": 524288 }, "classes": 1,
+              "layers": [ { "type": "maxPool", "name": "wide", "size": 262144, "stride": 1 },
+                          { "type": "globalAveragePool" }, { "type": "flatten" }, { "type": "dense", "units": 1 } ] }
+            """
+        XCTAssertEqual(error(Data(pooled.utf8)), "layers[0] (wide): is too large to price: more than 2^40 pooling operations per sample")
+
+        // 40 ReLUs on 2^39 values: each layer is within 2^40, their sum is not.
+        let relus = Array(repeating: #"{ "type": "relu" }"#, count: 40).joined(separator: ", ")
+        let deep = """
+            { "name": "deep", "input": { "channels": 1, "height": 524288, "width": 1048576 }, "classes": 1,
+              "layers": [ \(relus), { "type": "globalAveragePool" }, { "type": "flatten" }, { "type": "dense", "units": 1 } ] }
+            """
+        XCTAssertEqual(error(Data(deep.utf8)),
+                       "layers: the network is too large to price: more than 2^40 values or pooling operations per sample, summed over the input and every layer")
     }
 
     func testJSONRoundTripsThroughExport() throws {
