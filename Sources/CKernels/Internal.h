@@ -77,6 +77,7 @@ typedef struct {
     int mode;
     int32_t min_code, max_code;
     int64_t exact_low, exact_high; /* a left shift is exact inside these, else saturates */
+    uint64_t left, right;          /* the shift as a left and a right part, one of them 0 */
     uint64_t mask, half;
     uint64_t key;
 } ck_narrowing;
@@ -95,8 +96,11 @@ static inline ck_narrowing ck_narrowing_make(int shift, int32_t min_code, int32_
         n.exact_high = (int64_t)max_code >> -shift;
         n.exact_low = -((-(int64_t)min_code) >> -shift);
     }
+    n.left = shift < 0 ? -shift : 0;
+    n.right = shift > 0 ? shift : 0;
     n.mask = shift > 0 ? ((uint64_t)1 << shift) - 1 : 0;
-    n.half = shift > 0 ? (uint64_t)1 << (shift - 1) : 0;
+    /* No remainder can equal or exceed this when nothing is shifted out. */
+    n.half = shift > 0 ? (uint64_t)1 << (shift - 1) : UINT64_MAX;
     n.key = key;
     return n;
 }
@@ -122,27 +126,25 @@ typedef struct {
  */
 static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, int mode, int64_t sum, uint64_t index,
                                                                 ck_narrowing_tally *tally) {
+    /* Branch-free in the shift's sign, so that fused loops with several
+       narrowings stay straight lines: a left shift leaves no remainder. */
+    int64_t floor = (int64_t)((uint64_t)sum << n.left) >> n.right;
+    uint64_t remainder = (uint64_t)sum & n.mask;
     int64_t shifted;
-    if (n.shift <= 0) {
-        shifted = (int64_t)((uint64_t)sum << -n.shift);
-    } else {
-        int64_t floor = sum >> n.shift;
-        uint64_t remainder = (uint64_t)sum & n.mask;
-        switch (mode) {
-        case CK_ROUND_NEAREST_EVEN:
-            shifted = floor + (remainder > n.half || (remainder == n.half && (floor & 1)));
-            break;
-        case CK_ROUND_NEAREST_AWAY:
-            shifted = floor + (remainder > n.half || (remainder == n.half && sum >= 0));
-            break;
-        case CK_ROUND_STOCHASTIC: {
-            uint64_t bits = ck_mix(n.key + 0x9E3779B97F4A7C15ull * (index + 1));
-            shifted = floor + (int64_t)((remainder + (bits & n.mask)) >> n.shift);
-            break;
-        }
-        default:
-            shifted = floor;
-        }
+    switch (mode) {
+    case CK_ROUND_NEAREST_EVEN:
+        shifted = floor + (remainder > n.half || (remainder == n.half && (floor & 1)));
+        break;
+    case CK_ROUND_NEAREST_AWAY:
+        shifted = floor + (remainder > n.half || (remainder == n.half && sum >= 0));
+        break;
+    case CK_ROUND_STOCHASTIC: {
+        uint64_t bits = ck_mix(n.key + 0x9E3779B97F4A7C15ull * (index + 1));
+        shifted = floor + (int64_t)((remainder + (bits & n.mask)) >> n.right);
+        break;
+    }
+    default:
+        shifted = floor;
     }
     int64_t code = shifted < n.min_code ? n.min_code : shifted > n.max_code ? n.max_code : shifted;
     int saturated = shifted < n.min_code || shifted > n.max_code;

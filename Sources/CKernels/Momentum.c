@@ -8,7 +8,8 @@
 #include "Internal.h"
 
 static inline __attribute__((always_inline)) void momentum_loop(const ck_momentum_layer *layer, int mode_state, int mode_updates,
-                                                                 int mode_weights, ck_narrowing_counts counts[5], long *unmoved) {
+                                                                 int mode_weights, int with_updates, int store_codes,
+                                                                 ck_narrowing_counts counts[5], long *unmoved) {
     const ck_narrowing scaled_velocity = ck_narrowing_make(layer->narrowings[0].shift, layer->narrowings[0].min_code,
                                                            layer->narrowings[0].max_code, mode_state, layer->narrowings[0].key);
     const ck_narrowing update = ck_narrowing_make(layer->narrowings[1].shift, layer->narrowings[1].min_code,
@@ -19,55 +20,63 @@ static inline __attribute__((always_inline)) void momentum_loop(const ck_momentu
                                                         layer->narrowings[3].max_code, mode_state, layer->narrowings[3].key);
     const ck_narrowing weight = ck_narrowing_make(layer->narrowings[4].shift, layer->narrowings[4].min_code,
                                                   layer->narrowings[4].max_code, mode_weights, layer->narrowings[4].key);
-    ck_narrowing_tally tallies[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+    ck_narrowing_tally t0 = {0, 0, 0}, t1 = {0, 0, 0}, t2 = {0, 0, 0}, t3 = {0, 0, 0}, t4 = {0, 0, 0};
     int16_t *weights = layer->weights, *velocity = layer->velocity, *update_codes = layer->update_codes;
     const int64_t *update_sums = layer->update_sums;
     const int64_t momentum = layer->momentum_mantissa, factor = layer->factor_mantissa;
     const int weight_align = layer->weight_align, velocity_align = layer->velocity_align;
     long moved_not = 0;
-    for (long i = 0; i < layer->count; i++) {
-        uint64_t index = (uint64_t)i;
-        int64_t v = ck_narrow(scaled_velocity, mode_state, (int64_t)velocity[i] * momentum, index, &tallies[0]);
-        if (update_sums) {
-            int64_t u = ck_narrow(update, mode_updates, update_sums[i] * factor, index, &tallies[1]);
-            if (update_codes) update_codes[i] = (int16_t)u;
-            int64_t u_velocity = ck_narrow(update_in_velocity, mode_state, u, index, &tallies[2]);
-            v = ck_narrow(velocity_sum, mode_state, v + u_velocity, index, &tallies[3]);
+    const long count = layer->count;
+    const uint64_t first_index = layer->first_index;
+    for (long i = 0; i < count; i++) {
+        uint64_t index = first_index + (uint64_t)i;
+        int64_t v = ck_narrow(scaled_velocity, mode_state, (int64_t)velocity[i] * momentum, index, &t0);
+        if (with_updates) {
+            int64_t u = ck_narrow(update, mode_updates, update_sums[i] * factor, index, &t1);
+            if (store_codes) update_codes[i] = (int16_t)u;
+            int64_t u_velocity = ck_narrow(update_in_velocity, mode_state, u, index, &t2);
+            v = ck_narrow(velocity_sum, mode_state, v + u_velocity, index, &t3);
         }
         int64_t old = weights[i];
-        int64_t w = ck_narrow(weight, mode_weights, (int64_t)((uint64_t)old << weight_align) - (int64_t)((uint64_t)v << velocity_align), index, &tallies[4]);
+        int64_t w = ck_narrow(weight, mode_weights,
+                              (int64_t)((uint64_t)old << weight_align) - (int64_t)((uint64_t)v << velocity_align), index, &t4);
         moved_not += v != 0 && w == old;
         velocity[i] = (int16_t)v;
         weights[i] = (int16_t)w;
     }
-    int narrowings = update_sums ? 5 : 1;
-    for (int n = 0; n < 5; n++) {
-        if (n == 0 || n == 4 || narrowings == 5) ck_narrowing_counts_add(&counts[n], tallies[n]);
+    ck_narrowing_counts_add(&counts[0], t0);
+    if (with_updates) {
+        ck_narrowing_counts_add(&counts[1], t1);
+        ck_narrowing_counts_add(&counts[2], t2);
+        ck_narrowing_counts_add(&counts[3], t3);
     }
+    ck_narrowing_counts_add(&counts[4], t4);
     *unmoved += moved_not;
 }
 
-/* One loop per rounding mode when every role rounds alike (the presets), else a general one. */
+/*
+ * One straight loop per rounding mode, with and without updates, when every
+ * role rounds alike (the presets) and no update codes are kept; else (mixed
+ * modes, golden recording) a general loop.
+ */
+#define CK_MOMENTUM_MODE_CASE(mode) \
+    case mode: \
+        if (with_updates) momentum_loop(layer, mode, mode, mode, 1, 0, counts, unmoved); \
+        else momentum_loop(layer, mode, mode, mode, 0, 0, counts, unmoved); \
+        return;
 #define CK_MOMENTUM_BY_MODE(name, attributes) \
     attributes static void name(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved) { \
         int state = layer->narrowings[0].mode, updates = layer->narrowings[1].mode, weights = layer->narrowings[4].mode; \
-        if (state == updates && state == weights) { \
+        int with_updates = layer->update_sums != 0, store_codes = layer->update_codes != 0; \
+        if (state == updates && state == weights && !store_codes) { \
             switch (state) { \
-            case CK_ROUND_NEAREST_EVEN: \
-                momentum_loop(layer, CK_ROUND_NEAREST_EVEN, CK_ROUND_NEAREST_EVEN, CK_ROUND_NEAREST_EVEN, counts, unmoved); \
-                return; \
-            case CK_ROUND_NEAREST_AWAY: \
-                momentum_loop(layer, CK_ROUND_NEAREST_AWAY, CK_ROUND_NEAREST_AWAY, CK_ROUND_NEAREST_AWAY, counts, unmoved); \
-                return; \
-            case CK_ROUND_STOCHASTIC: \
-                momentum_loop(layer, CK_ROUND_STOCHASTIC, CK_ROUND_STOCHASTIC, CK_ROUND_STOCHASTIC, counts, unmoved); \
-                return; \
-            case CK_ROUND_TRUNCATE: \
-                momentum_loop(layer, CK_ROUND_TRUNCATE, CK_ROUND_TRUNCATE, CK_ROUND_TRUNCATE, counts, unmoved); \
-                return; \
+            CK_MOMENTUM_MODE_CASE(CK_ROUND_NEAREST_EVEN) \
+            CK_MOMENTUM_MODE_CASE(CK_ROUND_NEAREST_AWAY) \
+            CK_MOMENTUM_MODE_CASE(CK_ROUND_STOCHASTIC) \
+            CK_MOMENTUM_MODE_CASE(CK_ROUND_TRUNCATE) \
             } \
         } \
-        momentum_loop(layer, state, updates, weights, counts, unmoved); \
+        momentum_loop(layer, state, updates, weights, with_updates, store_codes, counts, unmoved); \
     }
 
 CK_MOMENTUM_BY_MODE(momentum_portable, )

@@ -154,7 +154,7 @@ void ck_quantize(const float *values, long count, int fractional_bits, int32_t m
  * The fixed-point momentum step of one layer (FixedPointMomentum has the
  * contract), one pass over its elements. Per element i, with the five
  * narrowings of `narrowings` (each ck_requantize's arithmetic on one element,
- * stochastic bits of index i under its own key):
+ * stochastic bits of index first_index + i under its own key):
  *   0. v = narrow(velocity[i] * momentum_mantissa)             (velocity format)
  *   when update_sums is not NULL (a learning rate above 0):
  *   1. u = narrow(update_sums[i] * factor_mantissa)            (updates format;
@@ -175,6 +175,7 @@ typedef struct {
 } ck_narrowing_spec;
 typedef struct {
     long count;
+    uint64_t first_index; /* element i draws the stochastic bits of index first_index + i */
     int16_t *weights;
     int16_t *velocity;
     const int64_t *update_sums;

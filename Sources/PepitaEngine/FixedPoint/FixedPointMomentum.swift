@@ -97,7 +97,8 @@ public struct FixedPointMomentum: Sendable {
                                 updateCodes: updateCodes.isEmpty ? nil : updateCodes,
                                 momentumMantissa: momentum.mantissa, factorMantissa: factor.mantissa,
                                 weightAlign: fraction - weightFormat.fractionalBits,
-                                velocityAlign: fraction - velocityFormat.fractionalBits, narrowings: narrowings)
+                                velocityAlign: fraction - velocityFormat.fractionalBits, narrowings: narrowings,
+                                threads: arithmetic.threads)
                         }
                     }
                 }
