@@ -42,6 +42,12 @@ public enum MomentumKernel {
         public var saturations: Int
         public var roundedToZero: Int
         public var maxMagnitude: UInt64
+
+        public init(saturations: Int, roundedToZero: Int, maxMagnitude: UInt64) {
+            self.saturations = saturations
+            self.roundedToZero = roundedToZero
+            self.maxMagnitude = maxMagnitude
+        }
     }
 
     /// Runs the step in place, on up to `threads` threads over whole blocks of
