@@ -13,6 +13,12 @@ import Quantized
 ///
 /// In `power-of-two` scalar mode the momentum becomes `1 - 2^-k` (0.9 -> 0.875),
 /// a shift and a subtraction. Velocity and weights use static formats.
+///
+/// The five narrowings (`m * v`; `u`; `u` in the velocity format; `v + u`;
+/// `W - v`) run element by element in one pass per layer (`MomentumKernel`),
+/// drawing their stochastic streams in that order as five whole-tensor
+/// `requantize` calls would, with the same codes and counters; only the dynamic
+/// format of `u` needs a pass of its own (the largest |dW|).
 public struct FixedPointMomentum: Sendable {
     public var velocities: [FixedMatrix]
     public let momentum: FixedScalar
@@ -57,6 +63,7 @@ public struct FixedPointMomentum: Sendable {
             let scaledVelocity = MomentumKernel.Narrowing(shift: momentum.shift, format: velocityFormat, mode: state,
                                                           random: arithmetic.nextRandom())
             operations?.count(OperationTally(multiplies: count))
+            // Narrowings 1 to 3 are unused (placeholders) without a learning rate.
             var narrowings = [scaledVelocity, scaledVelocity, scaledVelocity, scaledVelocity]
             var factor = FixedScalar(mantissa: 0, shift: 0)
             let sums = step.updates[layer]
