@@ -72,6 +72,7 @@ static inline __attribute__((always_inline)) void quantize_loop(
     double low = (double)min_code - 1, high = (double)max_code + 1;
     long saturations = 0, rounded_to_zero = 0;
     float max_magnitude = *max_magnitude_float;
+    uint32_t largest_bits = 0;
     for (long i = 0; i < count; i++) {
         float value = values[i];
         double scaled = (double)value * scale;
@@ -108,12 +109,19 @@ static inline __attribute__((always_inline)) void quantize_loop(
         codes[i] = (int16_t)code;
         saturations += saturated;
         rounded_to_zero += !saturated && code == 0 && value != 0;
-        float magnitude = value < 0 ? -value : value;
-        if (magnitude > max_magnitude) max_magnitude = magnitude;
+        /* The largest |value| as the largest bit pattern with the sign cleared
+           (the order of non-negative floats; NaN counts as 0): an integer
+           maximum, which vectorises where a float one with NaN would not. */
+        uint32_t bits;
+        memcpy(&bits, &value, sizeof bits);
+        bits = value != value ? 0 : bits & 0x7FFFFFFFu;
+        largest_bits = bits > largest_bits ? bits : largest_bits;
     }
     counts->saturations += saturations;
     counts->rounded_to_zero += rounded_to_zero;
-    *max_magnitude_float = max_magnitude;
+    float largest;
+    memcpy(&largest, &largest_bits, sizeof largest);
+    *max_magnitude_float = largest > max_magnitude ? largest : max_magnitude;
 }
 
 #define CK_QUANTIZE_BY_MODE(name, attributes) \
