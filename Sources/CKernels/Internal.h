@@ -120,18 +120,27 @@ typedef struct {
 } ck_narrowing_tally;
 
 /*
- * `sum` narrowed to a code: saturate(roundingShiftRight(sum, n.shift, mode)),
- * stochastic rounding with the bits of element `index`. `mode` is a parameter
- * (not n.mode) so that callers instantiate one loop per constant mode.
+ * What a caller knows of a narrowing's shift when it compiles a loop: nothing,
+ * that it is not negative, or that it is 0 (saturation only). The result is the
+ * same; the loop leaves out the work that cannot matter.
  */
-static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, int mode, int64_t sum, uint64_t index,
-                                                                ck_narrowing_tally *tally) {
+enum { CK_SHIFT_ANY = 0, CK_SHIFT_RIGHT = 1, CK_SHIFT_NONE = 2 };
+
+/*
+ * `sum` narrowed to a code: saturate(roundingShiftRight(sum, n.shift, mode)),
+ * stochastic rounding with the bits of element `index`. `mode` and `shape` are
+ * parameters (not read from n) so that callers instantiate one loop per constant.
+ */
+static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, int mode, int shape, int64_t sum,
+                                                                uint64_t index, ck_narrowing_tally *tally) {
     /* Branch-free in the shift's sign, so that fused loops with several
        narrowings stay straight lines: a left shift leaves no remainder. */
-    int64_t floor = (int64_t)((uint64_t)sum << n.left) >> n.right;
-    uint64_t remainder = (uint64_t)sum & n.mask;
+    int64_t floor = shape == CK_SHIFT_NONE ? sum
+                  : shape == CK_SHIFT_RIGHT ? sum >> n.right
+                  : (int64_t)((uint64_t)sum << n.left) >> n.right;
+    uint64_t remainder = shape == CK_SHIFT_NONE ? 0 : (uint64_t)sum & n.mask;
     int64_t shifted;
-    switch (mode) {
+    switch (shape == CK_SHIFT_NONE ? CK_ROUND_TRUNCATE : mode) {
     case CK_ROUND_NEAREST_EVEN:
         shifted = floor + (remainder > n.half || (remainder == n.half && (floor & 1)));
         break;
@@ -148,8 +157,10 @@ static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, i
     }
     int64_t code = shifted < n.min_code ? n.min_code : shifted > n.max_code ? n.max_code : shifted;
     int saturated = shifted < n.min_code || shifted > n.max_code;
-    if (sum < n.exact_low) { code = n.min_code; saturated = 1; }
-    if (sum > n.exact_high) { code = n.max_code; saturated = 1; }
+    if (shape == CK_SHIFT_ANY) {
+        if (sum < n.exact_low) { code = n.min_code; saturated = 1; }
+        if (sum > n.exact_high) { code = n.max_code; saturated = 1; }
+    }
     tally->saturations += saturated;
     tally->rounded_to_zero += !saturated && code == 0 && sum != 0;
     uint64_t magnitude = sum < 0 ? (uint64_t)0 - (uint64_t)sum : (uint64_t)sum;

@@ -16,7 +16,7 @@ static inline __attribute__((always_inline)) void requantize_loop(const int64_t 
     ck_narrowing narrowing = ck_narrowing_make(shift, min_code, max_code, mode, key);
     ck_narrowing_tally tally = {0, 0, 0};
     for (long i = 0; i < count; i++) {
-        codes[i] = (int16_t)ck_narrow(narrowing, mode, sums[i], first_index + (uint64_t)i, &tally);
+        codes[i] = (int16_t)ck_narrow(narrowing, mode, CK_SHIFT_ANY, sums[i], first_index + (uint64_t)i, &tally);
     }
     ck_narrowing_counts_add(counts, tally);
 }

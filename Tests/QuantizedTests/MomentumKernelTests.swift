@@ -14,6 +14,7 @@ final class MomentumKernelTests: XCTestCase {
         var withUpdates: Bool
         var keepCodes: Bool
         var threads: Int
+        var updateFormat: FixedPointFormat
     }
 
     // More than two blocks of 4,096 elements and a ragged end, so two threads split the work.
@@ -44,22 +45,29 @@ final class MomentumKernelTests: XCTestCase {
             let magnitude = Int64(generator.next() % (index % 3 == 0 ? 1 << 12 : 1 << 21))
             return generator.next() % 2 == 0 ? magnitude : -magnitude
         }
-        let updateFormat = FixedPointFormat(totalBits: 8, fractionalBits: 12) // u -> velocity: a left shift
         let mixed: [(RoundingMode, RoundingMode, RoundingMode)] =
             RoundingMode.allCases.map { ($0, $0, $0) } + [(.stochastic, .nearestEven, .truncate), (.nearestAway, .stochastic, .nearestEven)]
         var cases: [Case] = []
-        for modes in mixed {
-            for withUpdates in [true, false] {
-                for keepCodes in withUpdates ? [false, true] : [false] {
-                    for threads in [1, 2] {
-                        cases.append(Case(modes: modes, withUpdates: withUpdates, keepCodes: keepCodes, threads: threads))
+        // Updates narrowed by a right shift (as in training) and by a left shift
+        // (the update format finer than the scaled sums), which the C loops compile
+        // apart; then moved to the velocity format by right and left shifts.
+        let updateFormats = [12, 45, 6].map { FixedPointFormat(totalBits: 8, fractionalBits: $0) }
+        for updateFormat in updateFormats {
+            for modes in mixed {
+                for withUpdates in [true, false] {
+                    for keepCodes in withUpdates ? [false, true] : [false] {
+                        for threads in [1, 2] {
+                            cases.append(Case(modes: modes, withUpdates: withUpdates, keepCodes: keepCodes, threads: threads,
+                                              updateFormat: updateFormat))
+                        }
                     }
                 }
             }
         }
         forEveryKernelPath { path in
             for test in cases {
-                let context = "\(path), \(test.modes), updates \(test.withUpdates), codes \(test.keepCodes), \(test.threads) thread(s)"
+                let updateFormat = test.updateFormat
+                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates), codes \(test.keepCodes), \(test.threads) thread(s)"
                 let keys = (0..<5).map { StochasticBits(seed: 99, stream: UInt64($0)) }
                 // The reference: five whole-tensor narrowings.
                 var expectedTallies = [MomentumKernel.Tally](repeating: MomentumKernel.Tally(saturations: 0, roundedToZero: 0,
