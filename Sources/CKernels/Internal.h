@@ -68,6 +68,112 @@ void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, 
  */
 int32_t ck_pack_quads_column_avx512(const int16_t *column, long depth, uint32_t *words, long word_stride);
 
+/*
+ * One narrowing of exact sums to codes (ck_requantize's contract, one element
+ * at a time): the loop-invariant part, made once per tensor by ck_narrowing_make.
+ */
+typedef struct {
+    int shift;
+    int mode;
+    int32_t min_code, max_code;
+    int64_t exact_low, exact_high; /* a left shift is exact inside these, else saturates */
+    uint64_t left, right;          /* the shift as a left and a right part, one of them 0 */
+    uint64_t mask, half;
+    uint64_t key;
+} ck_narrowing;
+
+static inline ck_narrowing ck_narrowing_make(int shift, int32_t min_code, int32_t max_code, int mode, uint64_t key) {
+    ck_narrowing n;
+    n.shift = shift;
+    n.mode = mode;
+    n.min_code = min_code;
+    n.max_code = max_code;
+    /* For a left shift by s, sum << s is in range exactly when sum lies in
+       [ceil(min / 2^s), floor(max / 2^s)]; outside that, saturate unshifted. */
+    n.exact_low = INT64_MIN;
+    n.exact_high = INT64_MAX;
+    if (shift < 0) {
+        n.exact_high = (int64_t)max_code >> -shift;
+        n.exact_low = -((-(int64_t)min_code) >> -shift);
+    }
+    n.left = shift < 0 ? -shift : 0;
+    n.right = shift > 0 ? shift : 0;
+    n.mask = shift > 0 ? ((uint64_t)1 << shift) - 1 : 0;
+    /* No remainder can equal or exceed this when nothing is shifted out. */
+    n.half = shift > 0 ? (uint64_t)1 << (shift - 1) : UINT64_MAX;
+    n.key = key;
+    return n;
+}
+
+/* SplitMix64's output function (StochasticBits.mix). */
+static inline uint64_t ck_mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Per-tensor tallies of one narrowing, added into ck_narrowing_counts at the end. */
+typedef struct {
+    long saturations;
+    long rounded_to_zero;
+    uint64_t max_magnitude;
+} ck_narrowing_tally;
+
+/*
+ * What a caller knows of a narrowing's shift when it compiles a loop: nothing,
+ * that it is not negative, or that it is 0 (saturation only). The result is the
+ * same; the loop leaves out the work that cannot matter.
+ */
+enum { CK_SHIFT_ANY = 0, CK_SHIFT_RIGHT = 1, CK_SHIFT_NONE = 2 };
+
+/*
+ * `sum` narrowed to a code: saturate(roundingShiftRight(sum, n.shift, mode)),
+ * stochastic rounding with the bits of element `index`. `mode` and `shape` are
+ * parameters (not read from n) so that callers instantiate one loop per constant.
+ */
+static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, int mode, int shape, int64_t sum,
+                                                                uint64_t index, ck_narrowing_tally *tally) {
+    /* Branch-free in the shift's sign, so that fused loops with several
+       narrowings stay straight lines: a left shift leaves no remainder. */
+    int64_t floor = shape == CK_SHIFT_NONE ? sum
+                  : shape == CK_SHIFT_RIGHT ? sum >> n.right
+                  : (int64_t)((uint64_t)sum << n.left) >> n.right;
+    uint64_t remainder = shape == CK_SHIFT_NONE ? 0 : (uint64_t)sum & n.mask;
+    int64_t shifted;
+    switch (shape == CK_SHIFT_NONE ? CK_ROUND_TRUNCATE : mode) {
+    case CK_ROUND_NEAREST_EVEN:
+        shifted = floor + (remainder > n.half || (remainder == n.half && (floor & 1)));
+        break;
+    case CK_ROUND_NEAREST_AWAY:
+        shifted = floor + (remainder > n.half || (remainder == n.half && sum >= 0));
+        break;
+    case CK_ROUND_STOCHASTIC: {
+        uint64_t bits = ck_mix(n.key + 0x9E3779B97F4A7C15ull * (index + 1));
+        shifted = floor + (int64_t)((remainder + (bits & n.mask)) >> n.right);
+        break;
+    }
+    default:
+        shifted = floor;
+    }
+    int64_t code = shifted < n.min_code ? n.min_code : shifted > n.max_code ? n.max_code : shifted;
+    int saturated = shifted < n.min_code || shifted > n.max_code;
+    if (shape == CK_SHIFT_ANY) {
+        if (sum < n.exact_low) { code = n.min_code; saturated = 1; }
+        if (sum > n.exact_high) { code = n.max_code; saturated = 1; }
+    }
+    tally->saturations += saturated;
+    tally->rounded_to_zero += !saturated && code == 0 && sum != 0;
+    uint64_t magnitude = sum < 0 ? (uint64_t)0 - (uint64_t)sum : (uint64_t)sum;
+    tally->max_magnitude = magnitude > tally->max_magnitude ? magnitude : tally->max_magnitude;
+    return code;
+}
+
+static inline void ck_narrowing_counts_add(ck_narrowing_counts *counts, ck_narrowing_tally tally) {
+    counts->saturations += tally.saturations;
+    counts->rounded_to_zero += tally.rounded_to_zero;
+    if (tally.max_magnitude > counts->max_magnitude) counts->max_magnitude = tally.max_magnitude;
+}
+
 double ck_peak_loop_avx2(int kind, long iterations);
 double ck_peak_loop_avx512(int kind, long iterations);
 

@@ -9,63 +9,16 @@
 
 static const uint64_t gamma_step = 0x9E3779B97F4A7C15ull;
 
-/* SplitMix64's output function (StochasticBits.mix). */
-static inline uint64_t mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static inline __attribute__((always_inline)) void requantize_loop(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code,
                                    int mode, uint64_t key, uint64_t first_index, int16_t *codes,
                                    ck_narrowing_counts *counts) {
-    /* For a left shift by s, sum << s is in range exactly when sum lies in
-       [ceil(min / 2^s), floor(max / 2^s)]; outside that, saturate unshifted. */
-    int64_t exact_low = INT64_MIN, exact_high = INT64_MAX;
-    if (shift < 0) {
-        exact_high = (int64_t)max_code >> -shift;
-        exact_low = -((-(int64_t)min_code) >> -shift);
-    }
-    uint64_t mask = shift > 0 ? ((uint64_t)1 << shift) - 1 : 0;
-    uint64_t half = shift > 0 ? (uint64_t)1 << (shift - 1) : 0;
-    long saturations = 0, rounded_to_zero = 0;
-    uint64_t max_magnitude = counts->max_magnitude;
+    ck_narrowing narrowing = ck_narrowing_make(shift, min_code, max_code, mode, key);
+    ck_narrowing_tally tally = {0, 0, 0};
     for (long i = 0; i < count; i++) {
-        int64_t sum = sums[i], shifted;
-        if (shift <= 0) {
-            shifted = (int64_t)((uint64_t)sum << -shift);
-        } else {
-            int64_t floor = sum >> shift;
-            uint64_t remainder = (uint64_t)sum & mask;
-            switch (mode) {
-            case CK_ROUND_NEAREST_EVEN:
-                shifted = floor + (remainder > half || (remainder == half && (floor & 1)));
-                break;
-            case CK_ROUND_NEAREST_AWAY:
-                shifted = floor + (remainder > half || (remainder == half && sum >= 0));
-                break;
-            case CK_ROUND_STOCHASTIC: {
-                uint64_t bits = mix(key + gamma_step * (first_index + (uint64_t)i + 1));
-                shifted = floor + (int64_t)((remainder + (bits & mask)) >> shift);
-                break;
-            }
-            default:
-                shifted = floor;
-            }
-        }
-        int64_t code = shifted < min_code ? min_code : shifted > max_code ? max_code : shifted;
-        int saturated = shifted < min_code || shifted > max_code;
-        if (sum < exact_low) { code = min_code; saturated = 1; }
-        if (sum > exact_high) { code = max_code; saturated = 1; }
-        codes[i] = (int16_t)code;
-        saturations += saturated;
-        rounded_to_zero += !saturated && code == 0 && sum != 0;
-        uint64_t magnitude = sum < 0 ? (uint64_t)0 - (uint64_t)sum : (uint64_t)sum;
-        max_magnitude = magnitude > max_magnitude ? magnitude : max_magnitude;
+        codes[i] = (int16_t)ck_narrow(narrowing, mode, CK_SHIFT_ANY, sums[i], first_index + (uint64_t)i, &tally);
     }
-    counts->saturations += saturations;
-    counts->rounded_to_zero += rounded_to_zero;
-    counts->max_magnitude = max_magnitude;
+    ck_narrowing_counts_add(counts, tally);
 }
 
 /* The four mode-specialised loops, instantiated once per instruction set. */
@@ -119,6 +72,7 @@ static inline __attribute__((always_inline)) void quantize_loop(
     double low = (double)min_code - 1, high = (double)max_code + 1;
     long saturations = 0, rounded_to_zero = 0;
     float max_magnitude = *max_magnitude_float;
+    uint32_t largest_bits = 0;
     for (long i = 0; i < count; i++) {
         float value = values[i];
         double scaled = (double)value * scale;
@@ -142,7 +96,7 @@ static inline __attribute__((always_inline)) void quantize_loop(
             case CK_ROUND_NEAREST_EVEN: up = fraction > 0.5 || (fraction == 0.5 && (floor & 1)); break;
             case CK_ROUND_NEAREST_AWAY: up = fraction > 0.5 || (fraction == 0.5 && scaled > 0); break;
             case CK_ROUND_STOCHASTIC: {
-                uint64_t bits = mix(key + gamma_step * (first_index + (uint64_t)i + 1));
+                uint64_t bits = ck_mix(key + gamma_step * (first_index + (uint64_t)i + 1));
                 up = (double)(bits >> 11) * 0x1p-53 < fraction;
                 break;
             }
@@ -155,12 +109,19 @@ static inline __attribute__((always_inline)) void quantize_loop(
         codes[i] = (int16_t)code;
         saturations += saturated;
         rounded_to_zero += !saturated && code == 0 && value != 0;
-        float magnitude = value < 0 ? -value : value;
-        if (magnitude > max_magnitude) max_magnitude = magnitude;
+        /* The largest |value| as the largest bit pattern with the sign cleared
+           (the order of non-negative floats; NaN counts as 0): an integer
+           maximum, which vectorises where a float one with NaN would not. */
+        uint32_t bits;
+        memcpy(&bits, &value, sizeof bits);
+        bits = value != value ? 0 : bits & 0x7FFFFFFFu;
+        largest_bits = bits > largest_bits ? bits : largest_bits;
     }
     counts->saturations += saturations;
     counts->rounded_to_zero += rounded_to_zero;
-    *max_magnitude_float = max_magnitude;
+    float largest;
+    memcpy(&largest, &largest_bits, sizeof largest);
+    *max_magnitude_float = largest > max_magnitude ? largest : max_magnitude;
 }
 
 #define CK_QUANTIZE_BY_MODE(name, attributes) \

@@ -74,4 +74,26 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
             }
         }
     }
+
+    func testQuantizeReportsTheLargestFiniteMagnitudeIgnoringNaNInEveryLane() {
+        // The maximum sits at every position of a vector's worth of lanes in turn,
+        // among NaN, negative zero, subnormals and smaller values of both signs.
+        forEveryKernelPath { path in
+            for position in 0..<37 {
+                var values = (0..<37).map { Float($0 % 5) * (($0 % 2 == 0) ? -0.25 : 0.125) }
+                values[(position + 3) % 37] = .nan
+                values[(position + 5) % 37] = -0.0
+                values[(position + 7) % 37] = .leastNonzeroMagnitude
+                values[position] = position % 2 == 0 ? -3.75 : 3.75
+                var counters = QuantizationCounters()
+                counters.maxAbsValue = 0
+                _ = TensorQuantization.quantize(values, to: formats[0], mode: .nearestEven, random: random, counters: &counters)
+                XCTAssertEqual(counters.maxAbsValue, 3.75, "\(path), maximum at \(position)")
+            }
+            var counters = QuantizationCounters()
+            counters.maxAbsValue = 0.5
+            _ = TensorQuantization.quantize([.nan, -0.0, 0.25], to: formats[0], mode: .truncate, random: random, counters: &counters)
+            XCTAssertEqual(counters.maxAbsValue, 0.5, "\(path): an earlier larger maximum stays")
+        }
+    }
 }

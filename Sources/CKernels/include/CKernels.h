@@ -150,6 +150,44 @@ void ck_quantize(const float *values, long count, int fractional_bits, int32_t m
                  uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts,
                  float *max_magnitude_float);
 
+/*
+ * The fixed-point momentum step of one layer (FixedPointMomentum has the
+ * contract), one pass over its elements. Per element i, with the five
+ * narrowings of `narrowings` (each ck_requantize's arithmetic on one element,
+ * stochastic bits of index first_index + i under its own key):
+ *   0. v = narrow(velocity[i] * momentum_mantissa)             (velocity format)
+ *   when update_sums is not NULL (a learning rate above 0):
+ *   1. u = narrow(update_sums[i] * factor_mantissa)            (updates format;
+ *      stored in update_codes[i] when that is not NULL)
+ *   2. u' = narrow(u)                                          (velocity format)
+ *   3. v = narrow(v + u')                                      (shift 0: saturation)
+ *   4. w = narrow((weights[i] << weight_align) - (v << velocity_align))
+ * then velocity[i] = v, weights[i] = w. counts[n] receives narrowing n's tallies
+ * (1 to 3 untouched without update sums); *unmoved is increased by the elements
+ * with v != 0 and an unchanged weight code. The products must fit in Int64.
+ */
+typedef struct {
+    int shift;
+    int32_t min_code;
+    int32_t max_code;
+    int mode;
+    uint64_t key;
+} ck_narrowing_spec;
+typedef struct {
+    long count;
+    uint64_t first_index; /* element i draws the stochastic bits of index first_index + i */
+    int16_t *weights;
+    int16_t *velocity;
+    const int64_t *update_sums;
+    int16_t *update_codes;
+    int64_t momentum_mantissa;
+    int64_t factor_mantissa;
+    int weight_align;
+    int velocity_align;
+    ck_narrowing_spec narrowings[5];
+} ck_momentum_layer;
+void ck_momentum_update(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,12 +50,16 @@ public struct ExactSums: Sendable {
 
     /// Largest magnitude as a real number.
     public var maxAbsValue: Double {
-        let largest = values.withUnsafeBufferPointer { values in
+        Double(maxMagnitude) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
+    }
+
+    /// Largest `|values[i]|` as an integer.
+    public var maxMagnitude: UInt64 {
+        values.withUnsafeBufferPointer { values in
             var largest: UInt64 = 0
             for value in values { largest = max(largest, value.magnitude) }
             return largest
         }
-        return Double(largest) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
     }
 }
 

@@ -13,7 +13,7 @@ public final class FixedPointArithmetic {
     public let threads: Int
     /// Counters since the last `resetCounters()`, one entry for every role
     /// (zero where a role was not narrowed).
-    public private(set) var counters = FixedPointArithmetic.zeroCounters
+    public internal(set) var counters = FixedPointArithmetic.zeroCounters
     private let seed: UInt64
     /// Narrowing operations so far (saved in checkpoints to resume exactly).
     public var narrowings: UInt64
@@ -37,7 +37,7 @@ public final class FixedPointArithmetic {
         Dictionary(uniqueKeysWithValues: TensorRole.allCases.map { ($0, QuantizationCounters()) })
     }
 
-    private func nextRandom() -> StochasticBits {
+    func nextRandom() -> StochasticBits {
         narrowings &+= 1
         return StochasticBits(seed: seed, stream: narrowings)
     }
@@ -150,6 +150,19 @@ public final class FixedPointArithmetic {
             count = a.values.count
         }
         return ExactSums(rows: a.rows, columns: a.columns, values: values, fractionalBits: fraction)
+    }
+
+    /// Adds what a narrowing done outside `requantize` (a fused kernel) saw to
+    /// `role`'s counters, as `requantize` of `elements` sums at scale
+    /// `2^-fromFractionalBits` would.
+    public func record(_ tally: MomentumKernel.Tally, elements: Int, fromFractionalBits: Int, role: TensorRole) {
+        var roleCounters = counters[role] ?? QuantizationCounters()
+        roleCounters.elements += elements
+        roleCounters.saturations += tally.saturations
+        roleCounters.roundedToZero += tally.roundedToZero
+        let scale = Double(sign: .plus, exponent: -fromFractionalBits, significand: 1)
+        roleCounters.maxAbsValue = max(roleCounters.maxAbsValue, Double(tally.maxMagnitude) * scale)
+        counters[role] = roleCounters
     }
 
     /// Adds `counted` to `role`'s "rounded to zero" counter (used where a

@@ -13,6 +13,12 @@ import Quantized
 ///
 /// In `power-of-two` scalar mode the momentum becomes `1 - 2^-k` (0.9 -> 0.875),
 /// a shift and a subtraction. Velocity and weights use static formats.
+///
+/// The five narrowings (`m * v`; `u`; `u` in the velocity format; `v + u`;
+/// `W - v`) run element by element in one pass per layer (`MomentumKernel`),
+/// drawing their stochastic streams in that order as five whole-tensor
+/// `requantize` calls would, with the same codes and counters; only the dynamic
+/// format of `u` needs a pass of its own (the largest |dW|).
 public struct FixedPointMomentum: Sendable {
     public var velocities: [FixedMatrix]
     public let momentum: FixedScalar
@@ -35,39 +41,91 @@ public struct FixedPointMomentum: Sendable {
     public mutating func apply(_ step: FixedPointRuleStep, to weights: inout [FixedMatrix], learningRate: Double,
                                batch: Int, arithmetic: FixedPointArithmetic) {
         let operations = arithmetic.operations
+        let config = arithmetic.config
         operations?.phase = .optimiser
         for layer in weights.indices {
-            // Operations count themselves in `scaled` and `sum`; the traffic is
-            // every weight and velocity read and written once, the update sums read once.
+            // The traffic is every weight and velocity read and written once, the
+            // update sums read once; the operations are counted as the
+            // tensor-at-a-time formulation would: `m * v` and `factor * dW` one
+            // multiply per element each, `v + u` and `W - v` one add each.
+            let count = weights[layer].count
             operations?.layer = layer
-            operations?.read(.weights, bytes: weights[layer].count * weights[layer].elementBytes)
-            operations?.write(.weights, bytes: weights[layer].count * weights[layer].elementBytes)
+            operations?.read(.weights, bytes: count * weights[layer].elementBytes)
+            operations?.write(.weights, bytes: count * weights[layer].elementBytes)
             operations?.read(.optimiserState, bytes: velocities[layer].count * velocities[layer].elementBytes)
             operations?.write(.optimiserState, bytes: velocities[layer].count * velocities[layer].elementBytes)
-            operations?.read(.updates, bytes: step.updates[layer].values.count * ((arithmetic.config.accumulatorBits + 7) / 8))
+            operations?.read(.updates, bytes: step.updates[layer].values.count * ((config.accumulatorBits + 7) / 8))
             let velocityFormat = velocities[layer].format
-            var velocity = arithmetic.requantize(arithmetic.scaled(arithmetic.widen(velocities[layer]), by: momentum),
-                                                 role: .optimiserState, format: velocityFormat)
+            let weightFormat = weights[layer].format
+            let state = config[.optimiserState].rounding
+            // The narrowings draw their random streams in this order, as the
+            // five requantisations of the step always have.
+            let scaledVelocity = MomentumKernel.Narrowing(shift: momentum.shift, format: velocityFormat, mode: state,
+                                                          random: arithmetic.nextRandom())
+            operations?.count(OperationTally(multiplies: count))
+            // Narrowings 1 to 3 are unused (placeholders) without a learning rate.
+            var narrowings = [scaledVelocity, scaledVelocity, scaledVelocity, scaledVelocity]
+            var factor = FixedScalar(mantissa: 0, shift: 0)
+            let sums = step.updates[layer]
+            var updateFormat = velocityFormat
             if learningRate > 0 {
-                let factor = FixedScalar(learningRate / (Double(batch) * step.divisors[layer]), mode: scalarMode)
-                let update = arithmetic.requantize(arithmetic.scaled(step.updates[layer], by: factor), role: .updates)
-                arithmetic.recorder?.record("u\(layer)", update, role: .updates,
-                                            note: "eta / (B * divisor) * dW as \(factor.mantissa) * 2^-\(factor.shift), narrowed")
-                let updateInVelocityFormat = arithmetic.requantize(arithmetic.widen(update), role: .optimiserState, format: velocityFormat)
-                velocity = arithmetic.requantize(arithmetic.sum(arithmetic.widen(velocity), arithmetic.widen(updateInVelocityFormat)),
-                                                 role: .optimiserState, format: velocityFormat)
+                factor = FixedScalar(learningRate / (Double(batch) * step.divisors[layer]), mode: scalarMode)
+                let largest = sums.maxMagnitude.multipliedFullWidth(by: UInt64(factor.mantissa))
+                precondition(largest.high == 0 && largest.low <= UInt64(Int64.max), "update sums times \(factor.mantissa) overflow Int64")
+                let scaledFraction = sums.fractionalBits + factor.shift
+                updateFormat = config[.updates].format(
+                    forMaxAbs: Double(largest.low) * Double(sign: .plus, exponent: -scaledFraction, significand: 1))
+                narrowings = [
+                    scaledVelocity,
+                    MomentumKernel.Narrowing(shift: scaledFraction - updateFormat.fractionalBits, format: updateFormat,
+                                             mode: config[.updates].rounding, random: arithmetic.nextRandom()),
+                    MomentumKernel.Narrowing(shift: updateFormat.fractionalBits - velocityFormat.fractionalBits,
+                                             format: velocityFormat, mode: state, random: arithmetic.nextRandom()),
+                    MomentumKernel.Narrowing(shift: 0, format: velocityFormat, mode: state, random: arithmetic.nextRandom()),
+                ]
+                operations?.count(OperationTally(multiplies: count))
+                operations?.count(OperationTally(adds: count))
             }
-            velocities[layer] = velocity
-            arithmetic.recorder?.record("V\(layer)", velocity, role: .optimiserState,
-                                        note: "momentum \(momentum.mantissa) * 2^-\(momentum.shift) * v + u")
-            let old = weights[layer]
-            let updated = arithmetic.requantize(arithmetic.sum(arithmetic.widen(old), arithmetic.widen(velocity), subtract: true),
-                                                role: .weights, format: old.format)
-            var unmoved = 0
-            for i in updated.codes.indices where velocity.codes[i] != 0 && updated.codes[i] == old.codes[i] { unmoved += 1 }
-            arithmetic.count(roundedToZero: unmoved, role: .weights)
-            weights[layer] = updated
-            arithmetic.recorder?.record("W\(layer).after", updated, role: .weights, note: "W - v")
+            let fraction = max(weightFormat.fractionalBits, velocityFormat.fractionalBits)
+            narrowings.append(MomentumKernel.Narrowing(shift: fraction - weightFormat.fractionalBits, format: weightFormat,
+                                                       mode: config[.weights].rounding, random: arithmetic.nextRandom()))
+            operations?.count(OperationTally(adds: count))
+
+            let recorder = arithmetic.recorder
+            var updateCodes = [Int16](repeating: 0, count: recorder != nil && learningRate > 0 ? count : 0)
+            var result: (tallies: [MomentumKernel.Tally], unmoved: Int) = ([], 0)
+            weights[layer].codes.withUnsafeMutableBufferPointer { weightCodes in
+                velocities[layer].codes.withUnsafeMutableBufferPointer { velocityCodes in
+                    sums.values.withUnsafeBufferPointer { updateSums in
+                        updateCodes.withUnsafeMutableBufferPointer { updateCodes in
+                            result = MomentumKernel.update(
+                                weights: weightCodes, velocity: velocityCodes,
+                                updateSums: learningRate > 0 ? updateSums : nil,
+                                updateCodes: updateCodes.isEmpty ? nil : updateCodes,
+                                momentumMantissa: momentum.mantissa, factorMantissa: factor.mantissa,
+                                weightAlign: fraction - weightFormat.fractionalBits,
+                                velocityAlign: fraction - velocityFormat.fractionalBits, narrowings: narrowings,
+                                threads: arithmetic.threads)
+                        }
+                    }
+                }
+            }
+            let tallies = result.tallies
+            arithmetic.record(tallies[0], elements: count, fromFractionalBits: velocityFormat.fractionalBits + momentum.shift,
+                              role: .optimiserState)
+            if learningRate > 0 {
+                arithmetic.record(tallies[1], elements: count, fromFractionalBits: sums.fractionalBits + factor.shift, role: .updates)
+                recorder?.record("u\(layer)", FixedMatrix(rows: sums.rows, columns: sums.columns, codes: updateCodes, format: updateFormat),
+                                 role: .updates,
+                                 note: "eta / (B * divisor) * dW as \(factor.mantissa) * 2^-\(factor.shift), narrowed")
+                arithmetic.record(tallies[2], elements: count, fromFractionalBits: updateFormat.fractionalBits, role: .optimiserState)
+                arithmetic.record(tallies[3], elements: count, fromFractionalBits: velocityFormat.fractionalBits, role: .optimiserState)
+            }
+            recorder?.record("V\(layer)", velocities[layer], role: .optimiserState,
+                             note: "momentum \(momentum.mantissa) * 2^-\(momentum.shift) * v + u")
+            arithmetic.record(tallies[4], elements: count, fromFractionalBits: fraction, role: .weights)
+            arithmetic.count(roundedToZero: result.unmoved, role: .weights)
+            recorder?.record("W\(layer).after", weights[layer], role: .weights, note: "W - v")
         }
     }
 }

@@ -79,11 +79,19 @@ public struct FixedPointNetwork: Sendable {
                 break
             }
             // ReLU, one compare per element; dropout, one multiply per element.
+            // (Loops over buffers, without per-element uniqueness checks.)
             operations?.count(OperationTally(compares: sums.values.count))
-            for i in sums.values.indices where sums.values[i] < 0 { sums.values[i] = 0 }
+            sums.values.withUnsafeMutableBufferPointer { values in
+                for i in values.indices { values[i] = max(values[i], 0) }
+            }
             if let mask = masks?[index], let keepScale {
                 operations?.count(OperationTally(multiplies: sums.values.count))
-                for i in sums.values.indices { sums.values[i] = mask.values[i] > 0 ? sums.values[i] * keepScale.mantissa : 0 }
+                let mantissa = keepScale.mantissa
+                sums.values.withUnsafeMutableBufferPointer { values in
+                    mask.values.withUnsafeBufferPointer { keep in
+                        for i in values.indices { values[i] = keep[i] > 0 ? values[i] * mantissa : 0 }
+                    }
+                }
                 sums.fractionalBits += keepScale.shift
             }
             let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil)

@@ -1,0 +1,148 @@
+import Quantized
+import TestSupport
+import XCTest
+
+/// The fused momentum step (`MomentumKernel.update`, one C loop per mode and
+/// path, split over threads) against the five whole-tensor
+/// `TensorQuantization.requantize` calls it replaces: same codes, tallies and
+/// random bits, in every rounding mode and mixtures of them, with and without
+/// update sums, keeping the update codes or not, on 1 and 2 threads and every
+/// kernel path this CPU has.
+final class MomentumKernelTests: XCTestCase {
+    private struct Case {
+        var modes: (state: RoundingMode, updates: RoundingMode, weights: RoundingMode)
+        var withUpdates: Bool
+        var keepCodes: Bool
+        var threads: Int
+        var updateFormat: FixedPointFormat
+    }
+
+    // More than two blocks of 4,096 elements and a ragged end, so two threads split the work.
+    private let count = 3 * 4096 + 123
+    private let weightFormat = FixedPointFormat(totalBits: 8, fractionalBits: 7)
+    private let velocityFormat = FixedPointFormat(totalBits: 8, fractionalBits: 10)
+    private let momentum = (mantissa: Int64(28_836), shift: 15)
+    private let factor = (mantissa: Int64(20_972), shift: 27)
+    private let sumFraction = 13
+
+    private func narrowed(_ sums: [Int64], fromFractionalBits: Int, to format: FixedPointFormat, mode: RoundingMode,
+                          random: StochasticBits) -> (codes: [Int64], tally: MomentumKernel.Tally) {
+        var counters = QuantizationCounters()
+        let codes = TensorQuantization.requantize(sums, fromFractionalBits: fromFractionalBits, to: format, mode: mode,
+                                                  random: random, counters: &counters)
+        let largest = sums.map(\.magnitude).max() ?? 0
+        return (codes.map(Int64.init), MomentumKernel.Tally(saturations: counters.saturations,
+                                                            roundedToZero: counters.roundedToZero, maxMagnitude: largest))
+    }
+
+    func testTheFusedStepEqualsFiveWholeTensorNarrowings() {
+        var generator = SplitMix(seed: 7)
+        // Weights near both ends of Q0.7 so that the weight narrowing saturates,
+        // velocities of every code, update sums from 0 to beyond the updates range.
+        let weights0 = (0..<count).map { _ in Int16(truncatingIfNeeded: Int64(generator.next() % 256) - 128) }
+        let velocity0 = (0..<count).map { _ in Int16(truncatingIfNeeded: Int64(generator.next() % 256) - 128) }
+        let sums = (0..<count).map { index -> Int64 in
+            let magnitude = Int64(generator.next() % (index % 3 == 0 ? 1 << 12 : 1 << 21))
+            return generator.next() % 2 == 0 ? magnitude : -magnitude
+        }
+        let mixed: [(RoundingMode, RoundingMode, RoundingMode)] =
+            RoundingMode.allCases.map { ($0, $0, $0) } + [(.stochastic, .nearestEven, .truncate), (.nearestAway, .stochastic, .nearestEven)]
+        var cases: [Case] = []
+        // Updates narrowed by a right shift (as in training) and by a left shift
+        // (the update format finer than the scaled sums), which the C loops compile
+        // apart; then moved to the velocity format by right and left shifts.
+        let updateFormats = [12, 45, 6].map { FixedPointFormat(totalBits: 8, fractionalBits: $0) }
+        for updateFormat in updateFormats {
+            for modes in mixed {
+                for withUpdates in [true, false] {
+                    for keepCodes in withUpdates ? [false, true] : [false] {
+                        for threads in [1, 2] {
+                            cases.append(Case(modes: modes, withUpdates: withUpdates, keepCodes: keepCodes, threads: threads,
+                                              updateFormat: updateFormat))
+                        }
+                    }
+                }
+            }
+        }
+        forEveryKernelPath { path in
+            for test in cases {
+                let updateFormat = test.updateFormat
+                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates), codes \(test.keepCodes), \(test.threads) thread(s)"
+                let keys = (0..<5).map { StochasticBits(seed: 99, stream: UInt64($0)) }
+                // The reference: five whole-tensor narrowings.
+                var expectedTallies = [MomentumKernel.Tally](repeating: MomentumKernel.Tally(saturations: 0, roundedToZero: 0,
+                                                                                                maxMagnitude: 0), count: 5)
+                let decayed = narrowed(velocity0.map { Int64($0) * momentum.mantissa },
+                                       fromFractionalBits: velocityFormat.fractionalBits + momentum.shift, to: velocityFormat,
+                                       mode: test.modes.state, random: keys[0])
+                expectedTallies[0] = decayed.tally
+                var velocity = decayed.codes
+                var updateCodes: [Int64] = []
+                if test.withUpdates {
+                    let update = narrowed(sums.map { $0 * factor.mantissa }, fromFractionalBits: sumFraction + factor.shift,
+                                          to: updateFormat, mode: test.modes.updates, random: keys[1])
+                    let inVelocity = narrowed(update.codes, fromFractionalBits: updateFormat.fractionalBits, to: velocityFormat,
+                                              mode: test.modes.state, random: keys[2])
+                    let sum = narrowed(zip(velocity, inVelocity.codes).map { $0 + $1 },
+                                       fromFractionalBits: velocityFormat.fractionalBits, to: velocityFormat,
+                                       mode: test.modes.state, random: keys[3])
+                    expectedTallies[1] = update.tally
+                    expectedTallies[2] = inVelocity.tally
+                    expectedTallies[3] = sum.tally
+                    updateCodes = update.codes
+                    velocity = sum.codes
+                }
+                let align = velocityFormat.fractionalBits - weightFormat.fractionalBits
+                let moved = narrowed(zip(weights0, velocity).map { (Int64($0) << align) - $1 },
+                                     fromFractionalBits: velocityFormat.fractionalBits, to: weightFormat,
+                                     mode: test.modes.weights, random: keys[4])
+                expectedTallies[4] = moved.tally
+                let expectedUnmoved = (0..<count).filter { velocity[$0] != 0 && moved.codes[$0] == Int64(weights0[$0]) }.count
+
+                // The fused step.
+                var weights = weights0, velocityCodes = velocity0
+                var keptCodes = [Int16](repeating: 0, count: test.keepCodes ? count : 0)
+                let modes = [test.modes.state, test.modes.updates, test.modes.state, test.modes.state, test.modes.weights]
+                let shifts = [momentum.shift, sumFraction + factor.shift - updateFormat.fractionalBits,
+                              updateFormat.fractionalBits - velocityFormat.fractionalBits, 0, align]
+                let formats = [velocityFormat, updateFormat, velocityFormat, velocityFormat, weightFormat]
+                let narrowings = (0..<5).map {
+                    MomentumKernel.Narrowing(shift: shifts[$0], format: formats[$0], mode: modes[$0], random: keys[$0])
+                }
+                let result = weights.withUnsafeMutableBufferPointer { weights in
+                    velocityCodes.withUnsafeMutableBufferPointer { velocityCodes in
+                        sums.withUnsafeBufferPointer { sums in
+                            keptCodes.withUnsafeMutableBufferPointer { kept in
+                                MomentumKernel.update(weights: weights, velocity: velocityCodes,
+                                                      updateSums: test.withUpdates ? sums : nil,
+                                                      updateCodes: test.keepCodes ? kept : nil,
+                                                      momentumMantissa: momentum.mantissa, factorMantissa: factor.mantissa,
+                                                      weightAlign: align, velocityAlign: 0, narrowings: narrowings,
+                                                      threads: test.threads)
+                            }
+                        }
+                    }
+                }
+                XCTAssertEqual(weights.map(Int64.init), moved.codes, context)
+                XCTAssertEqual(velocityCodes.map(Int64.init), velocity, context)
+                if test.keepCodes { XCTAssertEqual(keptCodes.map(Int64.init), updateCodes, context) }
+                for n in 0..<5 where test.withUpdates || n == 0 || n == 4 {
+                    XCTAssertEqual(result.tallies[n], expectedTallies[n], "\(context), narrowing \(n)")
+                }
+                XCTAssertEqual(result.unmoved, expectedUnmoved, context)
+                XCTAssertGreaterThan(expectedTallies[4].saturations, 0, "the fixture saturates weights")
+                XCTAssertGreaterThan(expectedUnmoved, 0, "the fixture has velocities that move no weight")
+            }
+        }
+    }
+}
+
+/// A small deterministic generator for fixtures (SplitMix64).
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return StochasticBits.mix(state)
+    }
+}
