@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// How the matrix-product kernels share an `m x n` output among threads:
@@ -21,7 +22,7 @@ enum TilePartition {
         let splitPanels = panelCount >= rowGroupCount
         let units = splitPanels ? panelCount : rowGroupCount
         let parts = min(workers, units)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        runParts(parts) { part in
             let first = units * part / parts, last = units * (part + 1) / parts
             if splitPanels {
                 body(0..<m, first..<last)
@@ -29,6 +30,23 @@ enum TilePartition {
                 body((first * rowBlock)..<min(m, last * rowBlock), 0..<panelCount)
             }
         }
+    }
+
+    /// Calls `body(part)` for each part in `0..<parts` in parallel: on the
+    /// persistent helper threads of `ck_run_parts`, which answer back-to-back
+    /// calls without the tens of microseconds a sleeping Dispatch worker takes
+    /// to wake, or with `concurrentPerform` when those are taken (a product
+    /// started while another runs).
+    private static func runParts(_ parts: Int, _ body: (Int) -> Void) {
+        let ran = withoutActuallyEscaping(body) { escapable in
+            var partBody = escapable
+            return withUnsafeMutablePointer(to: &partBody) { pointer in
+                ck_run_parts(parts, { context, part in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
+                }, pointer)
+            }
+        }
+        if ran == 0 { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
     }
 
     /// The shape checks every product kernel starts with. Returns true when

@@ -1,3 +1,4 @@
+import Foundation
 import Quantized
 import TestSupport
 import XCTest
@@ -265,5 +266,33 @@ final class FloatGEMMTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Products started from several threads at once: one gets the helper pool,
+    /// the others run on Dispatch's threads; every result is still the one-thread one.
+    func testProductsStartedTogetherMatchOneAtATime() {
+        var values = TestValues(seed: 11)
+        let shape = Self.threadedShapes[0]
+        let operands = (0..<4).map { index in
+            Operands(m: shape.m, n: shape.n, k: shape.k, transposeA: index % 2 == 1, transposeB: index >= 2, values: &values)
+        }
+        let expected = operands.map { $0.fast(threads: 1).map(\.bitPattern) }
+        let results = ResultSlots(count: operands.count * 8)
+        DispatchQueue.concurrentPerform(iterations: operands.count * 8) { index in
+            results.store(operands[index % operands.count].fast(threads: 2).map(\.bitPattern), at: index)
+        }
+        for index in 0..<operands.count * 8 {
+            XCTAssert(results.value(at: index) == expected[index % operands.count],
+                      "\(operands[index % operands.count].description): product \(index) started together differs")
+        }
+    }
+
+    /// One slot per concurrent product, written once each from different threads.
+    private final class ResultSlots: @unchecked Sendable {
+        private var slots: [[UInt32]]
+        private let lock = NSLock()
+        init(count: Int) { slots = Array(repeating: [], count: count) }
+        func store(_ value: [UInt32], at index: Int) { lock.lock(); slots[index] = value; lock.unlock() }
+        func value(at index: Int) -> [UInt32] { lock.lock(); defer { lock.unlock() }; return slots[index] }
     }
 }

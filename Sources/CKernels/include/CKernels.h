@@ -67,6 +67,16 @@ typedef struct {
     long rows, columns, row_stride, column_stride;
 } ck_int16_view;
 
+/*
+ * Calls body(context, part) once for each part in 0..<parts, on the calling
+ * thread and on persistent helper threads (which spin briefly between calls,
+ * then sleep), and returns when all have finished. Returns 0, having called
+ * nothing, when another call is in progress or no helper could be started:
+ * the caller then runs the parts some other way.
+ */
+typedef void (*ck_part_body)(void *context, long part);
+int ck_run_parts(long parts, ck_part_body body, void *context);
+
 /* Register-block shape of the float kernel of `path`. */
 long ck_float_row_block(int path);
 long ck_float_panel_width(int path);
