@@ -67,23 +67,6 @@ enum CostCommand {
                              most 4096, no --per-layer, --profile or --samples
     """
 
-    /// Shapes and training-set sizes of the datasets `train` knows, so that
-    /// costing a model needs no data on the machine.
-    struct DatasetShape {
-        var name: String
-        var shape: SampleShape
-        var classes: Int
-        var trainingSamples: Int
-    }
-
-    static let datasetShapes = [
-        DatasetShape(name: "digits", shape: SampleShape(channels: 1, height: 8, width: 8), classes: 10, trainingSamples: 1437),
-        DatasetShape(name: "mnist", shape: SampleShape(channels: 1, height: 28, width: 28), classes: 10, trainingSamples: 60_000),
-        DatasetShape(name: "fashion-mnist", shape: SampleShape(channels: 1, height: 28, width: 28), classes: 10, trainingSamples: 60_000),
-        DatasetShape(name: "cifar10", shape: SampleShape(channels: 3, height: 32, width: 32), classes: 10, trainingSamples: 50_000),
-        DatasetShape(name: "cifar100", shape: SampleShape(channels: 3, height: 32, width: 32), classes: 100, trainingSamples: 50_000),
-    ]
-
     /// The JSON document: every report in full.
     struct Document: Encodable {
         var schemaVersion = 1
@@ -241,31 +224,6 @@ enum CostCommand {
         return rules
     }
 
-    /// The most values per sample `--input` may give (2^40, the cost model's limit).
-    static let largestInputValues = 1 << 40
-
-    /// `1x28x28` (channels x height x width) or `784` (a flat vector, 1x1x784).
-    static func parseShape(_ text: String) throws -> SampleShape {
-        let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw UsageError("--input must be CxHxW with positive sizes (e.g. 1x28x28) or a count, got '\(text)'")
-        }
-        let sizes = parts.map { $0! }
-        // Multiplied with overflow checks: the engine's shapes multiply C*H*W unchecked.
-        var values = 1
-        for size in sizes {
-            let (product, overflow) = values.multipliedReportingOverflow(by: size)
-            guard !overflow, product <= largestInputValues else {
-                throw UsageError("--input '\(text)' is too large: more than 2^40 values per sample")
-            }
-            values = product
-        }
-        switch sizes.count {
-        case 1: return SampleShape(channels: 1, height: 1, width: sizes[0])
-        case 3: return SampleShape(channels: sizes[0], height: sizes[1], width: sizes[2])
-        default: throw UsageError("--input must be CxHxW (e.g. 1x28x28) or a count, got '\(text)'")
-        }
-    }
 }
 
 /// What the user asked for, in words, for the report's inputs block.

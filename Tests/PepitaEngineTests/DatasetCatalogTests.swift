@@ -7,6 +7,15 @@ final class DatasetCatalogTests: XCTestCase {
         XCTAssertEqual(DatasetCatalog.names, ["digits", "mnist", "fashion-mnist", "cifar10", "cifar100"])
     }
 
+    /// The table `cost` prices from without data agrees with the data where the data is always here.
+    func testTheDigitsDescriptionMatchesTheEmbeddedSet() throws {
+        let dataset = try DatasetCatalog.load(name: "digits", dataDirectory: nil)
+        let description = try XCTUnwrap(DatasetCatalog.descriptions.first { $0.name == "digits" })
+        XCTAssertEqual(description.shape, dataset.shape)
+        XCTAssertEqual(description.classes, dataset.classCount)
+        XCTAssertEqual(description.trainingSamples, dataset.train.count)
+    }
+
     func testDigitsWithoutADirectoryIsTheEmbeddedSet() throws {
         let dataset = try DatasetCatalog.load(name: "digits", dataDirectory: nil)
         XCTAssertEqual(dataset.source, "embedded")

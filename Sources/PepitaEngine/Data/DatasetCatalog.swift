@@ -16,8 +16,25 @@ import Foundation
 /// `t10k-labels-idx1-ubyte`), either in the data directory itself or in the
 /// `MNIST/raw/` (`FashionMNIST/raw/`) folder a torchvision download creates in it.
 public enum DatasetCatalog {
+    /// What each known dataset holds, so that costing a model on it needs no data
+    /// on the machine (the readers check the files against the same shapes).
+    public struct Description: Sendable {
+        public var name: String
+        public var shape: SampleShape
+        public var classes: Int
+        public var trainingSamples: Int
+    }
+
+    public static let descriptions = [
+        Description(name: "digits", shape: SampleShape(channels: 1, height: 8, width: 8), classes: 10, trainingSamples: 1437),
+        Description(name: "mnist", shape: SampleShape(channels: 1, height: 28, width: 28), classes: 10, trainingSamples: 60_000),
+        Description(name: "fashion-mnist", shape: SampleShape(channels: 1, height: 28, width: 28), classes: 10, trainingSamples: 60_000),
+        Description(name: "cifar10", shape: SampleShape(channels: 3, height: 32, width: 32), classes: 10, trainingSamples: 50_000),
+        Description(name: "cifar100", shape: SampleShape(channels: 3, height: 32, width: 32), classes: 100, trainingSamples: 50_000),
+    ]
+
     /// Every name `load(name:dataDirectory:validationFraction:)` accepts.
-    public static let names = ["digits", "mnist", "fashion-mnist", "cifar10", "cifar100"]
+    public static let names = descriptions.map(\.name)
 
     /// Where `fashion-mnist` is read from when no data directory is given.
     public static let fashionMNISTDefaultDirectory = "/usr/share/datasets/fashion-mnist"
