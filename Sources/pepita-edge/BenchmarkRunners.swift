@@ -74,16 +74,8 @@ enum KernelBenchmark {
                     case .float32:
                         let a = (0..<aCount).map { _ in 2 * random.nextUnitFloat() - 1 }
                         let b = (0..<bCount).map { _ in 2 * random.nextUnitFloat() - 1 }
-                        var c = [Float](repeating: 0, count: layout.m * layout.n)
-                        seconds = a.withUnsafeBufferPointer { aBuffer in
-                            b.withUnsafeBufferPointer { bBuffer in
-                                c.withUnsafeMutableBufferPointer { cBuffer in
-                                    let (aView, bView) = views(layout, aBuffer.baseAddress!, bBuffer.baseAddress!)
-                                    return Stopwatch.medianSecondsPerCall {
-                                        FloatGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: layout.n, threads: count)
-                                    }
-                                }
-                            }
+                        seconds = medianSeconds(layout, a, b, output: Float.self) { aView, bView, c in
+                            FloatGEMM.multiply(aView, bView, into: c, ldc: layout.n, threads: count)
                         }
                     case .int8, .int16:
                         let range: ClosedRange<Int16> = precision == .int8 ? -128...127 : -32768...32767
@@ -91,16 +83,8 @@ enum KernelBenchmark {
                         let b = (0..<bCount).map { _ in Int16(truncatingIfNeeded: Int(range.lowerBound) + Int(random.next() % UInt64(range.count))) }
                         let codes = Int32(range.lowerBound)...Int32(range.upperBound)
                         method = IntegerGEMM.method(aCodes: codes, bCodes: codes, path: path)
-                        var c = [Int64](repeating: 0, count: layout.m * layout.n)
-                        seconds = a.withUnsafeBufferPointer { aBuffer in
-                            b.withUnsafeBufferPointer { bBuffer in
-                                c.withUnsafeMutableBufferPointer { cBuffer in
-                                    let (aView, bView) = views(layout, aBuffer.baseAddress!, bBuffer.baseAddress!)
-                                    return Stopwatch.medianSecondsPerCall {
-                                        IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: layout.n, threads: count)
-                                    }
-                                }
-                            }
+                        seconds = medianSeconds(layout, a, b, output: Int64.self) { aView, bView, c in
+                            IntegerGEMM.multiply(aView, bView, into: c, ldc: layout.n, threads: count)
                         }
                     }
                     let gmacs = Double(layout.m * layout.n * layout.k) / seconds * 1e-9
@@ -114,6 +98,22 @@ enum KernelBenchmark {
             }
         }
         return results
+    }
+
+    /// Median seconds of one `multiply(A, B, C)` with `a` and `b` read as `layout` says, into a zeroed `m x n` output.
+    private static func medianSeconds<Element, Output: Numeric>(
+        _ layout: Layout, _ a: [Element], _ b: [Element], output: Output.Type,
+        multiply: (StridedView<Element>, StridedView<Element>, UnsafeMutablePointer<Output>) -> Void
+    ) -> Double {
+        var c = [Output](repeating: 0, count: layout.m * layout.n)
+        return a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                c.withUnsafeMutableBufferPointer { cBuffer in
+                    let (aView, bView) = views(layout, aBuffer.baseAddress!, bBuffer.baseAddress!)
+                    return Stopwatch.medianSecondsPerCall { multiply(aView, bView, cBuffer.baseAddress!) }
+                }
+            }
+        }
     }
 
     private static func views<Element>(_ layout: Layout, _ a: UnsafePointer<Element>, _ b: UnsafePointer<Element>)
