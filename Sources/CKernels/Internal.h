@@ -174,6 +174,13 @@ static inline void ck_narrowing_counts_add(ck_narrowing_counts *counts, ck_narro
     if (tally.max_magnitude > counts->max_magnitude) counts->max_magnitude = tally.max_magnitude;
 }
 
+/*
+ * The momentum step in 32-bit lanes with AVX2 intrinsics (MomentumX86.c), for
+ * layers that momentum_fits_32_bits (Momentum.c) admits; run on the AVX2 and
+ * AVX-512 paths.
+ */
+void ck_momentum32_x86(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved);
+
 double ck_peak_loop_avx2(int kind, long iterations);
 double ck_peak_loop_avx512(int kind, long iterations);
 

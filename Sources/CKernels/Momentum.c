@@ -57,6 +57,161 @@ static inline __attribute__((always_inline)) void momentum_loop(const ck_momentu
 }
 
 /*
+ * The same step in 32-bit lanes, for the layers whose values provably fit
+ * (momentum_fits_32_bits): twice the elements per vector of the 64-bit loop and
+ * no emulated 64-bit multiplies. Only the update m = s * factor is formed in
+ * 64 bits (a 32 x 32 -> 64 multiply), and its right shift uses a bias of 2^62 so
+ * that it is a logical shift (AVX2 has no 64-bit arithmetic shift): for
+ * |m| < 2^62, floor(m / 2^r) = ((m + 2^62) >> r) - 2^(62 - r).
+ * Every narrowing is ck_narrow's arithmetic on the same values, so codes and
+ * tallies are those of momentum_loop; the largest |m| is max |s| * |factor|.
+ * One rounding mode for every role, no update codes kept.
+ */
+typedef struct {
+    int32_t saturations, rounded_to_zero;
+    uint32_t max_magnitude;
+} momentum_tally32;
+
+static inline __attribute__((always_inline)) int32_t narrow32(int32_t sum, int left, int right, int32_t mask, int32_t half,
+                                                              int32_t min_code, int32_t max_code, int mode,
+                                                              momentum_tally32 *tally) {
+    /* (sum << left) is exact: the gate keeps |sum| << left below 2^31. */
+    int32_t floor = (int32_t)((uint32_t)sum << left) >> right;
+    int32_t remainder = sum & mask;
+    int32_t shifted;
+    switch (mode) {
+    case CK_ROUND_NEAREST_EVEN: shifted = floor + (remainder > half || (remainder == half && (floor & 1))); break;
+    case CK_ROUND_NEAREST_AWAY: shifted = floor + (remainder > half || (remainder == half && sum >= 0)); break;
+    default: shifted = floor;
+    }
+    int32_t code = shifted < min_code ? min_code : shifted > max_code ? max_code : shifted;
+    int32_t saturated = shifted < min_code || shifted > max_code;
+    tally->saturations += saturated;
+    tally->rounded_to_zero += !saturated && code == 0 && sum != 0;
+    uint32_t magnitude = sum < 0 ? 0u - (uint32_t)sum : (uint32_t)sum;
+    tally->max_magnitude = magnitude > tally->max_magnitude ? magnitude : tally->max_magnitude;
+    return code;
+}
+
+/* Mask and half of a right shift by `right` (0..31) for narrow32. */
+static inline int32_t mask32(int right) { return (int32_t)(((uint32_t)1 << right) - 1); }
+static inline int32_t half32(int right) { return right > 0 ? (int32_t)((uint32_t)1 << (right - 1)) : INT32_MAX; }
+
+static inline __attribute__((always_inline)) void momentum_loop32(const ck_momentum_layer *layer, int mode, int with_updates,
+                                                                   ck_narrowing_counts counts[5], long *unmoved) {
+    const ck_narrowing_spec *n = layer->narrowings;
+    const int r0 = n[0].shift, r1 = n[1].shift, r4 = n[4].shift;
+    const int left2 = n[2].shift < 0 ? -n[2].shift : 0, right2 = n[2].shift > 0 ? n[2].shift : 0;
+    const int32_t mask0 = mask32(r0), half0 = half32(r0), mask2 = mask32(right2), half2 = half32(right2);
+    const int32_t mask4 = mask32(r4), half4 = half32(r4);
+    const int64_t mask1 = (int64_t)(((uint64_t)1 << r1) - 1);
+    const int64_t half1 = r1 > 0 ? (int64_t)((uint64_t)1 << (r1 - 1)) : INT64_MAX;
+    const int64_t bias = (int64_t)1 << 62, bias_shifted = bias >> r1;
+    const int32_t min0 = n[0].min_code, max0 = n[0].max_code, min1 = n[1].min_code, max1 = n[1].max_code;
+    const int32_t min2 = n[2].min_code, max2 = n[2].max_code, min3 = n[3].min_code, max3 = n[3].max_code;
+    const int32_t min4 = n[4].min_code, max4 = n[4].max_code;
+    const int32_t momentum = (int32_t)layer->momentum_mantissa;
+    const int64_t factor = layer->factor_mantissa;
+    const int weight_align = layer->weight_align, velocity_align = layer->velocity_align;
+    int16_t *weights = layer->weights, *velocity = layer->velocity;
+    const int64_t *update_sums = layer->update_sums;
+    momentum_tally32 t0 = {0, 0, 0}, t2 = {0, 0, 0}, t3 = {0, 0, 0}, t4 = {0, 0, 0};
+    int32_t saturations1 = 0, rounded_to_zero1 = 0, moved_not = 0;
+    uint32_t largest_sum = 0;
+    const long count = layer->count;
+    /* In blocks of 512, two passes: the updates (the only 64-bit arithmetic)
+       into a small buffer, then everything else, so that each loop vectorises
+       with few live registers. */
+    int32_t updates[512];
+    for (long start = 0; start < count; start += 512) {
+        const long block = count - start < 512 ? count - start : 512;
+        if (with_updates) {
+            const int64_t *block_sums = update_sums + start;
+            for (long j = 0; j < block; j++) {
+                int32_t s = (int32_t)block_sums[j];
+                uint32_t s_magnitude = s < 0 ? 0u - (uint32_t)s : (uint32_t)s;
+                largest_sum = s_magnitude > largest_sum ? s_magnitude : largest_sum;
+                int64_t m = (int64_t)s * factor;
+                int64_t floor = (int64_t)((uint64_t)(m + bias) >> r1) - bias_shifted;
+                int64_t remainder = m & mask1;
+                int64_t shifted;
+                switch (mode) {
+                case CK_ROUND_NEAREST_EVEN: shifted = floor + (remainder > half1 || (remainder == half1 && (floor & 1))); break;
+                case CK_ROUND_NEAREST_AWAY: shifted = floor + (remainder > half1 || (remainder == half1 && m >= 0)); break;
+                default: shifted = floor;
+                }
+                int32_t u = (int32_t)(shifted < min1 ? min1 : shifted > max1 ? max1 : shifted);
+                int32_t saturated = shifted < min1 || shifted > max1;
+                saturations1 += saturated;
+                rounded_to_zero1 += !saturated && u == 0 && m != 0;
+                updates[j] = u;
+            }
+        }
+        int16_t *block_weights = weights + start, *block_velocity = velocity + start;
+        for (long j = 0; j < block; j++) {
+            int32_t v = narrow32((int32_t)block_velocity[j] * momentum, 0, r0, mask0, half0, min0, max0, mode, &t0);
+            if (with_updates) {
+                int32_t u_velocity = narrow32(updates[j], left2, right2, mask2, half2, min2, max2, mode, &t2);
+                v = narrow32(v + u_velocity, 0, 0, 0, INT32_MAX, min3, max3, CK_ROUND_TRUNCATE, &t3);
+            }
+            int32_t old = block_weights[j];
+            int32_t w = narrow32((int32_t)((uint32_t)old << weight_align) - (int32_t)((uint32_t)v << velocity_align), 0, r4,
+                                 mask4, half4, min4, max4, mode, &t4);
+            moved_not += v != 0 && w == old;
+            block_velocity[j] = (int16_t)v;
+            block_weights[j] = (int16_t)w;
+        }
+    }
+    ck_narrowing_tally wide0 = {t0.saturations, t0.rounded_to_zero, t0.max_magnitude};
+    ck_narrowing_counts_add(&counts[0], wide0);
+    if (with_updates) {
+        uint64_t factor_magnitude = factor < 0 ? (uint64_t)0 - (uint64_t)factor : (uint64_t)factor;
+        ck_narrowing_tally wide1 = {saturations1, rounded_to_zero1, (uint64_t)largest_sum * factor_magnitude};
+        ck_narrowing_tally wide2 = {t2.saturations, t2.rounded_to_zero, t2.max_magnitude};
+        ck_narrowing_tally wide3 = {t3.saturations, t3.rounded_to_zero, t3.max_magnitude};
+        ck_narrowing_counts_add(&counts[1], wide1);
+        ck_narrowing_counts_add(&counts[2], wide2);
+        ck_narrowing_counts_add(&counts[3], wide3);
+    }
+    ck_narrowing_tally wide4 = {t4.saturations, t4.rounded_to_zero, t4.max_magnitude};
+    ck_narrowing_counts_add(&counts[4], wide4);
+    *unmoved += moved_not;
+}
+
+static uint64_t magnitude_of(int64_t value) { return value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value; }
+
+static int narrowing_fits_32_bits(ck_narrowing_spec narrowing, int mode) {
+    return narrowing.mode == mode && narrowing.min_code >= INT16_MIN && narrowing.max_code <= INT16_MAX;
+}
+
+/*
+ * Whether momentum_loop32 computes this layer exactly: one deterministic
+ * rounding mode for the narrowings used, no update codes kept, right shifts
+ * (0..31; 0..62 for the update) except the update-to-velocity move (left up to
+ * 15), codes of at most 16 bits aligned by at most 15 bits, velocity codes
+ * times the momentum inside Int32 (|momentum| <= 2^15), the update sums
+ * (|s| <= update_sums_bound) and the factor inside Int32 (so |s * factor| <
+ * 2^62), and fewer than 2^31 elements (Int32 tallies).
+ */
+static int momentum_fits_32_bits(const ck_momentum_layer *layer) {
+    const ck_narrowing_spec *n = layer->narrowings;
+    int mode = n[0].mode;
+    if (mode == CK_ROUND_STOCHASTIC || layer->update_codes != 0 || layer->count >= INT32_MAX) return 0;
+    if (!narrowing_fits_32_bits(n[0], mode) || !narrowing_fits_32_bits(n[4], mode)) return 0;
+    if (n[0].shift < 0 || n[0].shift > 31 || n[4].shift < 0 || n[4].shift > 31) return 0;
+    if (layer->weight_align < 0 || layer->weight_align > 15 || layer->velocity_align < 0 || layer->velocity_align > 15) return 0;
+    if (magnitude_of(layer->momentum_mantissa) > ((uint64_t)1 << 15)) return 0;
+    if (layer->update_sums != 0) {
+        for (int k = 1; k <= 3; k++) {
+            if (!narrowing_fits_32_bits(n[k], mode)) return 0;
+        }
+        if (n[1].shift < 0 || n[1].shift > 62 || n[2].shift < -15 || n[2].shift > 31 || n[3].shift != 0) return 0;
+        if (layer->update_sums_bound > (uint64_t)INT32_MAX || magnitude_of(layer->factor_mantissa) > (uint64_t)INT32_MAX) return 0;
+    }
+    return 1;
+}
+
+/*
  * Whether narrowings 0, 1 and 4 shift right (or not at all) and narrowing 3 not
  * at all, as they do for every momentum below 1 and every format plan with
  * updates finer than their scaled sums: then the loop leaves out left shifts.
@@ -78,11 +233,23 @@ static int momentum_shapes_known(const ck_momentum_layer *layer) {
         else if (shaped) momentum_loop(layer, mode, mode, mode, 0, 0, 1, counts, unmoved); \
         else momentum_loop(layer, mode, mode, mode, 0, 0, 0, counts, unmoved); \
         return;
+#define CK_MOMENTUM32_MODE_CASE(mode) \
+    case mode: \
+        if (with_updates) momentum_loop32(layer, mode, 1, counts, unmoved); \
+        else momentum_loop32(layer, mode, 0, counts, unmoved); \
+        return;
 #define CK_MOMENTUM_BY_MODE(name, attributes) \
     attributes static void name(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved) { \
         int state = layer->narrowings[0].mode, updates = layer->narrowings[1].mode, weights = layer->narrowings[4].mode; \
         int with_updates = layer->update_sums != 0, store_codes = layer->update_codes != 0; \
         int shaped = momentum_shapes_known(layer); \
+        if (momentum_fits_32_bits(layer)) { \
+            switch (state) { \
+            CK_MOMENTUM32_MODE_CASE(CK_ROUND_NEAREST_EVEN) \
+            CK_MOMENTUM32_MODE_CASE(CK_ROUND_NEAREST_AWAY) \
+            CK_MOMENTUM32_MODE_CASE(CK_ROUND_TRUNCATE) \
+            } \
+        } \
         if (state == updates && state == weights && !store_codes) { \
             switch (state) { \
             CK_MOMENTUM_MODE_CASE(CK_ROUND_NEAREST_EVEN) \
@@ -104,6 +271,10 @@ void ck_momentum_update(const ck_momentum_layer *layer, ck_narrowing_counts coun
 #if CK_X86
     int path = ck_selected_path();
     if (path < 0) path = ck_best_path();
+    if ((path == CK_PATH_AVX512 || path == CK_PATH_AVX2) && momentum_fits_32_bits(layer)) {
+        ck_momentum32_x86(layer, counts, unmoved);
+        return;
+    }
     if (path == CK_PATH_AVX512) {
         momentum_avx512(layer, counts, unmoved);
         return;

@@ -173,3 +173,31 @@ void ck_quantize(const float *values, long count, int fractional_bits, int32_t m
     quantize_portable(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
                       max_magnitude_float);
 }
+
+/* The largest |sums[i]| (for dynamic formats), one vectorised loop per path. */
+static inline __attribute__((always_inline)) uint64_t max_magnitude_loop(const int64_t *sums, long count) {
+    uint64_t largest = 0;
+    for (long i = 0; i < count; i++) {
+        uint64_t magnitude = sums[i] < 0 ? (uint64_t)0 - (uint64_t)sums[i] : (uint64_t)sums[i];
+        largest = magnitude > largest ? magnitude : largest;
+    }
+    return largest;
+}
+
+static uint64_t max_magnitude_portable(const int64_t *sums, long count) { return max_magnitude_loop(sums, count); }
+#if CK_X86
+CK_TARGET_AVX2 static uint64_t max_magnitude_avx2(const int64_t *sums, long count) { return max_magnitude_loop(sums, count); }
+CK_TARGET_AVX512 static uint64_t max_magnitude_avx512(const int64_t *sums, long count) {
+    return max_magnitude_loop(sums, count);
+}
+#endif
+
+uint64_t ck_max_magnitude(const int64_t *sums, long count) {
+#if CK_X86
+    int path = ck_selected_path();
+    if (path < 0) path = ck_best_path();
+    if (path == CK_PATH_AVX512) return max_magnitude_avx512(sums, count);
+    if (path == CK_PATH_AVX2) return max_magnitude_avx2(sums, count);
+#endif
+    return max_magnitude_portable(sums, count);
+}

@@ -24,16 +24,22 @@ import CKernels
 /// never over `k`. The operation count is `m * n * k` multiply-adds, as for
 /// `ReferenceIntegerGEMM`.
 public enum IntegerGEMM {
+    /// Returns a bound on every `|(A B)[i][j]|` from the operands' code ranges,
+    /// `k * max|a| * max|b|` (saturating at `UInt64.max`): a caller whose
+    /// accumulator holds that bound knows no sum can overflow it without
+    /// reading the sums.
+    @discardableResult
     public static func multiply(
         _ a: IntegerMatrixView, _ b: IntegerMatrixView,
         into c: UnsafeMutablePointer<Int64>, ldc: Int,
         accumulate: Bool = false, threads: Int = 1
-    ) {
-        if TilePartition.finishedTrivially(a, b, into: c, ldc: ldc, accumulate: accumulate) { return }
+    ) -> UInt64 {
+        if TilePartition.finishedTrivially(a, b, into: c, ldc: ldc, accumulate: accumulate) { return 0 }
         let path = KernelPath.active.code
         let m = a.rows, n = b.columns, k = a.columns
         let aView = ck_int16_view(a), bView = ck_int16_view(b)
         let aRange = aView.codeRange, bRange = bView.codeRange
+        let sumBound = productBound(k: k, aCodes: aRange, bCodes: bRange)
         let rowBlock = Int(ck_int_row_block(path)), panelWidth = Int(ck_int_panel_width(path))
         let panelCount = (n + panelWidth - 1) / panelWidth
         TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
@@ -41,6 +47,16 @@ public enum IntegerGEMM {
                      c, ldc, rows.lowerBound, rows.upperBound,
                      panels.lowerBound * panelWidth, min(n, panels.upperBound * panelWidth), accumulate ? 1 : 0)
         }
+        return sumBound
+    }
+
+    /// `k * max|a| * max|b|` for codes in these ranges, saturating at `UInt64.max`.
+    static func productBound(k: Int, aCodes: ClosedRange<Int32>, bCodes: ClosedRange<Int32>) -> UInt64 {
+        let aLargest = UInt64(max(aCodes.lowerBound.magnitude, aCodes.upperBound.magnitude))
+        let bLargest = UInt64(max(bCodes.lowerBound.magnitude, bCodes.upperBound.magnitude))
+        let (codes, codesOverflow) = aLargest.multipliedReportingOverflow(by: bLargest)
+        let (bound, boundOverflow) = codes.multipliedReportingOverflow(by: UInt64(k))
+        return codesOverflow || boundOverflow ? .max : bound
     }
 
     /// The instruction (method) the active path uses for operands with these code

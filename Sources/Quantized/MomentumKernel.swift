@@ -56,9 +56,12 @@ public enum MomentumKernel {
     /// the list above (1 to 3 unused, and their tallies zero, without
     /// `updateSums`). Returns the five tallies and the number of elements whose
     /// velocity was nonzero but whose weight code did not move. The products
-    /// must fit in Int64.
+    /// must fit in Int64. `updateSumsMagnitude`, when given, must be at least
+    /// every `|updateSums[i]|` (`ExactSums.maxMagnitude`): when it and the other
+    /// operands fit, the C kernel runs in 32-bit lanes (same results, faster).
     public static func update(weights: UnsafeMutableBufferPointer<Int16>, velocity: UnsafeMutableBufferPointer<Int16>,
-                              updateSums: UnsafeBufferPointer<Int64>?, updateCodes: UnsafeMutableBufferPointer<Int16>?,
+                              updateSums: UnsafeBufferPointer<Int64>?, updateSumsMagnitude: UInt64? = nil,
+                              updateCodes: UnsafeMutableBufferPointer<Int16>?,
                               momentumMantissa: Int64, factorMantissa: Int64, weightAlign: Int, velocityAlign: Int,
                               narrowings: [Narrowing], threads: Int) -> (tallies: [Tally], unmoved: Int) {
         precondition(narrowings.count == 5 && velocity.count == weights.count)
@@ -87,6 +90,7 @@ public enum MomentumKernel {
                     layer.weights = weights.baseAddress! + elements.lowerBound
                     layer.velocity = velocity.baseAddress! + elements.lowerBound
                     layer.update_sums = updateSums.map { $0.baseAddress! + elements.lowerBound }
+                    layer.update_sums_bound = updateSumsMagnitude ?? UInt64.max
                     layer.update_codes = updateCodes.map { $0.baseAddress! + elements.lowerBound }
                     layer.momentum_mantissa = momentumMantissa
                     layer.factor_mantissa = factorMantissa

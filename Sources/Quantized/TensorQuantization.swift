@@ -66,6 +66,13 @@ public enum TensorQuantization {
         }
     }
 
+    /// The largest `|sums[i]|` (0 for none), the scan a dynamic format starts from
+    /// (C, vectorised for the active kernel path).
+    public static func maxMagnitude(_ sums: UnsafeBufferPointer<Int64>) -> UInt64 {
+        guard let base = sums.baseAddress else { return 0 }
+        return ck_max_magnitude(base, sums.count)
+    }
+
     /// `requantize` from one buffer into another of the same count.
     public static func requantize(_ accumulators: UnsafeBufferPointer<Int64>, fromFractionalBits: Int,
                                   into codes: UnsafeMutableBufferPointer<Int16>, to format: FixedPointFormat,

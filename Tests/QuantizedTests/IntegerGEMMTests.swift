@@ -45,11 +45,17 @@ final class IntegerGEMMTests: XCTestCase {
         func fast(ldc: Int? = nil, initial: [Int64]? = nil, accumulate: Bool? = nil, threads: Int = 1) -> [Int64] {
             let ldc = ldc ?? n
             var c = initial ?? [Int64](repeating: 0x5EED, count: m * ldc)
-            withViews { aView, bView in
+            let accumulating = accumulate ?? (initial != nil)
+            let bound = withViews { aView, bView in
                 c.withUnsafeMutableBufferPointer { cBuffer in
-                    IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: ldc,
-                                         accumulate: accumulate ?? (initial != nil), threads: threads)
+                    IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: ldc, accumulate: accumulating,
+                                         threads: threads)
                 }
+            }
+            // The returned bound holds every sum of the product.
+            if !accumulating {
+                let largest = (0..<m).flatMap { row in (0..<n).map { c[row * ldc + $0].magnitude } }.max() ?? 0
+                XCTAssertLessThanOrEqual(largest, bound, "\(description): sum bound")
             }
             return c
         }
@@ -72,13 +78,14 @@ final class IntegerGEMMTests: XCTestCase {
         forEveryKernelPath { _ in
             let a: [Int16] = [1, -2, 3, 4], b: [Int16] = [5, 6, -7, 8]
             var c = [Int64](repeating: 0, count: 4)
-            a.withUnsafeBufferPointer { aBuffer in
+            let bound = a.withUnsafeBufferPointer { aBuffer in
                 b.withUnsafeBufferPointer { bBuffer in
                     IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 2, columns: 2),
                                          .rowMajor(bBuffer.baseAddress!, rows: 2, columns: 2), into: &c, ldc: 2)
                 }
             }
             XCTAssertEqual(c, [19, -10, -13, 50])
+            XCTAssertEqual(bound, 2 * 4 * 8, "k * max|a| * max|b|")
         }
     }
 
@@ -88,13 +95,14 @@ final class IntegerGEMMTests: XCTestCase {
             let k = 40
             let a = [Int16](repeating: .min, count: k), b = [Int16](repeating: .min, count: k)
             var c: [Int64] = [0]
-            a.withUnsafeBufferPointer { aBuffer in
+            let bound = a.withUnsafeBufferPointer { aBuffer in
                 b.withUnsafeBufferPointer { bBuffer in
                     IntegerGEMM.multiply(.rowMajor(aBuffer.baseAddress!, rows: 1, columns: k),
                                          .rowMajor(bBuffer.baseAddress!, rows: k, columns: 1), into: &c, ldc: 1)
                 }
             }
             XCTAssertEqual(c, [Int64(k) << 30])
+            XCTAssertEqual(bound, UInt64(k) << 30, "the bound is reached here")
         }
     }
 

@@ -7,7 +7,8 @@ import XCTest
 /// `TensorQuantization.requantize` calls it replaces: same codes, tallies and
 /// random bits, in every rounding mode and mixtures of them, with and without
 /// update sums, keeping the update codes or not, on 1 and 2 threads and every
-/// kernel path this CPU has.
+/// kernel path this CPU has. The deterministic modes with update sums inside
+/// Int32 run the 32-bit-lane loop, the others the 64-bit one.
 final class MomentumKernelTests: XCTestCase {
     private struct Case {
         var modes: (state: RoundingMode, updates: RoundingMode, weights: RoundingMode)
@@ -15,6 +16,8 @@ final class MomentumKernelTests: XCTestCase {
         var keepCodes: Bool
         var threads: Int
         var updateFormat: FixedPointFormat
+        /// Update sums beyond Int32 (the 32-bit-lane loop must not take them).
+        var wideSums = false
     }
 
     // More than two blocks of 4,096 elements and a ragged end, so two threads split the work.
@@ -45,6 +48,8 @@ final class MomentumKernelTests: XCTestCase {
             let magnitude = Int64(generator.next() % (index % 3 == 0 ? 1 << 12 : 1 << 21))
             return generator.next() % 2 == 0 ? magnitude : -magnitude
         }
+        // The same sums with every 97th beyond Int32 (2^31 and more).
+        let wideSums = sums.enumerated().map { index, sum in index % 97 == 5 ? sum * (1 << 20) + (sum < 0 ? -1 : 1) << 31 : sum }
         let mixed: [(RoundingMode, RoundingMode, RoundingMode)] =
             RoundingMode.allCases.map { ($0, $0, $0) } + [(.stochastic, .nearestEven, .truncate), (.nearestAway, .stochastic, .nearestEven)]
         var cases: [Case] = []
@@ -64,10 +69,18 @@ final class MomentumKernelTests: XCTestCase {
                 }
             }
         }
+        for modes in [(RoundingMode.nearestEven, RoundingMode.nearestEven, RoundingMode.nearestEven),
+                      (.truncate, .truncate, .truncate)] {
+            for threads in [1, 2] {
+                cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads, updateFormat: updateFormats[0],
+                                  wideSums: true))
+            }
+        }
         forEveryKernelPath { path in
             for test in cases {
+                let sums = test.wideSums ? wideSums : sums
                 let updateFormat = test.updateFormat
-                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates), codes \(test.keepCodes), \(test.threads) thread(s)"
+                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates)\(test.wideSums ? " (wide)" : ""), codes \(test.keepCodes), \(test.threads) thread(s)"
                 let keys = (0..<5).map { StochasticBits(seed: 99, stream: UInt64($0)) }
                 // The reference: five whole-tensor narrowings.
                 var expectedTallies = [MomentumKernel.Tally](repeating: MomentumKernel.Tally(saturations: 0, roundedToZero: 0,
@@ -115,6 +128,7 @@ final class MomentumKernelTests: XCTestCase {
                             keptCodes.withUnsafeMutableBufferPointer { kept in
                                 MomentumKernel.update(weights: weights, velocity: velocityCodes,
                                                       updateSums: test.withUpdates ? sums : nil,
+                                                      updateSumsMagnitude: sums.map(\.magnitude).max(),
                                                       updateCodes: test.keepCodes ? kept : nil,
                                                       momentumMantissa: momentum.mantissa, factorMantissa: factor.mantissa,
                                                       weightAlign: align, velocityAlign: 0, narrowings: narrowings,

@@ -149,6 +149,9 @@ typedef struct {
 void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,
                    uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts);
 
+/* The largest |sums[i]| for i < count (0 when count is 0), on the selected path. */
+uint64_t ck_max_magnitude(const int64_t *sums, long count);
+
 /*
  * Float values to codes (FixedPoint.quantize has the contract, element by
  * element): scaled = value * 2^fractional_bits in double, rounded by `mode`
@@ -175,6 +178,9 @@ void ck_quantize(const float *values, long count, int fractional_bits, int32_t m
  * then velocity[i] = v, weights[i] = w. counts[n] receives narrowing n's tallies
  * (1 to 3 untouched without update sums); *unmoved is increased by the elements
  * with v != 0 and an unchanged weight code. The products must fit in Int64.
+ * Layers whose values fit (update sums and factor inside Int32, 16-bit codes,
+ * small momentum mantissa, deterministic rounding) run a 32-bit-lane loop with
+ * the same results.
  */
 typedef struct {
     int shift;
@@ -189,6 +195,7 @@ typedef struct {
     int16_t *weights;
     int16_t *velocity;
     const int64_t *update_sums;
+    uint64_t update_sums_bound; /* no |update_sums[i]| exceeds it (UINT64_MAX: unknown) */
     int16_t *update_codes;
     int64_t momentum_mantissa;
     int64_t factor_mantissa;

@@ -55,11 +55,7 @@ public struct ExactSums: Sendable {
 
     /// Largest `|values[i]|` as an integer.
     public var maxMagnitude: UInt64 {
-        values.withUnsafeBufferPointer { values in
-            var largest: UInt64 = 0
-            for value in values { largest = max(largest, value.magnitude) }
-            return largest
-        }
+        values.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0) }
     }
 }
 

@@ -64,23 +64,32 @@ public final class FixedPointArithmetic {
         operations?.product(operands.left, operands.right, into: role)
             .record(m: m, k: transposeA ? a.rows : a.columns, n: n, accumulates: false, leftBytes: a.elementBytes,
                     rightBytes: b.elementBytes, resultBytes: (config.accumulatorBits + 7) / 8, resultIsAccumulator: true)
-        var values = [Int64](repeating: 0, count: m * n)
-        if !values.isEmpty && !a.codes.isEmpty && !b.codes.isEmpty {
+        // The product writes every sum (no zeroing first) and bounds them: when
+        // the bound fits the accumulator, no sum can overflow it and the policy
+        // pass (which would change and count nothing) is left out.
+        var sumBound: UInt64 = 0
+        var values = [Int64](unsafeUninitializedCapacity: m * n) { cBuffer, count in
+            count = m * n
+            guard count > 0 else { return }
+            guard !a.codes.isEmpty && !b.codes.isEmpty else {
+                cBuffer.initialize(repeating: 0)
+                return
+            }
             a.codes.withUnsafeBufferPointer { aBuffer in
                 b.codes.withUnsafeBufferPointer { bBuffer in
-                    values.withUnsafeMutableBufferPointer { cBuffer in
-                        let aView = transposeA
-                            ? IntegerMatrixView.transposeOf(aBuffer.baseAddress!, storedRows: a.rows, storedColumns: a.columns)
-                            : IntegerMatrixView.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
-                        let bView = transposeB
-                            ? IntegerMatrixView.transposeOf(bBuffer.baseAddress!, storedRows: b.rows, storedColumns: b.columns)
-                            : IntegerMatrixView.rowMajor(bBuffer.baseAddress!, rows: b.rows, columns: b.columns)
-                        IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: n, threads: threads)
-                    }
+                    let aView = transposeA
+                        ? IntegerMatrixView.transposeOf(aBuffer.baseAddress!, storedRows: a.rows, storedColumns: a.columns)
+                        : IntegerMatrixView.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
+                    let bView = transposeB
+                        ? IntegerMatrixView.transposeOf(bBuffer.baseAddress!, storedRows: b.rows, storedColumns: b.columns)
+                        : IntegerMatrixView.rowMajor(bBuffer.baseAddress!, rows: b.rows, columns: b.columns)
+                    sumBound = IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: n, threads: threads)
                 }
             }
         }
-        applyAccumulator(&values, role: role)
+        if sumBound > UInt64(Int64.max >> (64 - config.accumulatorBits)) {
+            applyAccumulator(&values, role: role)
+        }
         return ExactSums(rows: m, columns: n, values: values, fractionalBits: a.format.fractionalBits + b.format.fractionalBits)
     }
 

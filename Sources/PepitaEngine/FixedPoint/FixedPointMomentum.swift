@@ -68,9 +68,11 @@ public struct FixedPointMomentum: Sendable {
             var factor = FixedScalar(mantissa: 0, shift: 0)
             let sums = step.updates[layer]
             var updateFormat = velocityFormat
+            var sumsMagnitude: UInt64 = 0
             if learningRate > 0 {
+                sumsMagnitude = sums.maxMagnitude
                 factor = FixedScalar(learningRate / (Double(batch) * step.divisors[layer]), mode: scalarMode)
-                let largest = sums.maxMagnitude.multipliedFullWidth(by: UInt64(factor.mantissa))
+                let largest = sumsMagnitude.multipliedFullWidth(by: UInt64(factor.mantissa))
                 precondition(largest.high == 0 && largest.low <= UInt64(Int64.max), "update sums times \(factor.mantissa) overflow Int64")
                 let scaledFraction = sums.fractionalBits + factor.shift
                 updateFormat = config[.updates].format(
@@ -100,7 +102,7 @@ public struct FixedPointMomentum: Sendable {
                         updateCodes.withUnsafeMutableBufferPointer { updateCodes in
                             result = MomentumKernel.update(
                                 weights: weightCodes, velocity: velocityCodes,
-                                updateSums: learningRate > 0 ? updateSums : nil,
+                                updateSums: learningRate > 0 ? updateSums : nil, updateSumsMagnitude: sumsMagnitude,
                                 updateCodes: updateCodes.isEmpty ? nil : updateCodes,
                                 momentumMantissa: momentum.mantissa, factorMantissa: factor.mantissa,
                                 weightAlign: fraction - weightFormat.fractionalBits,
