@@ -168,6 +168,41 @@ static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, i
     return code;
 }
 
+/*
+ * ck_narrow's arithmetic in 32-bit lanes, for sums known to fit: (sum << left)
+ * must stay inside Int32 and the shift inside 0..31; deterministic modes only.
+ * Loops built on it vectorise twice as wide as the 64-bit ones.
+ */
+typedef struct {
+    int32_t saturations, rounded_to_zero;
+    uint32_t max_magnitude;
+} ck_tally32;
+
+static inline __attribute__((always_inline)) int32_t ck_narrow32(int32_t sum, int left, int right, int32_t mask, int32_t half,
+                                                              int32_t min_code, int32_t max_code, int mode,
+                                                              ck_tally32 *tally) {
+    /* (sum << left) is exact: the gate keeps |sum| << left below 2^31. */
+    int32_t floor = (int32_t)((uint32_t)sum << left) >> right;
+    int32_t remainder = sum & mask;
+    int32_t shifted;
+    switch (mode) {
+    case CK_ROUND_NEAREST_EVEN: shifted = floor + (remainder > half || (remainder == half && (floor & 1))); break;
+    case CK_ROUND_NEAREST_AWAY: shifted = floor + (remainder > half || (remainder == half && sum >= 0)); break;
+    default: shifted = floor;
+    }
+    int32_t code = shifted < min_code ? min_code : shifted > max_code ? max_code : shifted;
+    int32_t saturated = shifted < min_code || shifted > max_code;
+    tally->saturations += saturated;
+    tally->rounded_to_zero += !saturated && code == 0 && sum != 0;
+    uint32_t magnitude = sum < 0 ? 0u - (uint32_t)sum : (uint32_t)sum;
+    tally->max_magnitude = magnitude > tally->max_magnitude ? magnitude : tally->max_magnitude;
+    return code;
+}
+
+/* Mask and half of a right shift by `right` (0..31) for ck_narrow32. */
+static inline int32_t ck_mask32(int right) { return (int32_t)(((uint32_t)1 << right) - 1); }
+static inline int32_t ck_half32(int right) { return right > 0 ? (int32_t)((uint32_t)1 << (right - 1)) : INT32_MAX; }
+
 static inline void ck_narrowing_counts_add(ck_narrowing_counts *counts, ck_narrowing_tally tally) {
     counts->saturations += tally.saturations;
     counts->rounded_to_zero += tally.rounded_to_zero;

@@ -67,43 +67,13 @@ static inline __attribute__((always_inline)) void momentum_loop(const ck_momentu
  * tallies are those of momentum_loop; the largest |m| is max |s| * |factor|.
  * One rounding mode for every role, no update codes kept.
  */
-typedef struct {
-    int32_t saturations, rounded_to_zero;
-    uint32_t max_magnitude;
-} momentum_tally32;
-
-static inline __attribute__((always_inline)) int32_t narrow32(int32_t sum, int left, int right, int32_t mask, int32_t half,
-                                                              int32_t min_code, int32_t max_code, int mode,
-                                                              momentum_tally32 *tally) {
-    /* (sum << left) is exact: the gate keeps |sum| << left below 2^31. */
-    int32_t floor = (int32_t)((uint32_t)sum << left) >> right;
-    int32_t remainder = sum & mask;
-    int32_t shifted;
-    switch (mode) {
-    case CK_ROUND_NEAREST_EVEN: shifted = floor + (remainder > half || (remainder == half && (floor & 1))); break;
-    case CK_ROUND_NEAREST_AWAY: shifted = floor + (remainder > half || (remainder == half && sum >= 0)); break;
-    default: shifted = floor;
-    }
-    int32_t code = shifted < min_code ? min_code : shifted > max_code ? max_code : shifted;
-    int32_t saturated = shifted < min_code || shifted > max_code;
-    tally->saturations += saturated;
-    tally->rounded_to_zero += !saturated && code == 0 && sum != 0;
-    uint32_t magnitude = sum < 0 ? 0u - (uint32_t)sum : (uint32_t)sum;
-    tally->max_magnitude = magnitude > tally->max_magnitude ? magnitude : tally->max_magnitude;
-    return code;
-}
-
-/* Mask and half of a right shift by `right` (0..31) for narrow32. */
-static inline int32_t mask32(int right) { return (int32_t)(((uint32_t)1 << right) - 1); }
-static inline int32_t half32(int right) { return right > 0 ? (int32_t)((uint32_t)1 << (right - 1)) : INT32_MAX; }
-
 static inline __attribute__((always_inline)) void momentum_loop32(const ck_momentum_layer *layer, int mode, int with_updates,
                                                                    ck_narrowing_counts counts[5], long *unmoved) {
     const ck_narrowing_spec *n = layer->narrowings;
     const int r0 = n[0].shift, r1 = n[1].shift, r4 = n[4].shift;
     const int left2 = n[2].shift < 0 ? -n[2].shift : 0, right2 = n[2].shift > 0 ? n[2].shift : 0;
-    const int32_t mask0 = mask32(r0), half0 = half32(r0), mask2 = mask32(right2), half2 = half32(right2);
-    const int32_t mask4 = mask32(r4), half4 = half32(r4);
+    const int32_t mask0 = ck_mask32(r0), half0 = ck_half32(r0), mask2 = ck_mask32(right2), half2 = ck_half32(right2);
+    const int32_t mask4 = ck_mask32(r4), half4 = ck_half32(r4);
     const int64_t mask1 = (int64_t)(((uint64_t)1 << r1) - 1);
     const int64_t half1 = r1 > 0 ? (int64_t)((uint64_t)1 << (r1 - 1)) : INT64_MAX;
     const int64_t bias = (int64_t)1 << 62, bias_shifted = bias >> r1;
@@ -115,7 +85,7 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
     const int weight_align = layer->weight_align, velocity_align = layer->velocity_align;
     int16_t *weights = layer->weights, *velocity = layer->velocity;
     const int64_t *update_sums = layer->update_sums;
-    momentum_tally32 t0 = {0, 0, 0}, t2 = {0, 0, 0}, t3 = {0, 0, 0}, t4 = {0, 0, 0};
+    ck_tally32 t0 = {0, 0, 0}, t2 = {0, 0, 0}, t3 = {0, 0, 0}, t4 = {0, 0, 0};
     int32_t saturations1 = 0, rounded_to_zero1 = 0, moved_not = 0;
     uint32_t largest_sum = 0;
     const long count = layer->count;
@@ -149,13 +119,13 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
         }
         int16_t *block_weights = weights + start, *block_velocity = velocity + start;
         for (long j = 0; j < block; j++) {
-            int32_t v = narrow32((int32_t)block_velocity[j] * momentum, 0, r0, mask0, half0, min0, max0, mode, &t0);
+            int32_t v = ck_narrow32((int32_t)block_velocity[j] * momentum, 0, r0, mask0, half0, min0, max0, mode, &t0);
             if (with_updates) {
-                int32_t u_velocity = narrow32(updates[j], left2, right2, mask2, half2, min2, max2, mode, &t2);
-                v = narrow32(v + u_velocity, 0, 0, 0, INT32_MAX, min3, max3, CK_ROUND_TRUNCATE, &t3);
+                int32_t u_velocity = ck_narrow32(updates[j], left2, right2, mask2, half2, min2, max2, mode, &t2);
+                v = ck_narrow32(v + u_velocity, 0, 0, 0, INT32_MAX, min3, max3, CK_ROUND_TRUNCATE, &t3);
             }
             int32_t old = block_weights[j];
-            int32_t w = narrow32((int32_t)((uint32_t)old << weight_align) - (int32_t)((uint32_t)v << velocity_align), 0, r4,
+            int32_t w = ck_narrow32((int32_t)((uint32_t)old << weight_align) - (int32_t)((uint32_t)v << velocity_align), 0, r4,
                                  mask4, half4, min4, max4, mode, &t4);
             moved_not += v != 0 && w == old;
             block_velocity[j] = (int16_t)v;

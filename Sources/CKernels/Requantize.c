@@ -10,13 +10,51 @@
 static const uint64_t gamma_step = 0x9E3779B97F4A7C15ull;
 
 
+/* The largest |sums[i]| (for dynamic formats), one vectorised loop per path. */
+static inline __attribute__((always_inline)) uint64_t max_magnitude_loop(const int64_t *sums, long count) {
+    uint64_t largest = 0;
+    for (long i = 0; i < count; i++) {
+        uint64_t magnitude = sums[i] < 0 ? (uint64_t)0 - (uint64_t)sums[i] : (uint64_t)sums[i];
+        largest = magnitude > largest ? magnitude : largest;
+    }
+    return largest;
+}
+
+
+/*
+ * In chunks of 1,024: a chunk whose sums all fit in Int32 (their largest
+ * magnitude is scanned first, and is the chunk's tally) is narrowed in 32-bit
+ * lanes when the mode is deterministic and the shift a right shift of at most
+ * 31; any other chunk element by element in 64 bits. Same codes and counts.
+ */
 static inline __attribute__((always_inline)) void requantize_loop(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code,
                                    int mode, uint64_t key, uint64_t first_index, int16_t *codes,
                                    ck_narrowing_counts *counts) {
     ck_narrowing narrowing = ck_narrowing_make(shift, min_code, max_code, mode, key);
     ck_narrowing_tally tally = {0, 0, 0};
-    for (long i = 0; i < count; i++) {
-        codes[i] = (int16_t)ck_narrow(narrowing, mode, CK_SHIFT_ANY, sums[i], first_index + (uint64_t)i, &tally);
+    const int lanes32 = mode != CK_ROUND_STOCHASTIC && shift >= 0 && shift <= 31 && min_code >= INT16_MIN &&
+                        max_code <= INT16_MAX;
+    const int32_t mask = lanes32 ? ck_mask32(shift) : 0, half = lanes32 ? ck_half32(shift) : 0;
+    for (long start = 0; start < count; start += 1024) {
+        const long chunk = ck_min(count - start, 1024);
+        const int64_t *chunk_sums = sums + start;
+        int16_t *chunk_codes = codes + start;
+        uint64_t largest = lanes32 ? max_magnitude_loop(chunk_sums, chunk) : UINT64_MAX;
+        if (largest <= (uint64_t)INT32_MAX) {
+            ck_tally32 narrow = {0, 0, 0};
+            for (long j = 0; j < chunk; j++) {
+                chunk_codes[j] = (int16_t)ck_narrow32((int32_t)chunk_sums[j], 0, shift, mask, half, min_code, max_code, mode,
+                                                      &narrow);
+            }
+            tally.saturations += narrow.saturations;
+            tally.rounded_to_zero += narrow.rounded_to_zero;
+            tally.max_magnitude = largest > tally.max_magnitude ? largest : tally.max_magnitude;
+            continue;
+        }
+        for (long j = 0; j < chunk; j++) {
+            chunk_codes[j] = (int16_t)ck_narrow(narrowing, mode, CK_SHIFT_ANY, chunk_sums[j], first_index + (uint64_t)(start + j),
+                                                &tally);
+        }
     }
     ck_narrowing_counts_add(counts, tally);
 }
@@ -124,14 +162,50 @@ static inline __attribute__((always_inline)) void quantize_loop(
     *max_magnitude_float = largest > max_magnitude ? largest : max_magnitude;
 }
 
+/*
+ * quantize_loop for round-to-nearest-even, branch-free so that it vectorises:
+ * the double `scaled` rounded by roundeven is exactly floor + (fraction > 0.5 or
+ * a tie with an odd floor); saturation and counts as quantize_loop.
+ */
+static inline __attribute__((always_inline)) void quantize_nearest_even_loop(
+    const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int16_t *codes,
+    ck_narrowing_counts *counts, float *max_magnitude_float) {
+    double scale = 1.0;
+    for (int i = 0; i < fractional_bits; i++) scale *= 2.0;
+    for (int i = 0; i > fractional_bits; i--) scale *= 0.5;
+    const double low = (double)min_code, high = (double)max_code;
+    int32_t saturations = 0, rounded_to_zero = 0;
+    uint32_t largest_bits = 0;
+    for (long i = 0; i < count; i++) {
+        float value = values[i];
+        int not_a_number = value != value;
+        double rounded = __builtin_roundeven((double)value * scale);
+        int saturated = not_a_number | (rounded < low) | (rounded > high);
+        double clamped = rounded < low ? low : rounded > high ? high : rounded;
+        int32_t code = (int32_t)(not_a_number ? 0.0 : clamped);
+        codes[i] = (int16_t)code;
+        saturations += saturated;
+        rounded_to_zero += !saturated & (code == 0) & (value != 0);
+        uint32_t bits;
+        memcpy(&bits, &value, sizeof bits);
+        bits = not_a_number ? 0 : bits & 0x7FFFFFFFu;
+        largest_bits = bits > largest_bits ? bits : largest_bits;
+    }
+    counts->saturations += saturations;
+    counts->rounded_to_zero += rounded_to_zero;
+    float largest;
+    memcpy(&largest, &largest_bits, sizeof largest);
+    *max_magnitude_float = largest > *max_magnitude_float ? largest : *max_magnitude_float;
+}
+
 #define CK_QUANTIZE_BY_MODE(name, attributes) \
     attributes static void name(const float *values, long count, int fractional_bits, int32_t min_code, \
                                 int32_t max_code, int mode, uint64_t key, uint64_t first_index, int16_t *codes, \
                                 ck_narrowing_counts *counts, float *max_magnitude_float) { \
         switch (mode) { \
         case CK_ROUND_NEAREST_EVEN: \
-            quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_NEAREST_EVEN, key, first_index, \
-                          codes, counts, max_magnitude_float); \
+            quantize_nearest_even_loop(values, count, fractional_bits, min_code, max_code, codes, counts, \
+                                       max_magnitude_float); \
             break; \
         case CK_ROUND_NEAREST_AWAY: \
             quantize_loop(values, count, fractional_bits, min_code, max_code, CK_ROUND_NEAREST_AWAY, key, first_index, \
@@ -172,16 +246,6 @@ void ck_quantize(const float *values, long count, int fractional_bits, int32_t m
 #endif
     quantize_portable(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
                       max_magnitude_float);
-}
-
-/* The largest |sums[i]| (for dynamic formats), one vectorised loop per path. */
-static inline __attribute__((always_inline)) uint64_t max_magnitude_loop(const int64_t *sums, long count) {
-    uint64_t largest = 0;
-    for (long i = 0; i < count; i++) {
-        uint64_t magnitude = sums[i] < 0 ? (uint64_t)0 - (uint64_t)sums[i] : (uint64_t)sums[i];
-        largest = magnitude > largest ? magnitude : largest;
-    }
-    return largest;
 }
 
 static uint64_t max_magnitude_portable(const int64_t *sums, long count) { return max_magnitude_loop(sums, count); }

@@ -69,6 +69,18 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
                         }
                         XCTAssertEqual(counters.saturations, saturations, "\(path) \(format) shift \(shift) \(mode)")
                         XCTAssertEqual(counters.roundedToZero, roundedToZero, "\(path) \(format) shift \(shift) \(mode)")
+                        // The largest |sum|, also over a prefix without the extremes
+                        // (chunks of 1,024 inside Int32 take the 32-bit-lane loop).
+                        for prefix in [sums.count, 2048] {
+                            var prefixCounters = QuantizationCounters()
+                            let prefixCodes = TensorQuantization.requantize(Array(sums[..<prefix]), fromFractionalBits: from, to: format,
+                                                                            mode: mode, random: random, counters: &prefixCounters)
+                            XCTAssertEqual(prefixCodes, Array(codes[..<prefix]), "\(path) \(format) shift \(shift) \(mode)")
+                            let largest = sums[..<prefix].map(\.magnitude).max()!
+                            XCTAssertEqual(prefixCounters.maxAbsValue,
+                                           Double(largest) * Double(sign: .plus, exponent: -from, significand: 1),
+                                           "\(path) \(format) shift \(shift) \(mode) prefix \(prefix)")
+                        }
                     }
                 }
             }
