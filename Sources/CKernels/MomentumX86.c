@@ -158,85 +158,315 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
     *largest_sum = _mm256_max_epu32(*largest_sum, _mm256_set1_epi32((int32_t)tail_largest));
 }
 
+/*
+ * Pass A for products that fit in Int32 (|s| * |factor| <= INT32_MAX): the
+ * update narrowing in 32-bit lanes, eight per vector. `updates` must hold the
+ * block rounded up to eight; the padding is zero.
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void small_updates_block(
+    const int64_t *sums, long count, int mode, const narrowing32 *n1, __m256i factor, int32_t *updates, long *saturations,
+    long *rounded_to_zero, __m256i *largest_sum) {
+    const __m256i low_dwords = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    __m256i ignored = _mm256_setzero_si256();
+    for (long j = 0; j < count; j += 8) {
+        __m256i s;
+        if (j + 8 <= count) {
+            __m256i first = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(sums + j)), low_dwords);
+            __m256i second = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(sums + j + 4)), low_dwords);
+            s = _mm256_permute2x128_si256(first, second, 0x20);
+        } else {
+            int32_t lanes[8] = {0};
+            for (long g = 0; j + g < count; g++) lanes[g] = (int32_t)sums[j + g];
+            s = _mm256_loadu_si256((const __m256i *)lanes);
+        }
+        *largest_sum = _mm256_max_epu32(*largest_sum, magnitude32(s));
+        /* The largest |s * factor| is max |s| * |factor|: the lane maximum is not needed. */
+        __m256i u = narrow8(n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(s, factor), saturations, rounded_to_zero, &ignored);
+        _mm256_storeu_si256((__m256i *)(updates + j), u);
+    }
+}
+
+/* Pass A2: u' = narrow(u) to the velocity format for the block rounded up to eight, as Int16. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void move_updates_block(
+    const int32_t *updates, long count, int mode, const narrowing32 *n2, int16_t *moved, long *saturations,
+    long *rounded_to_zero, __m256i *largest) {
+    for (long j = 0; j < count; j += 8) {
+        __m256i u = narrow8(n2, mode, CK_SHIFT_ANY, _mm256_loadu_si256((const __m256i *)(updates + j)), saturations,
+                            rounded_to_zero, largest);
+        store16(moved + j, u);
+    }
+}
+
+/* Eight-lane pass B: narrowings 0, 3 and 4 for one block (any codes the gate admits). */
+typedef struct {
+    narrowing32 n0, n3, n4;
+    __m256i momentum;
+    __m128i weight_align, velocity_align;
+} pass_b32;
+
+typedef struct {
+    long saturations[5], rounded_to_zero[5], moved_not;
+    __m256i largest0, largest_sum, largest2, largest3, largest4; /* 32-bit lanes */
+    __m256i largest_velocity16, largest3_16, largest4_16;         /* 16-bit lanes (pass B16) */
+} momentum_totals;
+
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b32(
+    const pass_b32 *b, int mode, int with_updates, int16_t *weights, int16_t *velocity, const int16_t *moved, long count,
+    momentum_totals *t) {
+    const __m256i zero = _mm256_setzero_si256();
+    for (long j = 0; j < count; j += 8) {
+        const long lanes = ck_min(count - j, 8);
+        int16_t weight_lanes[8] = {0}, velocity_lanes[8] = {0};
+        const int16_t *w_source = weights + j, *v_source = velocity + j;
+        if (lanes < 8) {
+            memcpy(weight_lanes, w_source, (size_t)lanes * sizeof(int16_t));
+            memcpy(velocity_lanes, v_source, (size_t)lanes * sizeof(int16_t));
+            w_source = weight_lanes;
+            v_source = velocity_lanes;
+        }
+        /* Padding lanes are zeros: every narrowing maps 0 to 0 without
+           counting (a format holds 0), and 0 is no larger magnitude. */
+        __m256i v = narrow8(&b->n0, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(load16(v_source), b->momentum),
+                            &t->saturations[0], &t->rounded_to_zero[0], &t->largest0);
+        if (with_updates) {
+            v = narrow8(&b->n3, CK_ROUND_TRUNCATE, CK_SHIFT_NONE, _mm256_add_epi32(v, load16(moved + j)), &t->saturations[3],
+                        &t->rounded_to_zero[3], &t->largest3);
+        }
+        __m256i old = load16(w_source);
+        __m256i difference = _mm256_sub_epi32(_mm256_sll_epi32(old, b->weight_align), _mm256_sll_epi32(v, b->velocity_align));
+        __m256i w = narrow8(&b->n4, mode, CK_SHIFT_RIGHT, difference, &t->saturations[4], &t->rounded_to_zero[4],
+                            &t->largest4);
+        t->moved_not += lanes32(_mm256_andnot_si256(_mm256_cmpeq_epi32(v, zero), _mm256_cmpeq_epi32(w, old)));
+        if (lanes == 8) {
+            store16(velocity + j, v);
+            store16(weights + j, w);
+        } else {
+            store16(velocity_lanes, v);
+            store16(weight_lanes, w);
+            memcpy(velocity + j, velocity_lanes, (size_t)lanes * sizeof(int16_t));
+            memcpy(weights + j, weight_lanes, (size_t)lanes * sizeof(int16_t));
+        }
+    }
+}
+
+/*
+ * Sixteen-lane pass B, for layers whose values fit in Int16 (pass_b16_fits) and
+ * blocks whose weight codes lie in the weight format:
+ *  0. m * v / 2^r from vpmullw / vpmulhw: with P = v * m = hi * 2^16 + lo
+ *     (lo unsigned), floor(P / 2^r) = (hi << (16 - r)) | (lo >> r) and the
+ *     remainder is lo & (2^r - 1), for 1 <= r <= 15 and 0 <= m < 2^r (so
+ *     |P / 2^r| < 2^15 and rounding up stays inside Int16); the largest |P| is
+ *     max |v| * m;
+ *  3. v + u' (the formats' sums inside Int16);
+ *  4. (w << wa) - (v << va), inside Int16 by the gate, shifted right by r4 <= 15.
+ */
+typedef struct {
+    __m256i momentum, mask0, half0, min0, max0, min3, max3, mask4, half4, min4, max4;
+    __m128i right0, left0, right4, weight_align, velocity_align;
+} pass_b16;
+
+/* Number of 16-bit lanes set in a mask. */
+CK_TARGET_AVX2 static inline long lanes16(__m256i mask) {
+    return __builtin_popcount((unsigned)_mm256_movemask_epi8(mask)) / 2;
+}
+
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i round16(int mode, __m256i floor, __m256i remainder,
+                                                                             __m256i half, __m256i nonnegative) {
+    if (mode == CK_ROUND_TRUNCATE) return floor;
+    __m256i above = _mm256_cmpgt_epi16(remainder, half), tie = _mm256_cmpeq_epi16(remainder, half);
+    __m256i tie_up = mode == CK_ROUND_NEAREST_EVEN ? _mm256_srai_epi16(_mm256_slli_epi16(floor, 15), 15) : nonnegative;
+    return _mm256_sub_epi16(floor, _mm256_or_si256(above, _mm256_and_si256(tie, tie_up)));
+}
+
+/* Clamps, counts saturations and vanished values (input `sum_nonzero`), returns the code. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i clamp16(__m256i shifted, __m256i low, __m256i high,
+                                                                             __m256i sum_nonzero, long *saturations,
+                                                                             long *rounded_to_zero) {
+    __m256i code = _mm256_min_epi16(_mm256_max_epi16(shifted, low), high);
+    __m256i kept = _mm256_cmpeq_epi16(code, shifted);
+    *saturations += 16 - lanes16(kept);
+    __m256i vanished = _mm256_and_si256(sum_nonzero, _mm256_cmpeq_epi16(code, _mm256_setzero_si256()));
+    *rounded_to_zero += lanes16(_mm256_and_si256(vanished, kept));
+    return code;
+}
+
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b16(
+    const pass_b16 *b, int mode, int with_updates, int16_t *weights, int16_t *velocity, const int16_t *moved, long count,
+    momentum_totals *t) {
+    const __m256i zero = _mm256_setzero_si256(), ones = _mm256_set1_epi16(-1);
+    const int momentum_nonzero = !_mm256_testz_si256(b->momentum, b->momentum);
+    for (long j = 0; j < count; j += 16) {
+        const long lanes = ck_min(count - j, 16);
+        int16_t weight_lanes[16] = {0}, velocity_lanes[16] = {0};
+        const int16_t *w_source = weights + j, *v_source = velocity + j;
+        if (lanes < 16) {
+            memcpy(weight_lanes, w_source, (size_t)lanes * sizeof(int16_t));
+            memcpy(velocity_lanes, v_source, (size_t)lanes * sizeof(int16_t));
+            w_source = weight_lanes;
+            v_source = velocity_lanes;
+        }
+        __m256i old_velocity = _mm256_loadu_si256((const __m256i *)v_source);
+        t->largest_velocity16 = _mm256_max_epu16(t->largest_velocity16, _mm256_abs_epi16(old_velocity));
+        __m256i high = _mm256_mulhi_epi16(old_velocity, b->momentum), low = _mm256_mullo_epi16(old_velocity, b->momentum);
+        __m256i floor = _mm256_or_si256(_mm256_sll_epi16(high, b->left0), _mm256_srl_epi16(low, b->right0));
+        __m256i shifted = round16(mode, floor, _mm256_and_si256(low, b->mask0), b->half0,
+                                  _mm256_cmpgt_epi16(high, ones));
+        __m256i product_nonzero = momentum_nonzero ? _mm256_xor_si256(_mm256_cmpeq_epi16(old_velocity, zero), ones) : zero;
+        __m256i v = clamp16(shifted, b->min0, b->max0, product_nonzero, &t->saturations[0], &t->rounded_to_zero[0]);
+        if (with_updates) {
+            __m256i sum = _mm256_add_epi16(v, _mm256_loadu_si256((const __m256i *)(moved + j)));
+            t->largest3_16 = _mm256_max_epu16(t->largest3_16, _mm256_abs_epi16(sum));
+            __m256i sum_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(sum, zero), ones);
+            v = clamp16(sum, b->min3, b->max3, sum_nonzero, &t->saturations[3], &t->rounded_to_zero[3]);
+        }
+        __m256i old = _mm256_loadu_si256((const __m256i *)w_source);
+        __m256i difference = _mm256_sub_epi16(_mm256_sll_epi16(old, b->weight_align), _mm256_sll_epi16(v, b->velocity_align));
+        t->largest4_16 = _mm256_max_epu16(t->largest4_16, _mm256_abs_epi16(difference));
+        __m256i moved_floor = _mm256_sra_epi16(difference, b->right4);
+        __m256i moved_shifted = round16(mode, moved_floor, _mm256_and_si256(difference, b->mask4), b->half4,
+                                        _mm256_cmpgt_epi16(difference, ones));
+        __m256i difference_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(difference, zero), ones);
+        __m256i w = clamp16(moved_shifted, b->min4, b->max4, difference_nonzero, &t->saturations[4], &t->rounded_to_zero[4]);
+        t->moved_not += lanes16(_mm256_andnot_si256(_mm256_cmpeq_epi16(v, zero), _mm256_cmpeq_epi16(w, old)));
+        if (lanes == 16) {
+            _mm256_storeu_si256((__m256i *)(velocity + j), v);
+            _mm256_storeu_si256((__m256i *)(weights + j), w);
+        } else {
+            _mm256_storeu_si256((__m256i *)velocity_lanes, v);
+            _mm256_storeu_si256((__m256i *)weight_lanes, w);
+            memcpy(velocity + j, velocity_lanes, (size_t)lanes * sizeof(int16_t));
+            memcpy(weights + j, weight_lanes, (size_t)lanes * sizeof(int16_t));
+        }
+    }
+}
+
+static int32_t code_magnitude(int32_t min_code, int32_t max_code) {
+    int32_t low = min_code < 0 ? -min_code : min_code, high = max_code < 0 ? -max_code : max_code;
+    return low > high ? low : high;
+}
+
+/* Whether pass B fits in 16-bit lanes (see velocity_and_weights_b16), given weights inside their format. */
+static int pass_b16_fits(const ck_momentum_layer *layer, int with_updates) {
+    const ck_narrowing_spec *n = layer->narrowings;
+    int64_t momentum = layer->momentum_mantissa;
+    if (n[0].shift < 1 || n[0].shift > 15 || momentum < 0 || momentum >= ((int64_t)1 << n[0].shift)) return 0;
+    if (n[4].shift > 15) return 0;
+    int32_t velocity = code_magnitude(n[0].min_code, n[0].max_code);
+    if (with_updates) {
+        /* v + u' inside Int16 for every v of format 0 and u' of format 2. */
+        if ((int64_t)n[0].max_code + n[2].max_code > INT16_MAX || (int64_t)n[0].min_code + n[2].min_code < INT16_MIN) return 0;
+        velocity = code_magnitude(n[3].min_code, n[3].max_code);
+    }
+    int64_t weight = code_magnitude(n[4].min_code, n[4].max_code);
+    return (weight << layer->weight_align) + ((int64_t)velocity << layer->velocity_align) <= INT16_MAX;
+}
+
+/* Whether every weight code of the block lies in [low, high]. */
+CK_TARGET_AVX2 static int weights_in_format(const int16_t *weights, long count, int16_t low, int16_t high) {
+    __m256i lows = _mm256_set1_epi16(low), highs = _mm256_set1_epi16(high), outside = _mm256_setzero_si256();
+    long j = 0;
+    for (; j + 16 <= count; j += 16) {
+        __m256i w = _mm256_loadu_si256((const __m256i *)(weights + j));
+        outside = _mm256_or_si256(outside, _mm256_or_si256(_mm256_cmpgt_epi16(lows, w), _mm256_cmpgt_epi16(w, highs)));
+    }
+    int inside = _mm256_testz_si256(outside, outside);
+    for (; j < count; j++) inside &= weights[j] >= low && weights[j] <= high;
+    return inside;
+}
+
+CK_TARGET_AVX2 static uint32_t horizontal_max16(__m256i x) {
+    __m256i widened = _mm256_max_epu32(_mm256_srli_epi32(x, 16), _mm256_and_si256(x, _mm256_set1_epi32(0xFFFF)));
+    return horizontal_max(widened);
+}
+
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(const ck_momentum_layer *layer, int mode,
                                                                                 int with_updates, ck_narrowing_counts counts[5],
                                                                                 long *unmoved) {
     const ck_narrowing_spec *spec = layer->narrowings;
-    const narrowing32 n0 = narrowing32_make(spec[0].shift, spec[0].min_code, spec[0].max_code);
-    const narrowing32 n2 = narrowing32_make(spec[2].shift, spec[2].min_code, spec[2].max_code);
-    const narrowing32 n3 = narrowing32_make(0, spec[3].min_code, spec[3].max_code);
-    const narrowing32 n4 = narrowing32_make(spec[4].shift, spec[4].min_code, spec[4].max_code);
-    const __m256i momentum = _mm256_set1_epi32((int32_t)layer->momentum_mantissa);
-    const __m128i weight_align = _mm_cvtsi32_si128(layer->weight_align);
-    const __m128i velocity_align = _mm_cvtsi32_si128(layer->velocity_align);
     const __m256i zero = _mm256_setzero_si256();
-    long saturations[5] = {0, 0, 0, 0, 0}, rounded_to_zero[5] = {0, 0, 0, 0, 0}, moved_not = 0;
-    __m256i largest0 = zero, largest_sum = zero, largest2 = zero, largest3 = zero, largest4 = zero;
+    pass_b32 b32;
+    b32.n0 = narrowing32_make(spec[0].shift, spec[0].min_code, spec[0].max_code);
+    b32.n3 = narrowing32_make(0, spec[3].min_code, spec[3].max_code);
+    b32.n4 = narrowing32_make(spec[4].shift, spec[4].min_code, spec[4].max_code);
+    b32.momentum = _mm256_set1_epi32((int32_t)layer->momentum_mantissa);
+    b32.weight_align = _mm_cvtsi32_si128(layer->weight_align);
+    b32.velocity_align = _mm_cvtsi32_si128(layer->velocity_align);
+    const int b16 = pass_b16_fits(layer, with_updates);
+    pass_b16 p16;
+    if (b16) {
+        int r0 = spec[0].shift, r4 = spec[4].shift;
+        p16.momentum = _mm256_set1_epi16((int16_t)layer->momentum_mantissa);
+        p16.mask0 = _mm256_set1_epi16((int16_t)((1 << r0) - 1));
+        p16.half0 = _mm256_set1_epi16((int16_t)(1 << (r0 - 1)));
+        p16.right0 = _mm_cvtsi32_si128(r0);
+        p16.left0 = _mm_cvtsi32_si128(16 - r0);
+        p16.min0 = _mm256_set1_epi16((int16_t)spec[0].min_code);
+        p16.max0 = _mm256_set1_epi16((int16_t)spec[0].max_code);
+        p16.min3 = _mm256_set1_epi16((int16_t)spec[3].min_code);
+        p16.max3 = _mm256_set1_epi16((int16_t)spec[3].max_code);
+        p16.mask4 = _mm256_set1_epi16((int16_t)((1 << r4) - 1));
+        p16.half4 = _mm256_set1_epi16(r4 > 0 ? (int16_t)(1 << (r4 - 1)) : INT16_MAX);
+        p16.right4 = _mm_cvtsi32_si128(r4);
+        p16.min4 = _mm256_set1_epi16((int16_t)spec[4].min_code);
+        p16.max4 = _mm256_set1_epi16((int16_t)spec[4].max_code);
+        p16.weight_align = _mm_cvtsi32_si128(layer->weight_align);
+        p16.velocity_align = _mm_cvtsi32_si128(layer->velocity_align);
+    }
+    const narrowing32 n1 = narrowing32_make(spec[1].shift, spec[1].min_code, spec[1].max_code);
+    const narrowing32 n2 = narrowing32_make(spec[2].shift, spec[2].min_code, spec[2].max_code);
+    const uint64_t factor = layer->factor_mantissa < 0 ? (uint64_t)0 - (uint64_t)layer->factor_mantissa
+                                                       : (uint64_t)layer->factor_mantissa;
+    const int small_products = spec[1].shift <= 31 && (factor == 0 || layer->update_sums_bound <= (uint64_t)INT32_MAX / factor);
+    const __m256i factor8 = _mm256_set1_epi32((int32_t)layer->factor_mantissa);
+    momentum_totals t;
+    memset(&t, 0, sizeof t);
+    t.largest0 = t.largest_sum = t.largest2 = t.largest3 = t.largest4 = zero;
+    t.largest_velocity16 = t.largest3_16 = t.largest4_16 = zero;
     int16_t *weights = layer->weights, *velocity = layer->velocity;
     int32_t updates[block_elements];
+    int16_t moved[block_elements];
     const long count = layer->count;
     for (long start = 0; start < count; start += block_elements) {
         const long block = ck_min(count - start, block_elements);
         if (with_updates) {
-            updates_block(layer->update_sums + start, block, mode, layer->factor_mantissa, spec[1].shift, spec[1].min_code,
-                          spec[1].max_code, updates, &saturations[1], &rounded_to_zero[1], &largest_sum);
-        }
-        /* Whole vectors; a ragged end is padded into small local arrays. */
-        for (long j = 0; j < block; j += 8) {
-            const long lanes = ck_min(block - j, 8);
-            int16_t weight_lanes[8] = {0}, velocity_lanes[8] = {0};
-            int32_t update_lanes[8] = {0};
-            const int16_t *w_source = weights + start + j, *v_source = velocity + start + j;
-            const int32_t *u_source = updates + j;
-            if (lanes < 8) {
-                memcpy(weight_lanes, w_source, (size_t)lanes * sizeof(int16_t));
-                memcpy(velocity_lanes, v_source, (size_t)lanes * sizeof(int16_t));
-                if (with_updates) memcpy(update_lanes, u_source, (size_t)lanes * sizeof(int32_t));
-                w_source = weight_lanes;
-                v_source = velocity_lanes;
-                u_source = update_lanes;
-            }
-            /* Padding lanes are zeros: every narrowing maps 0 to 0 without
-               counting (a format holds 0), and 0 is no larger magnitude. */
-            __m256i v = narrow8(&n0, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(load16(v_source), momentum), &saturations[0],
-                                &rounded_to_zero[0], &largest0);
-            if (with_updates) {
-                __m256i u = _mm256_loadu_si256((const __m256i *)u_source);
-                __m256i u_velocity = narrow8(&n2, mode, CK_SHIFT_ANY, u, &saturations[2], &rounded_to_zero[2], &largest2);
-                v = narrow8(&n3, CK_ROUND_TRUNCATE, CK_SHIFT_NONE, _mm256_add_epi32(v, u_velocity), &saturations[3],
-                            &rounded_to_zero[3], &largest3);
-            }
-            __m256i old = load16(w_source);
-            __m256i difference = _mm256_sub_epi32(_mm256_sll_epi32(old, weight_align), _mm256_sll_epi32(v, velocity_align));
-            __m256i w = narrow8(&n4, mode, CK_SHIFT_RIGHT, difference, &saturations[4], &rounded_to_zero[4], &largest4);
-            __m256i unmoved_lanes = _mm256_andnot_si256(_mm256_cmpeq_epi32(v, zero), _mm256_cmpeq_epi32(w, old));
-            moved_not += lanes32(unmoved_lanes);
-            if (lanes == 8) {
-                store16(velocity + start + j, v);
-                store16(weights + start + j, w);
+            /* Padded with zeros to whole 16-lane vectors (zeros count nothing). */
+            const long padded = (block + 15) / 16 * 16;
+            if (small_products) {
+                small_updates_block(layer->update_sums + start, block, mode, &n1, factor8, updates, &t.saturations[1],
+                                    &t.rounded_to_zero[1], &t.largest_sum);
             } else {
-                store16(velocity_lanes, v);
-                store16(weight_lanes, w);
-                memcpy(velocity + start + j, velocity_lanes, (size_t)lanes * sizeof(int16_t));
-                memcpy(weights + start + j, weight_lanes, (size_t)lanes * sizeof(int16_t));
+                updates_block(layer->update_sums + start, block, mode, layer->factor_mantissa, spec[1].shift, spec[1].min_code,
+                              spec[1].max_code, updates, &t.saturations[1], &t.rounded_to_zero[1], &t.largest_sum);
             }
+            for (long j = block; j < padded; j++) updates[j] = 0;
+            move_updates_block(updates, padded, mode, &n2, moved, &t.saturations[2], &t.rounded_to_zero[2], &t.largest2);
+        }
+        if (b16 && weights_in_format(weights + start, block, (int16_t)spec[4].min_code, (int16_t)spec[4].max_code)) {
+            velocity_and_weights_b16(&p16, mode, with_updates, weights + start, velocity + start, moved, block, &t);
+        } else {
+            velocity_and_weights_b32(&b32, mode, with_updates, weights + start, velocity + start, moved, block, &t);
         }
     }
-    uint64_t factor = layer->factor_mantissa < 0 ? (uint64_t)0 - (uint64_t)layer->factor_mantissa
-                                                 : (uint64_t)layer->factor_mantissa;
-    ck_narrowing_tally t0 = {saturations[0], rounded_to_zero[0], horizontal_max(largest0)};
+    /* Largest magnitudes: 32-bit lanes and 16-bit lanes together; narrowing 0's
+       from pass B16 is max |v| * momentum (momentum >= 0 there). */
+    uint64_t largest0 = horizontal_max(t.largest0);
+    uint64_t from16 = (uint64_t)horizontal_max16(t.largest_velocity16) * (uint64_t)(b16 ? layer->momentum_mantissa : 0);
+    largest0 = from16 > largest0 ? from16 : largest0;
+    uint64_t largest3 = horizontal_max(t.largest3), largest3_16 = horizontal_max16(t.largest3_16);
+    uint64_t largest4 = horizontal_max(t.largest4), largest4_16 = horizontal_max16(t.largest4_16);
+    ck_narrowing_tally t0 = {t.saturations[0], t.rounded_to_zero[0], largest0};
     ck_narrowing_counts_add(&counts[0], t0);
     if (with_updates) {
-        ck_narrowing_tally t1 = {saturations[1], rounded_to_zero[1], (uint64_t)horizontal_max(largest_sum) * factor};
-        ck_narrowing_tally t2 = {saturations[2], rounded_to_zero[2], horizontal_max(largest2)};
-        ck_narrowing_tally t3 = {saturations[3], rounded_to_zero[3], horizontal_max(largest3)};
+        ck_narrowing_tally t1 = {t.saturations[1], t.rounded_to_zero[1], (uint64_t)horizontal_max(t.largest_sum) * factor};
+        ck_narrowing_tally t2 = {t.saturations[2], t.rounded_to_zero[2], horizontal_max(t.largest2)};
+        ck_narrowing_tally t3 = {t.saturations[3], t.rounded_to_zero[3], largest3_16 > largest3 ? largest3_16 : largest3};
         ck_narrowing_counts_add(&counts[1], t1);
         ck_narrowing_counts_add(&counts[2], t2);
         ck_narrowing_counts_add(&counts[3], t3);
     }
-    ck_narrowing_tally t4 = {saturations[4], rounded_to_zero[4], horizontal_max(largest4)};
+    ck_narrowing_tally t4 = {t.saturations[4], t.rounded_to_zero[4], largest4_16 > largest4 ? largest4_16 : largest4};
     ck_narrowing_counts_add(&counts[4], t4);
-    *unmoved += moved_not;
+    *unmoved += t.moved_not;
 }
 
 #define CK_MOMENTUM32_X86_CASE(mode) \

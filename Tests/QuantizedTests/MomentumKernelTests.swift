@@ -16,9 +16,14 @@ final class MomentumKernelTests: XCTestCase {
         var keepCodes: Bool
         var threads: Int
         var updateFormat: FixedPointFormat
-        /// Update sums beyond Int32 (the 32-bit-lane loop must not take them).
-        var wideSums = false
+        /// Update sums beyond Int32 (the 32-bit-lane loop must not take them), or
+        /// small enough that their products with the factor fit in Int32.
+        var sums = Sums.regular
+        /// Weights in Q0.6 (7 bits), a few codes outside it (those blocks take
+        /// the 32-bit pass, the others the 16-bit one).
+        var narrowWeights = false
     }
+    private enum Sums { case regular, wide, small }
 
     // More than two blocks of 4,096 elements and a ragged end, so two threads split the work.
     private let count = 3 * 4096 + 123
@@ -48,8 +53,10 @@ final class MomentumKernelTests: XCTestCase {
             let magnitude = Int64(generator.next() % (index % 3 == 0 ? 1 << 12 : 1 << 21))
             return generator.next() % 2 == 0 ? magnitude : -magnitude
         }
-        // The same sums with every 97th beyond Int32 (2^31 and more).
+        // The same sums with every 97th beyond Int32 (2^31 and more), and below 2^16.
         let wideSums = sums.enumerated().map { index, sum in index % 97 == 5 ? sum * (1 << 20) + (sum < 0 ? -1 : 1) << 31 : sum }
+        let smallSums = sums.map { $0 % (1 << 16) }
+        let narrowWeights0 = weights0.enumerated().map { index, weight in index % 1000 == 7 ? weight : min(max(weight, -64), 63) }
         let mixed: [(RoundingMode, RoundingMode, RoundingMode)] =
             RoundingMode.allCases.map { ($0, $0, $0) } + [(.stochastic, .nearestEven, .truncate), (.nearestAway, .stochastic, .nearestEven)]
         var cases: [Case] = []
@@ -73,14 +80,28 @@ final class MomentumKernelTests: XCTestCase {
                       (.truncate, .truncate, .truncate)] {
             for threads in [1, 2] {
                 cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads, updateFormat: updateFormats[0],
-                                  wideSums: true))
+                                  sums: .wide))
             }
+        }
+        for modes in RoundingMode.allCases.map({ ($0, $0, $0) }) {
+            for updateFormat in updateFormats {
+                for threads in [1, 2] {
+                    cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads, updateFormat: updateFormat,
+                                      sums: .small))
+                    cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads, updateFormat: updateFormat,
+                                      sums: .small, narrowWeights: true))
+                }
+            }
+            cases.append(Case(modes: modes, withUpdates: false, keepCodes: false, threads: 2, updateFormat: updateFormats[0],
+                              narrowWeights: true))
         }
         forEveryKernelPath { path in
             for test in cases {
-                let sums = test.wideSums ? wideSums : sums
+                let sums = test.sums == .wide ? wideSums : test.sums == .small ? smallSums : sums
+                let weightFormat = test.narrowWeights ? FixedPointFormat(totalBits: 7, fractionalBits: 6) : weightFormat
+                let weights0 = test.narrowWeights ? narrowWeights0 : weights0
                 let updateFormat = test.updateFormat
-                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates)\(test.wideSums ? " (wide)" : ""), codes \(test.keepCodes), \(test.threads) thread(s)"
+                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates) (\(test.sums)), weights \(weightFormat), codes \(test.keepCodes), \(test.threads) thread(s)"
                 let keys = (0..<5).map { StochasticBits(seed: 99, stream: UInt64($0)) }
                 // The reference: five whole-tensor narrowings.
                 var expectedTallies = [MomentumKernel.Tally](repeating: MomentumKernel.Tally(saturations: 0, roundedToZero: 0,
