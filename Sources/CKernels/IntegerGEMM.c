@@ -239,7 +239,22 @@ static void pack_b(ck_int16_view b, long p0, long depth, long column0, long widt
         pack_b_rows(b, p0, depth, column0, width, nr, group, part, b_packed, column_offsets);
         return;
     }
-    for (long j = 0; j < width; j++) {
+    long j = 0;
+    if (group == 2 && part == part_whole && b.row_stride == 1 && b.column_stride % 2 == 0) {
+        /* Int16 pairs of a contiguous column are its 32-bit words as stored:
+           eight columns at a time by the float kernel's 8 x 8 word transpose
+           (moves only, so any bit pattern passes unchanged). */
+        long words_full = depth / 2;
+        for (; j + 8 <= width; j += 8) {
+            const int16_t *column = b.base + (column0 + j) * b.column_stride + p0;
+            ck_pack_columns8_avx2((const float *)column, b.column_stride / 2, words_full, (float *)b_packed + j, nr);
+            if (depth % 2) {
+                for (long g = 0; g < 8; g++)
+                    ((uint32_t *)b_packed)[words_full * nr + j + g] = pair_word(column[g * b.column_stride + depth - 1], 0);
+            }
+        }
+    }
+    for (; j < width; j++) {
         const int16_t *column = b.base + (column0 + j) * b.column_stride + p0 * b.row_stride;
         uint32_t *words = (uint32_t *)b_packed + j;
         int32_t sum = 0;

@@ -183,6 +183,33 @@ final class IntegerGEMMTests: XCTestCase {
         }
     }
 
+    func testTransposedBWithEvenStrideAndOddDepthMatchesReference() {
+        // B = the transpose of an n x (k + 1) matrix cut to k columns: an even
+        // column stride with an odd depth, so the packing's eight-column word
+        // transpose meets a final half-filled pair in every panel.
+        forEveryKernelPath { path in
+            var samples = SampleBits(seed: 64)
+            for (m, n, k) in [(5, 24, 17), (7, 17, 33), (6, 40, 1)] {
+                for range: ClosedRange<Int64> in [-128...127, -4000...4000] {
+                    let stride = k + 1
+                    let a = (0..<(m * k)).map { _ in Int16(samples.next(in: range)) }
+                    let bStored = (0..<(n * stride)).map { _ in Int16(samples.next(in: range)) }
+                    var c = [Int64](repeating: 0, count: m * n)
+                    let expected = a.withUnsafeBufferPointer { aBuffer in
+                        bStored.withUnsafeBufferPointer { bBuffer in
+                            let aView = IntegerMatrixView.rowMajor(aBuffer.baseAddress!, rows: m, columns: k)
+                            let bView = IntegerMatrixView(base: bBuffer.baseAddress!, rows: k, columns: n, rowStride: 1,
+                                                          columnStride: stride)
+                            IntegerGEMM.multiply(aView, bView, into: &c, ldc: n)
+                            return ReferenceIntegerGEMM.multiply(aView, bView)
+                        }
+                    }
+                    XCTAssertEqual(c, expected, "\(path) m \(m) n \(n) k \(k) codes \(range)")
+                }
+            }
+        }
+    }
+
     func testAccumulateAddsTheProductToWhatCHolds() {
         forEveryKernelPath { _ in
             var samples = SampleBits(seed: 63)
