@@ -68,9 +68,22 @@ public enum TensorQuantization {
 
     /// The largest `|sums[i]|` (0 for none), the scan a dynamic format starts from
     /// (C, vectorised for the active kernel path).
-    public static func maxMagnitude(_ sums: UnsafeBufferPointer<Int64>) -> UInt64 {
+    /// Large tensors are split among up to `threads` threads (a maximum does not
+    /// depend on the split).
+    public static func maxMagnitude(_ sums: UnsafeBufferPointer<Int64>, threads: Int = 1) -> UInt64 {
         guard let base = sums.baseAddress else { return 0 }
-        return ck_max_magnitude(base, sums.count)
+        let parts = max(1, min(threads, 64))
+        var largest = [UInt64](repeating: 0, count: parts)
+        largest.withUnsafeMutableBufferPointer { largest in
+            TilePartition.run(rows: sums.count, rowBlock: 1 << 12, panels: 1, multiplyAdds: sums.count, threads: parts) { elements, _ in
+                guard !elements.isEmpty else { return }
+                // TilePartition's part p starts at block floor(blocks * p / parts).
+                let blocks = (sums.count + (1 << 12) - 1) >> 12
+                let part = ((elements.lowerBound >> 12) * parts + blocks - 1) / blocks
+                largest[part] = ck_max_magnitude(base + elements.lowerBound, elements.count)
+            }
+        }
+        return largest.max() ?? 0
     }
 
     /// `requantize` from one buffer into another of the same count.

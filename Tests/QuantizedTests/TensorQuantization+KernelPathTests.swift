@@ -87,6 +87,28 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         }
     }
 
+    func testLargestMagnitudeOfSumsOnEveryPathAndThreadCount() {
+        // At the start, the end and on both sides of the splits between threads
+        // (66 blocks of 4,096: two parts split at block 33, three at 22 and 44),
+        // Int64.min included; large enough to be shared among threads.
+        var samples = SampleBits(seed: 14)
+        let count = 65 * 4096 + 5
+        let base = (0..<count).map { _ in samples.next(in: -1_000_000...1_000_000) }
+        forEveryKernelPath { path in
+            for position in [0, 1, 7, 33 * 4096 - 1, 33 * 4096, 22 * 4096 - 1, 22 * 4096, 44 * 4096, count - 1] {
+                for extreme: Int64 in [-5_000_000_000, 5_000_000_000, .min, .max] {
+                    var sums = base
+                    sums[position] = extreme
+                    for threads in [1, 2, 3] {
+                        let largest = sums.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0, threads: threads) }
+                        XCTAssertEqual(largest, extreme.magnitude, "\(path) position \(position) \(threads) thread(s)")
+                    }
+                }
+            }
+            XCTAssertEqual([Int64]().withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0, threads: 2) }, 0)
+        }
+    }
+
     func testQuantizeReportsTheLargestFiniteMagnitudeIgnoringNaNInEveryLane() {
         // The maximum sits at every position of a vector's worth of lanes in turn,
         // among NaN, negative zero, subnormals and smaller values of both signs.

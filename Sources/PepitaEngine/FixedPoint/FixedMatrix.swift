@@ -54,8 +54,11 @@ public struct ExactSums: Sendable {
     }
 
     /// Largest `|values[i]|` as an integer.
-    public var maxMagnitude: UInt64 {
-        values.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0) }
+    public var maxMagnitude: UInt64 { maxMagnitude(threads: 1) }
+
+    /// `maxMagnitude`, the scan shared among up to `threads` threads.
+    public func maxMagnitude(threads: Int) -> UInt64 {
+        values.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0, threads: threads) }
     }
 }
 

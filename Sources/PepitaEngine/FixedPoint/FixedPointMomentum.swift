@@ -70,7 +70,7 @@ public struct FixedPointMomentum: Sendable {
             var updateFormat = velocityFormat
             var sumsMagnitude: UInt64 = 0
             if learningRate > 0 {
-                sumsMagnitude = sums.maxMagnitude
+                sumsMagnitude = sums.maxMagnitude(threads: arithmetic.threads)
                 factor = FixedScalar(learningRate / (Double(batch) * step.divisors[layer]), mode: scalarMode)
                 let largest = sumsMagnitude.multipliedFullWidth(by: UInt64(factor.mantissa))
                 precondition(largest.high == 0 && largest.low <= UInt64(Int64.max), "update sums times \(factor.mantissa) overflow Int64")

@@ -89,7 +89,8 @@ public struct FixedPointNetwork: Sendable {
                 let mantissa = keepScale.mantissa
                 sums.values.withUnsafeMutableBufferPointer { values in
                     mask.values.withUnsafeBufferPointer { keep in
-                        for i in values.indices { values[i] = keep[i] > 0 ? values[i] * mantissa : 0 }
+                        // Multiplied by the mantissa or by 0: no branch on the random mask.
+                        for i in values.indices { values[i] = values[i] * (keep[i] > 0 ? mantissa : 0) }
                     }
                 }
                 sums.fractionalBits += keepScale.shift
