@@ -40,7 +40,7 @@ long ck_int_panel_width(int path) {
     }
 }
 
-void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
+static inline __attribute__((always_inline)) void int16_range_loop(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
     /* Scan along whichever direction is contiguous: a transposed view is read as stored. */
     long lines = view.rows, length = view.columns, line_stride = view.row_stride, step = view.column_stride;
     if (step != 1 && line_stride == 1) {
@@ -65,6 +65,34 @@ void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
     }
     *minimum = low;
     *maximum = high;
+}
+
+static void int16_range_portable(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
+    int16_range_loop(view, minimum, maximum);
+}
+#if CK_X86
+CK_TARGET_AVX2 static void int16_range_avx2(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
+    int16_range_loop(view, minimum, maximum);
+}
+CK_TARGET_AVX512 static void int16_range_avx512(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
+    int16_range_loop(view, minimum, maximum);
+}
+#endif
+
+void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
+#if CK_X86
+    int path = ck_selected_path();
+    if (path < 0) path = ck_best_path();
+    if (path == CK_PATH_AVX512) {
+        int16_range_avx512(view, minimum, maximum);
+        return;
+    }
+    if (path == CK_PATH_AVX2) {
+        int16_range_avx2(view, minimum, maximum);
+        return;
+    }
+#endif
+    int16_range_portable(view, minimum, maximum);
 }
 
 static int64_t magnitude(int32_t low, int32_t high) {

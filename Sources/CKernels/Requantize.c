@@ -265,3 +265,38 @@ uint64_t ck_max_magnitude(const int64_t *sums, long count) {
 #endif
     return max_magnitude_portable(sums, count);
 }
+
+/* ReLU and the dropout multiply on exact sums (ck_relu_keep in CKernels.h). */
+static inline __attribute__((always_inline)) int64_t relu_keep_loop(int64_t *values, long count, const float *keep,
+                                                                    int64_t mantissa) {
+    int64_t largest = 0;
+    for (long i = 0; i < count; i++) {
+        int64_t value = values[i] > 0 ? values[i] : 0;
+        largest = value > largest ? value : largest;
+        if (keep) value = (int64_t)((uint64_t)value * (uint64_t)(keep[i] > 0 ? mantissa : 0));
+        values[i] = value;
+    }
+    return largest;
+}
+
+static int64_t relu_keep_portable(int64_t *values, long count, const float *keep, int64_t mantissa) {
+    return keep ? relu_keep_loop(values, count, keep, mantissa) : relu_keep_loop(values, count, 0, 0);
+}
+#if CK_X86
+CK_TARGET_AVX2 static int64_t relu_keep_avx2(int64_t *values, long count, const float *keep, int64_t mantissa) {
+    return keep ? relu_keep_loop(values, count, keep, mantissa) : relu_keep_loop(values, count, 0, 0);
+}
+CK_TARGET_AVX512 static int64_t relu_keep_avx512(int64_t *values, long count, const float *keep, int64_t mantissa) {
+    return keep ? relu_keep_loop(values, count, keep, mantissa) : relu_keep_loop(values, count, 0, 0);
+}
+#endif
+
+int64_t ck_relu_keep(int64_t *values, long count, const float *keep, int64_t mantissa) {
+#if CK_X86
+    int path = ck_selected_path();
+    if (path < 0) path = ck_best_path();
+    if (path == CK_PATH_AVX512) return relu_keep_avx512(values, count, keep, mantissa);
+    if (path == CK_PATH_AVX2) return relu_keep_avx2(values, count, keep, mantissa);
+#endif
+    return relu_keep_portable(values, count, keep, mantissa);
+}

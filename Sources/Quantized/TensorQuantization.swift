@@ -86,6 +86,23 @@ public enum TensorQuantization {
         return largest.max() ?? 0
     }
 
+    /// ReLU on exact sums in place, then, with `keep`, the dropout mask and its
+    /// scale: `sums[i] = max(sums[i], 0) * (keep[i] > 0 ? mantissa : 0)` (C,
+    /// vectorised for the active kernel path). A product beyond Int64 is a
+    /// precondition failure, as the Swift multiply was.
+    public static func reluAndDropout(_ sums: UnsafeMutableBufferPointer<Int64>, keep: UnsafeBufferPointer<Float>?,
+                                      mantissa: Int64) {
+        guard let base = sums.baseAddress else { return }
+        if let keep {
+            precondition(keep.count == sums.count, "\(keep.count) mask values for \(sums.count) sums")
+            let largest = ck_relu_keep(base, sums.count, keep.baseAddress, mantissa)
+            precondition(!largest.multipliedReportingOverflow(by: mantissa).overflow,
+                         "dropout scale \(mantissa) times the sum \(largest) overflows Int64")
+        } else {
+            _ = ck_relu_keep(base, sums.count, nil, 0)
+        }
+    }
+
     /// `requantize` from one buffer into another of the same count.
     public static func requantize(_ accumulators: UnsafeBufferPointer<Int64>, fromFractionalBits: Int,
                                   into codes: UnsafeMutableBufferPointer<Int16>, to format: FixedPointFormat,

@@ -87,6 +87,24 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         }
     }
 
+    func testReluAndDropoutEqualTheElementwiseFormula() {
+        var samples = SampleBits(seed: 15)
+        let count = 1000  // not a multiple of any vector width
+        let sums = (0..<count).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
+        let keep = (0..<count).map { index -> Float in [0, 1.25, .nan, -1, 0x1p-149][index % 5] }
+        let mantissa: Int64 = 9_363
+        forEveryKernelPath { path in
+            var relu = sums
+            relu.withUnsafeMutableBufferPointer { TensorQuantization.reluAndDropout($0, keep: nil, mantissa: 0) }
+            XCTAssertEqual(relu, sums.map { max($0, 0) }, "\(path) ReLU")
+            var dropped = sums
+            dropped.withUnsafeMutableBufferPointer { values in
+                keep.withUnsafeBufferPointer { TensorQuantization.reluAndDropout(values, keep: $0, mantissa: mantissa) }
+            }
+            XCTAssertEqual(dropped, zip(sums, keep).map { sum, keep in keep > 0 ? max(sum, 0) * mantissa : 0 }, "\(path) dropout")
+        }
+    }
+
     func testLargestMagnitudeOfSumsOnEveryPathAndThreadCount() {
         // At the start, the end and on both sides of the splits between threads
         // (66 blocks of 4,096: two parts split at block 33, three at 22 and 44),

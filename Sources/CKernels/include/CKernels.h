@@ -149,6 +149,15 @@ typedef struct {
 void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,
                    uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts);
 
+/*
+ * In place, on the selected path: values[i] = max(values[i], 0) (ReLU), then,
+ * when keep is not NULL, values[i] * (keep[i] > 0 ? mantissa : 0) (the dropout
+ * mask and its scale) in wrapping Int64 arithmetic. Returns the largest value
+ * after ReLU and before the multiply (0 for none), for the caller to check
+ * that no product could leave Int64.
+ */
+int64_t ck_relu_keep(int64_t *values, long count, const float *keep, int64_t mantissa);
+
 /* The largest |sums[i]| for i < count (0 when count is 0), on the selected path. */
 uint64_t ck_max_magnitude(const int64_t *sums, long count);
 

@@ -49,8 +49,11 @@ public struct ExactSums: Sendable {
     }
 
     /// Largest magnitude as a real number.
-    public var maxAbsValue: Double {
-        Double(maxMagnitude) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
+    public var maxAbsValue: Double { maxAbsValue(threads: 1) }
+
+    /// `maxAbsValue`, the scan shared among up to `threads` threads.
+    public func maxAbsValue(threads: Int) -> Double {
+        Double(maxMagnitude(threads: threads)) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
     }
 
     /// Largest `|values[i]|` as an integer.

@@ -79,21 +79,20 @@ public struct FixedPointNetwork: Sendable {
                 break
             }
             // ReLU, one compare per element; dropout, one multiply per element.
-            // (Loops over buffers, without per-element uniqueness checks.)
             operations?.count(OperationTally(compares: sums.values.count))
-            sums.values.withUnsafeMutableBufferPointer { values in
-                for i in values.indices { values[i] = max(values[i], 0) }
-            }
-            if let mask = masks?[index], let keepScale {
+            let dropout = masks?[index].flatMap { mask in keepScale.map { (mask, $0) } }
+            if let (_, keepScale) = dropout {
                 operations?.count(OperationTally(multiplies: sums.values.count))
-                let mantissa = keepScale.mantissa
-                sums.values.withUnsafeMutableBufferPointer { values in
-                    mask.values.withUnsafeBufferPointer { keep in
-                        // Multiplied by the mantissa or by 0: no branch on the random mask.
-                        for i in values.indices { values[i] = values[i] * (keep[i] > 0 ? mantissa : 0) }
-                    }
-                }
                 sums.fractionalBits += keepScale.shift
+            }
+            sums.values.withUnsafeMutableBufferPointer { values in
+                if let (mask, keepScale) = dropout {
+                    mask.values.withUnsafeBufferPointer { keep in
+                        TensorQuantization.reluAndDropout(values, keep: keep, mantissa: keepScale.mantissa)
+                    }
+                } else {
+                    TensorQuantization.reluAndDropout(values, keep: nil, mantissa: 0)
+                }
             }
             let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil)
             arithmetic.recorder?.record("h\(index + 1)", activated, role: .activations,
