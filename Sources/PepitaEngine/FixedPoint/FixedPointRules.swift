@@ -205,7 +205,12 @@ public struct FixedPointBackprop: FixedPointLearningRule {
             let activated = belowTrace.activated!
             let mask = masks[index - 1]
             operations?.count(OperationTally(compares: below.values.count))
-            for i in below.values.indices where activated.codes[i] <= 0 { below.values[i] = 0 }
+            // (A loop over buffers choosing, not branching, per element.)
+            below.values.withUnsafeMutableBufferPointer { values in
+                activated.codes.withUnsafeBufferPointer { codes in
+                    for i in values.indices { values[i] = codes[i] > 0 ? values[i] : 0 }
+                }
+            }
             if mask != nil, let keepScale {
                 below = arithmetic.scaled(below, by: keepScale)
             }
