@@ -95,10 +95,10 @@ CK_TARGET_AVX2 static inline uint32_t horizontal_max(__m256i x) {
 
 enum { block_elements = 512 };
 
-/* Pass A: updates[j] = narrow(sums[j] * factor) for j < count (a multiple of 4 or the tail). */
+/* Pass A: updates[j] = narrow(sums[j] * factor) for j < count (codes of the updates format, as Int16). */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
     const int64_t *sums, long count, int mode, int64_t factor, int shift, int32_t min_code, int32_t max_code,
-    int32_t *updates, long *saturations, long *rounded_to_zero, __m256i *largest_sum) {
+    int16_t *updates, long *saturations, long *rounded_to_zero, __m256i *largest_sum) {
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
     const __m256i factor4 = _mm256_set1_epi64x(factor);
     const __m256i bias = _mm256_set1_epi64x((int64_t)1 << 62);
@@ -133,7 +133,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
         /* Low dwords of code and s into the low 128 bits. */
         __m128i code32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(code, low_dwords));
         __m128i s32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(s, low_dwords));
-        _mm_storeu_si128((__m128i *)(updates + j), code32);
+        _mm_storel_epi64((__m128i *)(updates + j), _mm_packs_epi32(code32, code32));
         *largest_sum = _mm256_max_epu32(*largest_sum, _mm256_zextsi128_si256(_mm_abs_epi32(s32)));
     }
     /* The tail (fewer than four), element by element with the same arithmetic. */
@@ -153,7 +153,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
         int saturated = shifted < min_code || shifted > max_code;
         *saturations += saturated;
         *rounded_to_zero += !saturated && u == 0 && m != 0;
-        updates[j] = u;
+        updates[j] = (int16_t)u;
     }
     *largest_sum = _mm256_max_epu32(*largest_sum, _mm256_set1_epi32((int32_t)tail_largest));
 }
@@ -164,7 +164,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
  * block rounded up to eight; the padding is zero.
  */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void small_updates_block(
-    const int64_t *sums, long count, int mode, const narrowing32 *n1, __m256i factor, int32_t *updates, long *saturations,
+    const int64_t *sums, long count, int mode, const narrowing32 *n1, __m256i factor, int16_t *updates, long *saturations,
     long *rounded_to_zero, __m256i *largest_sum) {
     const __m256i low_dwords = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     __m256i ignored = _mm256_setzero_si256();
@@ -182,17 +182,16 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void small_updates_b
         *largest_sum = _mm256_max_epu32(*largest_sum, magnitude32(s));
         /* The largest |s * factor| is max |s| * |factor|: the lane maximum is not needed. */
         __m256i u = narrow8(n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(s, factor), saturations, rounded_to_zero, &ignored);
-        _mm256_storeu_si256((__m256i *)(updates + j), u);
+        store16(updates + j, u);
     }
 }
 
 /* Pass A2: u' = narrow(u) to the velocity format for the block rounded up to eight, as Int16. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void move_updates_block(
-    const int32_t *updates, long count, int mode, const narrowing32 *n2, int16_t *moved, long *saturations,
+    const int16_t *updates, long count, int mode, const narrowing32 *n2, int16_t *moved, long *saturations,
     long *rounded_to_zero, __m256i *largest) {
     for (long j = 0; j < count; j += 8) {
-        __m256i u = narrow8(n2, mode, CK_SHIFT_ANY, _mm256_loadu_si256((const __m256i *)(updates + j)), saturations,
-                            rounded_to_zero, largest);
+        __m256i u = narrow8(n2, mode, CK_SHIFT_ANY, load16(updates + j), saturations, rounded_to_zero, largest);
         store16(moved + j, u);
     }
 }
@@ -207,7 +206,7 @@ typedef struct {
 typedef struct {
     long saturations[5], rounded_to_zero[5], moved_not;
     __m256i largest0, largest_sum, largest2, largest3, largest4; /* 32-bit lanes */
-    __m256i largest_velocity16, largest3_16, largest4_16;         /* 16-bit lanes (pass B16) */
+    __m256i largest_velocity16, largest2_16, largest3_16, largest4_16; /* 16-bit lanes (pass B16) */
 } momentum_totals;
 
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b32(
@@ -261,13 +260,25 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_we
  *  4. (w << wa) - (v << va), inside Int16 by the gate, shifted right by r4 <= 15.
  */
 typedef struct {
-    __m256i momentum, mask0, half0, min0, max0, min3, max3, mask4, half4, min4, max4;
-    __m128i right0, left0, right4, weight_align, velocity_align;
+    __m256i momentum, mask0, half0, min0, max0, mask2, half2, min2, max2, min3, max3, mask4, half4, min4, max4;
+    __m128i right0, left0, right2, right4, weight_align, velocity_align;
 } pass_b16;
 
-/* Number of 16-bit lanes set in a mask. */
-CK_TARGET_AVX2 static inline long lanes16(__m256i mask) {
-    return __builtin_popcount((unsigned)_mm256_movemask_epi8(mask)) / 2;
+/*
+ * Per-block lane counters of pass B16 (at most 32 vectors a block, so Int16
+ * lanes cannot overflow): lanes kept (not saturated) and lanes rounded to zero
+ * per narrowing, and unmoved weights; added into the totals after each block.
+ */
+typedef struct {
+    __m256i kept[5], vanished[5], unmoved;
+} lane_counts16;
+
+CK_TARGET_AVX2 static inline long sum16(__m256i lanes) {
+    __m256i pairs = _mm256_madd_epi16(lanes, _mm256_set1_epi16(1));
+    __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+    sums = _mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0x4E));
+    sums = _mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0xB1));
+    return _mm_cvtsi128_si32(sums);
 }
 
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i round16(int mode, __m256i floor, __m256i remainder,
@@ -278,66 +289,93 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i round16(int 
     return _mm256_sub_epi16(floor, _mm256_or_si256(above, _mm256_and_si256(tie, tie_up)));
 }
 
-/* Clamps, counts saturations and vanished values (input `sum_nonzero`), returns the code. */
+/* Clamps and counts (a kept lane and, among kept lanes, a nonzero input giving code 0); returns the code. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i clamp16(__m256i shifted, __m256i low, __m256i high,
-                                                                             __m256i sum_nonzero, long *saturations,
-                                                                             long *rounded_to_zero) {
+                                                                             __m256i sum_nonzero, __m256i *kept_lanes,
+                                                                             __m256i *vanished_lanes) {
     __m256i code = _mm256_min_epi16(_mm256_max_epi16(shifted, low), high);
     __m256i kept = _mm256_cmpeq_epi16(code, shifted);
-    *saturations += 16 - lanes16(kept);
+    *kept_lanes = _mm256_sub_epi16(*kept_lanes, kept);
     __m256i vanished = _mm256_and_si256(sum_nonzero, _mm256_cmpeq_epi16(code, _mm256_setzero_si256()));
-    *rounded_to_zero += lanes16(_mm256_and_si256(vanished, kept));
+    *vanished_lanes = _mm256_sub_epi16(*vanished_lanes, _mm256_and_si256(vanished, kept));
     return code;
 }
 
-CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b16(
-    const pass_b16 *b, int mode, int with_updates, int16_t *weights, int16_t *velocity, const int16_t *moved, long count,
-    momentum_totals *t) {
+/* Sixteen elements of pass B16 (see velocity_and_weights_b16), in place. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void b16_vector(
+    const pass_b16 *b, int mode, int with_updates, int move, int momentum_nonzero, int16_t *weights, int16_t *velocity,
+    const int16_t *updates, const int16_t *moved, lane_counts16 *counted, momentum_totals *t) {
     const __m256i zero = _mm256_setzero_si256(), ones = _mm256_set1_epi16(-1);
-    const int momentum_nonzero = !_mm256_testz_si256(b->momentum, b->momentum);
-    for (long j = 0; j < count; j += 16) {
-        const long lanes = ck_min(count - j, 16);
-        int16_t weight_lanes[16] = {0}, velocity_lanes[16] = {0};
-        const int16_t *w_source = weights + j, *v_source = velocity + j;
-        if (lanes < 16) {
-            memcpy(weight_lanes, w_source, (size_t)lanes * sizeof(int16_t));
-            memcpy(velocity_lanes, v_source, (size_t)lanes * sizeof(int16_t));
-            w_source = weight_lanes;
-            v_source = velocity_lanes;
-        }
-        __m256i old_velocity = _mm256_loadu_si256((const __m256i *)v_source);
-        t->largest_velocity16 = _mm256_max_epu16(t->largest_velocity16, _mm256_abs_epi16(old_velocity));
-        __m256i high = _mm256_mulhi_epi16(old_velocity, b->momentum), low = _mm256_mullo_epi16(old_velocity, b->momentum);
-        __m256i floor = _mm256_or_si256(_mm256_sll_epi16(high, b->left0), _mm256_srl_epi16(low, b->right0));
-        __m256i shifted = round16(mode, floor, _mm256_and_si256(low, b->mask0), b->half0,
-                                  _mm256_cmpgt_epi16(high, ones));
-        __m256i product_nonzero = momentum_nonzero ? _mm256_xor_si256(_mm256_cmpeq_epi16(old_velocity, zero), ones) : zero;
-        __m256i v = clamp16(shifted, b->min0, b->max0, product_nonzero, &t->saturations[0], &t->rounded_to_zero[0]);
-        if (with_updates) {
-            __m256i sum = _mm256_add_epi16(v, _mm256_loadu_si256((const __m256i *)(moved + j)));
-            t->largest3_16 = _mm256_max_epu16(t->largest3_16, _mm256_abs_epi16(sum));
-            __m256i sum_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(sum, zero), ones);
-            v = clamp16(sum, b->min3, b->max3, sum_nonzero, &t->saturations[3], &t->rounded_to_zero[3]);
-        }
-        __m256i old = _mm256_loadu_si256((const __m256i *)w_source);
-        __m256i difference = _mm256_sub_epi16(_mm256_sll_epi16(old, b->weight_align), _mm256_sll_epi16(v, b->velocity_align));
-        t->largest4_16 = _mm256_max_epu16(t->largest4_16, _mm256_abs_epi16(difference));
-        __m256i moved_floor = _mm256_sra_epi16(difference, b->right4);
-        __m256i moved_shifted = round16(mode, moved_floor, _mm256_and_si256(difference, b->mask4), b->half4,
-                                        _mm256_cmpgt_epi16(difference, ones));
-        __m256i difference_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(difference, zero), ones);
-        __m256i w = clamp16(moved_shifted, b->min4, b->max4, difference_nonzero, &t->saturations[4], &t->rounded_to_zero[4]);
-        t->moved_not += lanes16(_mm256_andnot_si256(_mm256_cmpeq_epi16(v, zero), _mm256_cmpeq_epi16(w, old)));
-        if (lanes == 16) {
-            _mm256_storeu_si256((__m256i *)(velocity + j), v);
-            _mm256_storeu_si256((__m256i *)(weights + j), w);
+    __m256i old_velocity = _mm256_loadu_si256((const __m256i *)velocity);
+    t->largest_velocity16 = _mm256_max_epu16(t->largest_velocity16, _mm256_abs_epi16(old_velocity));
+    __m256i high = _mm256_mulhi_epi16(old_velocity, b->momentum), low = _mm256_mullo_epi16(old_velocity, b->momentum);
+    __m256i floor = _mm256_or_si256(_mm256_sll_epi16(high, b->left0), _mm256_srl_epi16(low, b->right0));
+    __m256i shifted = round16(mode, floor, _mm256_and_si256(low, b->mask0), b->half0, _mm256_cmpgt_epi16(high, ones));
+    __m256i product_nonzero = momentum_nonzero ? _mm256_xor_si256(_mm256_cmpeq_epi16(old_velocity, zero), ones) : zero;
+    __m256i v = clamp16(shifted, b->min0, b->max0, product_nonzero, &counted->kept[0], &counted->vanished[0]);
+    if (with_updates) {
+        __m256i u_velocity;
+        if (move) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)updates);
+            t->largest2_16 = _mm256_max_epu16(t->largest2_16, _mm256_abs_epi16(u));
+            __m256i u_shifted = round16(mode, _mm256_sra_epi16(u, b->right2), _mm256_and_si256(u, b->mask2), b->half2,
+                                        _mm256_cmpgt_epi16(u, ones));
+            __m256i u_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(u, zero), ones);
+            u_velocity = clamp16(u_shifted, b->min2, b->max2, u_nonzero, &counted->kept[2], &counted->vanished[2]);
         } else {
-            _mm256_storeu_si256((__m256i *)velocity_lanes, v);
-            _mm256_storeu_si256((__m256i *)weight_lanes, w);
-            memcpy(velocity + j, velocity_lanes, (size_t)lanes * sizeof(int16_t));
-            memcpy(weights + j, weight_lanes, (size_t)lanes * sizeof(int16_t));
+            u_velocity = _mm256_loadu_si256((const __m256i *)moved);
         }
+        __m256i sum = _mm256_add_epi16(v, u_velocity);
+        t->largest3_16 = _mm256_max_epu16(t->largest3_16, _mm256_abs_epi16(sum));
+        __m256i sum_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(sum, zero), ones);
+        v = clamp16(sum, b->min3, b->max3, sum_nonzero, &counted->kept[3], &counted->vanished[3]);
     }
+    __m256i old = _mm256_loadu_si256((const __m256i *)weights);
+    __m256i difference = _mm256_sub_epi16(_mm256_sll_epi16(old, b->weight_align), _mm256_sll_epi16(v, b->velocity_align));
+    t->largest4_16 = _mm256_max_epu16(t->largest4_16, _mm256_abs_epi16(difference));
+    __m256i moved_shifted = round16(mode, _mm256_sra_epi16(difference, b->right4), _mm256_and_si256(difference, b->mask4),
+                                    b->half4, _mm256_cmpgt_epi16(difference, ones));
+    __m256i difference_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(difference, zero), ones);
+    __m256i w = clamp16(moved_shifted, b->min4, b->max4, difference_nonzero, &counted->kept[4], &counted->vanished[4]);
+    counted->unmoved = _mm256_sub_epi16(counted->unmoved, _mm256_andnot_si256(_mm256_cmpeq_epi16(v, zero), _mm256_cmpeq_epi16(w, old)));
+    _mm256_storeu_si256((__m256i *)velocity, v);
+    _mm256_storeu_si256((__m256i *)weights, w);
+}
+
+/*
+ * One block of pass B16. With `move` the update codes (`updates`, updates
+ * format) are moved to the velocity format here by a right shift of at most 15
+ * (narrowing 2 in 16-bit lanes); without, `moved` holds them moved already.
+ * Whole vectors in place; a ragged end through zero-padded copies (`updates`
+ * and `moved` are zero-padded to whole vectors), whose lanes count as kept.
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b16(
+    const pass_b16 *b, int mode, int with_updates, int move, int16_t *weights, int16_t *velocity, const int16_t *updates,
+    const int16_t *moved, long count, momentum_totals *t) {
+    const int momentum_nonzero = !_mm256_testz_si256(b->momentum, b->momentum);
+    lane_counts16 counted;
+    memset(&counted, 0, sizeof counted);
+    const long full = count / 16 * 16;
+    for (long j = 0; j < full; j += 16) {
+        b16_vector(b, mode, with_updates, move, momentum_nonzero, weights + j, velocity + j, updates + j, moved + j, &counted, t);
+    }
+    const long vectors = (count + 15) / 16;
+    if (full < count) {
+        const long lanes = count - full;
+        int16_t weight_lanes[16] = {0}, velocity_lanes[16] = {0};
+        memcpy(weight_lanes, weights + full, (size_t)lanes * sizeof(int16_t));
+        memcpy(velocity_lanes, velocity + full, (size_t)lanes * sizeof(int16_t));
+        b16_vector(b, mode, with_updates, move, momentum_nonzero, weight_lanes, velocity_lanes, updates + full, moved + full,
+                   &counted, t);
+        memcpy(velocity + full, velocity_lanes, (size_t)lanes * sizeof(int16_t));
+        memcpy(weights + full, weight_lanes, (size_t)lanes * sizeof(int16_t));
+    }
+    for (int n = 0; n < 5; n++) {
+        if (n == 1 || (n == 2 && !move) || ((n == 2 || n == 3) && !with_updates)) continue;
+        t->saturations[n] += 16 * vectors - sum16(counted.kept[n]);
+        t->rounded_to_zero[n] += sum16(counted.vanished[n]);
+    }
+    t->moved_not += sum16(counted.unmoved);
 }
 
 static int32_t code_magnitude(int32_t min_code, int32_t max_code) {
@@ -392,8 +430,16 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     b32.weight_align = _mm_cvtsi32_si128(layer->weight_align);
     b32.velocity_align = _mm_cvtsi32_si128(layer->velocity_align);
     const int b16 = pass_b16_fits(layer, with_updates);
+    /* Narrowing 2 inside pass B16 when it is a right shift of at most 15. */
+    const int move16 = b16 && with_updates && spec[2].shift >= 0 && spec[2].shift <= 15;
     pass_b16 p16;
     if (b16) {
+        int r2 = move16 ? spec[2].shift : 0;
+        p16.mask2 = _mm256_set1_epi16((int16_t)((1 << r2) - 1));
+        p16.half2 = _mm256_set1_epi16(r2 > 0 ? (int16_t)(1 << (r2 - 1)) : INT16_MAX);
+        p16.right2 = _mm_cvtsi32_si128(r2);
+        p16.min2 = _mm256_set1_epi16((int16_t)spec[2].min_code);
+        p16.max2 = _mm256_set1_epi16((int16_t)spec[2].max_code);
         int r0 = spec[0].shift, r4 = spec[4].shift;
         p16.momentum = _mm256_set1_epi16((int16_t)layer->momentum_mantissa);
         p16.mask0 = _mm256_set1_epi16((int16_t)((1 << r0) - 1));
@@ -421,9 +467,9 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     momentum_totals t;
     memset(&t, 0, sizeof t);
     t.largest0 = t.largest_sum = t.largest2 = t.largest3 = t.largest4 = zero;
-    t.largest_velocity16 = t.largest3_16 = t.largest4_16 = zero;
+    t.largest_velocity16 = t.largest2_16 = t.largest3_16 = t.largest4_16 = zero;
     int16_t *weights = layer->weights, *velocity = layer->velocity;
-    int32_t updates[block_elements];
+    int16_t updates[block_elements];
     int16_t moved[block_elements];
     const long count = layer->count;
     for (long start = 0; start < count; start += block_elements) {
@@ -439,10 +485,18 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
                               spec[1].max_code, updates, &t.saturations[1], &t.rounded_to_zero[1], &t.largest_sum);
             }
             for (long j = block; j < padded; j++) updates[j] = 0;
-            move_updates_block(updates, padded, mode, &n2, moved, &t.saturations[2], &t.rounded_to_zero[2], &t.largest2);
         }
-        if (b16 && weights_in_format(weights + start, block, (int16_t)spec[4].min_code, (int16_t)spec[4].max_code)) {
-            velocity_and_weights_b16(&p16, mode, with_updates, weights + start, velocity + start, moved, block, &t);
+        const int b16_block = b16 && weights_in_format(weights + start, block, (int16_t)spec[4].min_code, (int16_t)spec[4].max_code);
+        if (b16_block && move16) {
+            velocity_and_weights_b16(&p16, mode, with_updates, 1, weights + start, velocity + start, updates, moved, block, &t);
+            continue;
+        }
+        if (with_updates) {
+            move_updates_block(updates, (block + 15) / 16 * 16, mode, &n2, moved, &t.saturations[2], &t.rounded_to_zero[2],
+                               &t.largest2);
+        }
+        if (b16_block) {
+            velocity_and_weights_b16(&p16, mode, with_updates, 0, weights + start, velocity + start, updates, moved, block, &t);
         } else {
             velocity_and_weights_b32(&b32, mode, with_updates, weights + start, velocity + start, moved, block, &t);
         }
@@ -458,7 +512,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     ck_narrowing_counts_add(&counts[0], t0);
     if (with_updates) {
         ck_narrowing_tally t1 = {t.saturations[1], t.rounded_to_zero[1], (uint64_t)horizontal_max(t.largest_sum) * factor};
-        ck_narrowing_tally t2 = {t.saturations[2], t.rounded_to_zero[2], horizontal_max(t.largest2)};
+        uint64_t largest2 = horizontal_max(t.largest2), largest2_16 = horizontal_max16(t.largest2_16);
+        ck_narrowing_tally t2 = {t.saturations[2], t.rounded_to_zero[2], largest2_16 > largest2 ? largest2_16 : largest2};
         ck_narrowing_tally t3 = {t.saturations[3], t.rounded_to_zero[3], largest3_16 > largest3 ? largest3_16 : largest3};
         ck_narrowing_counts_add(&counts[1], t1);
         ck_narrowing_counts_add(&counts[2], t2);
