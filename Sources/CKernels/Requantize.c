@@ -300,3 +300,38 @@ int64_t ck_relu_keep(int64_t *values, long count, const float *keep, int64_t man
 #endif
     return relu_keep_portable(values, count, keep, mantissa);
 }
+
+/* The ReLU derivative on exact sums by their layer's output codes (ck_gate_by_codes in CKernels.h). */
+static inline __attribute__((always_inline)) uint64_t gate_loop(int64_t *values, const int16_t *codes, long count,
+                                                                int64_t mantissa) {
+    uint64_t largest = 0;
+    for (long i = 0; i < count; i++) {
+        int64_t value = codes[i] > 0 ? values[i] : 0;
+        uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+        largest = magnitude > largest ? magnitude : largest;
+        values[i] = (int64_t)((uint64_t)value * (uint64_t)mantissa);
+    }
+    return largest;
+}
+
+static uint64_t gate_portable(int64_t *values, const int16_t *codes, long count, int64_t mantissa) {
+    return gate_loop(values, codes, count, mantissa);
+}
+#if CK_X86
+CK_TARGET_AVX2 static uint64_t gate_avx2(int64_t *values, const int16_t *codes, long count, int64_t mantissa) {
+    return mantissa == 1 ? gate_loop(values, codes, count, 1) : gate_loop(values, codes, count, mantissa);
+}
+CK_TARGET_AVX512 static uint64_t gate_avx512(int64_t *values, const int16_t *codes, long count, int64_t mantissa) {
+    return mantissa == 1 ? gate_loop(values, codes, count, 1) : gate_loop(values, codes, count, mantissa);
+}
+#endif
+
+uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int64_t mantissa) {
+#if CK_X86
+    int path = ck_selected_path();
+    if (path < 0) path = ck_best_path();
+    if (path == CK_PATH_AVX512) return gate_avx512(values, codes, count, mantissa);
+    if (path == CK_PATH_AVX2) return gate_avx2(values, codes, count, mantissa);
+#endif
+    return gate_portable(values, codes, count, mantissa);
+}

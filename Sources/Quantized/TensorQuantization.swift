@@ -103,6 +103,22 @@ public enum TensorQuantization {
         }
     }
 
+    /// ReLU's derivative on exact sums from the layer's output codes, then a
+    /// scale: `sums[i] = (codes[i] > 0 ? sums[i] : 0) * mantissa` (C, vectorised
+    /// for the active kernel path). A product beyond Int64 is a precondition
+    /// failure, as the Swift multiply was.
+    public static func gate(_ sums: UnsafeMutableBufferPointer<Int64>, byCodes codes: UnsafeBufferPointer<Int16>,
+                            mantissa: Int64 = 1) {
+        precondition(codes.count == sums.count, "\(codes.count) codes for \(sums.count) sums")
+        guard let base = sums.baseAddress, let codeBase = codes.baseAddress else { return }
+        let largest = ck_gate_by_codes(base, codeBase, sums.count, mantissa)
+        if mantissa != 0 && mantissa != 1 {
+            let product = largest.multipliedReportingOverflow(by: mantissa.magnitude)
+            precondition(!product.overflow && product.partialValue <= UInt64(Int64.max),
+                         "the scale \(mantissa) times the sum \(largest) overflows Int64")
+        }
+    }
+
     /// `requantize` from one buffer into another of the same count.
     public static func requantize(_ accumulators: UnsafeBufferPointer<Int64>, fromFractionalBits: Int,
                                   into codes: UnsafeMutableBufferPointer<Int16>, to format: FixedPointFormat,

@@ -13,7 +13,7 @@ final class OutputSafetyCLITests: XCTestCase {
         let run = directory.path("run")
         XCTAssertEqual(try PepitaEdgeCommand.run(["train", "--run-dir", run] + tiny).status, 0)
         let marker = run + "/checkpoint/from-the-first-run"
-        FileManager.default.createFile(atPath: marker, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: marker, contents: Data()), "marker written")
         let metrics = try Data(contentsOf: URL(fileURLWithPath: run + "/metrics.csv"))
 
         let refused = try PepitaEdgeCommand.run(["train", "--run-dir", run, "--seed", "2"] + tiny)

@@ -105,6 +105,22 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         }
     }
 
+    func testGateByCodesEqualsTheElementwiseFormula() {
+        var samples = SampleBits(seed: 16)
+        let count = 1001
+        let sums = (0..<count).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
+        let codes = (0..<count).map { _ in Int16(samples.next(in: -3...3)) }
+        forEveryKernelPath { path in
+            for mantissa: Int64 in [1, 9_363] {
+                var gated = sums
+                gated.withUnsafeMutableBufferPointer { values in
+                    codes.withUnsafeBufferPointer { TensorQuantization.gate(values, byCodes: $0, mantissa: mantissa) }
+                }
+                XCTAssertEqual(gated, zip(sums, codes).map { sum, code in code > 0 ? sum * mantissa : 0 }, "\(path) \(mantissa)")
+            }
+        }
+    }
+
     func testLargestMagnitudeOfSumsOnEveryPathAndThreadCount() {
         // At the start, the end and on both sides of the splits between threads
         // (66 blocks of 4,096: two parts split at block 33, three at 22 and 44),

@@ -158,6 +158,14 @@ void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code,
  */
 int64_t ck_relu_keep(int64_t *values, long count, const float *keep, int64_t mantissa);
 
+/*
+ * In place, on the selected path: values[i] = (codes[i] > 0 ? values[i] : 0) *
+ * mantissa in wrapping Int64 arithmetic (ReLU's derivative from a layer's
+ * output codes, then a scale). Returns the largest |value| before the
+ * multiply, for the caller to check that no product could leave Int64.
+ */
+uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int64_t mantissa);
+
 /* The largest |sums[i]| for i < count (0 when count is 0), on the selected path. */
 uint64_t ck_max_magnitude(const int64_t *sums, long count);
 

@@ -204,15 +204,18 @@ public struct FixedPointBackprop: FixedPointLearningRule {
             // dropped unit's code is 0: its sum was zeroed before narrowing).
             let activated = belowTrace.activated!
             let mask = masks[index - 1]
+            // With dropout, the keep scale multiplies in the same pass (its
+            // multiplies counted, its shift added to the scale).
             operations?.count(OperationTally(compares: below.values.count))
-            // (A loop over buffers choosing, not branching, per element.)
+            let scale = mask != nil ? keepScale : nil
+            if let scale {
+                operations?.count(OperationTally(multiplies: below.values.count))
+                below.fractionalBits += scale.shift
+            }
             below.values.withUnsafeMutableBufferPointer { values in
                 activated.codes.withUnsafeBufferPointer { codes in
-                    for i in values.indices { values[i] = codes[i] > 0 ? values[i] : 0 }
+                    TensorQuantization.gate(values, byCodes: codes, mantissa: scale?.mantissa ?? 1)
                 }
-            }
-            if mask != nil, let keepScale {
-                below = arithmetic.scaled(below, by: keepScale)
             }
             delta = arithmetic.requantize(below, role: .errors)
             recorder?.record("delta\(index - 1)", delta, role: .errors, note: "delta at layer \(index - 1)'s pre-activation")
