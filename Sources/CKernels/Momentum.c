@@ -70,8 +70,11 @@ static inline __attribute__((always_inline)) void momentum_loop(const ck_momentu
 static inline __attribute__((always_inline)) void momentum_loop32(const ck_momentum_layer *layer, int mode, int with_updates,
                                                                    ck_narrowing_counts counts[5], long *unmoved) {
     const ck_narrowing_spec *n = layer->narrowings;
-    const int r0 = n[0].shift, r1 = n[1].shift, r4 = n[4].shift;
-    const int left2 = n[2].shift < 0 ? -n[2].shift : 0, right2 = n[2].shift > 0 ? n[2].shift : 0;
+    /* The gate bounds every shift this loop uses; without updates narrowings
+       1 and 2 are unused and their shifts are taken as 0 (no undefined shift). */
+    const int r0 = n[0].shift, r1 = with_updates ? n[1].shift : 0, r4 = n[4].shift;
+    const int left2 = with_updates && n[2].shift < 0 ? -n[2].shift : 0;
+    const int right2 = with_updates && n[2].shift > 0 ? n[2].shift : 0;
     const int32_t mask0 = ck_mask32(r0), half0 = ck_half32(r0), mask2 = ck_mask32(right2), half2 = ck_half32(right2);
     const int32_t mask4 = ck_mask32(r4), half4 = ck_half32(r4);
     const int64_t mask1 = (int64_t)(((uint64_t)1 << r1) - 1);
@@ -151,12 +154,14 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
 static uint64_t magnitude_of(int64_t value) { return value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value; }
 
 static int narrowing_fits_32_bits(ck_narrowing_spec narrowing, int mode) {
-    return narrowing.mode == mode && narrowing.min_code >= INT16_MIN && narrowing.max_code <= INT16_MAX;
+    /* A format holding 0 also lets the vector loops pad with zeros that count nothing. */
+    return narrowing.mode == mode && narrowing.min_code >= INT16_MIN && narrowing.max_code <= INT16_MAX &&
+           narrowing.min_code <= 0 && narrowing.max_code >= 0;
 }
 
 /*
  * Whether momentum_loop32 computes this layer exactly: one deterministic
- * rounding mode for the narrowings used, no update codes kept, right shifts
+ * rounding mode for the narrowings used, formats holding 0, no update codes kept, right shifts
  * (0..31; 0..62 for the update) except the update-to-velocity move (left up to
  * 15), codes of at most 16 bits aligned by at most 15 bits, velocity codes
  * times the momentum inside Int32 (|momentum| <= 2^15), the update sums

@@ -23,7 +23,9 @@ typedef struct {
 } narrowing32;
 
 CK_TARGET_AVX2 static narrowing32 narrowing32_make(int shift, int32_t min_code, int32_t max_code) {
-    int left = shift < 0 ? -shift : 0, right = shift > 0 ? shift : 0;
+    /* Shifts beyond 31 only reach narrowings the caller does not use (the
+       64-bit update pass, or no updates): clamped so that no C shift is undefined. */
+    int left = shift < 0 ? (-shift > 31 ? 31 : -shift) : 0, right = shift > 0 ? (shift > 31 ? 31 : shift) : 0;
     narrowing32 n;
     n.left = _mm_cvtsi32_si128(left);
     n.right = _mm_cvtsi32_si128(right);

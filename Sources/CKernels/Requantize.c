@@ -174,7 +174,7 @@ static inline __attribute__((always_inline)) void quantize_nearest_even_loop(
     for (int i = 0; i < fractional_bits; i++) scale *= 2.0;
     for (int i = 0; i > fractional_bits; i--) scale *= 0.5;
     const double low = (double)min_code, high = (double)max_code;
-    int32_t saturations = 0, rounded_to_zero = 0;
+    long saturations = 0, rounded_to_zero = 0;
     uint32_t largest_bits = 0;
     for (long i = 0; i < count; i++) {
         float value = values[i];
@@ -272,8 +272,14 @@ static inline __attribute__((always_inline)) int64_t relu_keep_loop(int64_t *val
     int64_t largest = 0;
     for (long i = 0; i < count; i++) {
         int64_t value = values[i] > 0 ? values[i] : 0;
-        largest = value > largest ? value : largest;
-        if (keep) value = (int64_t)((uint64_t)value * (uint64_t)(keep[i] > 0 ? mantissa : 0));
+        if (keep) {
+            int64_t factor = keep[i] > 0 ? mantissa : 0;
+            /* Only kept values are multiplied: the largest of those. */
+            largest = factor != 0 && value > largest ? value : largest;
+            value = (int64_t)((uint64_t)value * (uint64_t)factor);
+        } else {
+            largest = value > largest ? value : largest;
+        }
         values[i] = value;
     }
     return largest;

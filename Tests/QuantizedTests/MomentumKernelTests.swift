@@ -22,6 +22,11 @@ final class MomentumKernelTests: XCTestCase {
         /// Weights in Q0.6 (7 bits), a few codes outside it (those blocks take
         /// the 32-bit pass, the others the 16-bit one).
         var narrowWeights = false
+        /// Weights in Q0.12 (12 bits), finer than the velocity: the velocity is
+        /// shifted left to meet them (velocity align 2).
+        var fineWeights = false
+        /// A momentum mantissa of 0.
+        var zeroMomentum = false
     }
     private enum Sums { case regular, wide, small }
 
@@ -94,14 +99,22 @@ final class MomentumKernelTests: XCTestCase {
             }
             cases.append(Case(modes: modes, withUpdates: false, keepCodes: false, threads: 2, updateFormat: updateFormats[0],
                               narrowWeights: true))
+            for withUpdates in [true, false] {
+                cases.append(Case(modes: modes, withUpdates: withUpdates, keepCodes: false, threads: 2, updateFormat: updateFormats[0],
+                                  sums: .small, fineWeights: true))
+                cases.append(Case(modes: modes, withUpdates: withUpdates, keepCodes: false, threads: 1, updateFormat: updateFormats[0],
+                                  sums: .small, zeroMomentum: true))
+            }
         }
         forEveryKernelPath { path in
             for test in cases {
                 let sums = test.sums == .wide ? wideSums : test.sums == .small ? smallSums : sums
-                let weightFormat = test.narrowWeights ? FixedPointFormat(totalBits: 7, fractionalBits: 6) : weightFormat
+                let weightFormat = test.narrowWeights ? FixedPointFormat(totalBits: 7, fractionalBits: 6)
+                    : test.fineWeights ? FixedPointFormat(totalBits: 12, fractionalBits: 12) : weightFormat
+                let momentum = test.zeroMomentum ? (mantissa: Int64(0), shift: momentum.shift) : momentum
                 let weights0 = test.narrowWeights ? narrowWeights0 : weights0
                 let updateFormat = test.updateFormat
-                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates) (\(test.sums)), weights \(weightFormat), codes \(test.keepCodes), \(test.threads) thread(s)"
+                let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates) (\(test.sums)), weights \(weightFormat), momentum \(momentum.mantissa), codes \(test.keepCodes), \(test.threads) thread(s)"
                 let keys = (0..<5).map { StochasticBits(seed: 99, stream: UInt64($0)) }
                 // The reference: five whole-tensor narrowings.
                 var expectedTallies = [MomentumKernel.Tally](repeating: MomentumKernel.Tally(saturations: 0, roundedToZero: 0,
@@ -126,9 +139,10 @@ final class MomentumKernelTests: XCTestCase {
                     updateCodes = update.codes
                     velocity = sum.codes
                 }
-                let align = velocityFormat.fractionalBits - weightFormat.fractionalBits
-                let moved = narrowed(zip(weights0, velocity).map { (Int64($0) << align) - $1 },
-                                     fromFractionalBits: velocityFormat.fractionalBits, to: weightFormat,
+                let fraction = max(weightFormat.fractionalBits, velocityFormat.fractionalBits)
+                let weightAlign = fraction - weightFormat.fractionalBits, velocityAlign = fraction - velocityFormat.fractionalBits
+                let moved = narrowed(zip(weights0, velocity).map { (Int64($0) << weightAlign) - ($1 << velocityAlign) },
+                                     fromFractionalBits: fraction, to: weightFormat,
                                      mode: test.modes.weights, random: keys[4])
                 expectedTallies[4] = moved.tally
                 let expectedUnmoved = (0..<count).filter { velocity[$0] != 0 && moved.codes[$0] == Int64(weights0[$0]) }.count
@@ -138,7 +152,7 @@ final class MomentumKernelTests: XCTestCase {
                 var keptCodes = [Int16](repeating: 0, count: test.keepCodes ? count : 0)
                 let modes = [test.modes.state, test.modes.updates, test.modes.state, test.modes.state, test.modes.weights]
                 let shifts = [momentum.shift, sumFraction + factor.shift - updateFormat.fractionalBits,
-                              updateFormat.fractionalBits - velocityFormat.fractionalBits, 0, align]
+                              updateFormat.fractionalBits - velocityFormat.fractionalBits, 0, weightAlign]
                 let formats = [velocityFormat, updateFormat, velocityFormat, velocityFormat, weightFormat]
                 let narrowings = (0..<5).map {
                     MomentumKernel.Narrowing(shift: shifts[$0], format: formats[$0], mode: modes[$0], random: keys[$0])
@@ -152,7 +166,7 @@ final class MomentumKernelTests: XCTestCase {
                                                       updateSumsMagnitude: sums.map(\.magnitude).max(),
                                                       updateCodes: test.keepCodes ? kept : nil,
                                                       momentumMantissa: momentum.mantissa, factorMantissa: factor.mantissa,
-                                                      weightAlign: align, velocityAlign: 0, narrowings: narrowings,
+                                                      weightAlign: weightAlign, velocityAlign: velocityAlign, narrowings: narrowings,
                                                       threads: test.threads)
                             }
                         }
@@ -165,8 +179,10 @@ final class MomentumKernelTests: XCTestCase {
                     XCTAssertEqual(result.tallies[n], expectedTallies[n], "\(context), narrowing \(n)")
                 }
                 XCTAssertEqual(result.unmoved, expectedUnmoved, context)
-                XCTAssertGreaterThan(expectedTallies[4].saturations, 0, "the fixture saturates weights")
-                XCTAssertGreaterThan(expectedUnmoved, 0, "the fixture has velocities that move no weight")
+                if !test.fineWeights && !test.zeroMomentum {
+                    XCTAssertGreaterThan(expectedTallies[4].saturations, 0, "the fixture saturates weights")
+                    XCTAssertGreaterThan(expectedUnmoved, 0, "the fixture has velocities that move no weight")
+                }
             }
         }
     }

@@ -89,7 +89,8 @@ public final class FixedPointArithmetic {
                 }
             }
         }
-        if sumBound > UInt64(Int64.max >> (64 - config.accumulatorBits)) {
+        let bits = config.accumulatorBits
+        if !(16...64).contains(bits) || sumBound > UInt64(Int64.max >> (64 - bits)) {
             applyAccumulator(&values, role: role)
         }
         return ExactSums(rows: m, columns: n, values: values, fractionalBits: a.format.fractionalBits + b.format.fractionalBits)
