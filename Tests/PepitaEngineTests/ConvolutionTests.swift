@@ -18,6 +18,24 @@ final class ConvolutionTests: XCTestCase {
                 values.matrix(outChannels, shape.channels * kernelSize * kernelSize, scale: 1))
     }
 
+    func testLayoutChangesMoveEveryValueToItsIndexAndBack() {
+        // Sizes around the 16 x 16 tiles of the transpose, and an empty batch.
+        for (batch, positions, channels) in [(3, 7, 5), (2, 33, 17), (1, 16, 16), (4, 1, 40), (0, 9, 3)] {
+            let values = (0..<(batch * positions * channels)).map { Int64($0 * 7 - 3) }
+            let channelMajor = Convolution.positionMajorToChannelMajor(values, batch: batch, channels: channels)
+            var expected = values
+            for b in 0..<batch {
+                for p in 0..<positions {
+                    for c in 0..<channels {
+                        expected[b * channels * positions + c * positions + p] = values[(b * positions + p) * channels + c]
+                    }
+                }
+            }
+            XCTAssertEqual(channelMajor, expected, "\(batch) x \(positions) x \(channels)")
+            XCTAssertEqual(Convolution.channelMajorToPositionMajor(channelMajor, batch: batch, channels: channels), values)
+        }
+    }
+
     func testUnfoldRowIsThePatchUnderTheKernelInChannelRowColumnOrder() {
         // One channel, 3 x 4, values 0..11; kernel 2: 2 x 3 positions, patches of 4.
         let input = Matrix(rows: 1, columns: 12, values: (0..<12).map(Float.init))

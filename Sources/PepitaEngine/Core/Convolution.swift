@@ -70,32 +70,36 @@ public enum Convolution {
 
     /// `(batch*positions) x channels` -> `batch x (channels*positions)`.
     public static func positionMajorToChannelMajor<Element>(_ values: [Element], batch: Int, channels: Int) -> [Element] {
-        let positions = values.count / (batch * channels)
-        var result = values
-        for b in 0..<batch {
-            for p in 0..<positions {
-                let source = (b * positions + p) * channels
-                for c in 0..<channels {
-                    result[b * channels * positions + c * positions + p] = values[source + c]
-                }
-            }
-        }
-        return result
+        let positions = values.isEmpty ? 0 : values.count / (batch * channels)
+        return transposedPerSample(values, batch: batch, rows: positions, columns: channels)
     }
 
     /// `batch x (channels*positions)` -> `(batch*positions) x channels`.
     public static func channelMajorToPositionMajor<Element>(_ values: [Element], batch: Int, channels: Int) -> [Element] {
-        let positions = values.count / (batch * channels)
-        var result = values
-        for b in 0..<batch {
-            for c in 0..<channels {
-                let source = b * channels * positions + c * positions
-                for p in 0..<positions {
-                    result[(b * positions + p) * channels + c] = values[source + p]
+        let positions = values.isEmpty ? 0 : values.count / (batch * channels)
+        return transposedPerSample(values, batch: batch, rows: channels, columns: positions)
+    }
+
+    /// Each sample's `rows x columns` block transposed: a plain loop over
+    /// buffers (no per-element uniqueness or bounds checks) reading each row
+    /// once and writing `columns` lines side by side.
+    static func transposedPerSample<Element>(_ values: [Element], batch: Int, rows: Int, columns: Int) -> [Element] {
+        let block = rows * columns
+        precondition(values.count == batch * block, "\(values.count) values for \(batch) samples of \(rows) x \(columns)")
+        return [Element](unsafeUninitializedCapacity: values.count) { result, count in
+            values.withUnsafeBufferPointer { source in
+                for b in 0..<batch {
+                    let from = source.baseAddress! + b * block, to = result.baseAddress! + b * block
+                    for row in 0..<rows {
+                        let line = from + row * columns
+                        for column in 0..<columns {
+                            (to + (column &* rows &+ row)).initialize(to: line[column])
+                        }
+                    }
                 }
             }
+            count = values.count
         }
-        return result
     }
 }
 
