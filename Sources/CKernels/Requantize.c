@@ -273,10 +273,11 @@ static inline __attribute__((always_inline)) int64_t relu_keep_loop(int64_t *val
     for (long i = 0; i < count; i++) {
         int64_t value = values[i] > 0 ? values[i] : 0;
         if (keep) {
-            int64_t factor = keep[i] > 0 ? mantissa : 0;
-            /* Only kept values are multiplied: the largest of those. */
-            largest = factor != 0 && value > largest ? value : largest;
-            value = (int64_t)((uint64_t)value * (uint64_t)factor);
+            /* A dropped value becomes 0 first: the largest is over kept values
+               only, and the loop has no branch (it vectorises). */
+            value = keep[i] > 0 ? value : 0;
+            largest = value > largest ? value : largest;
+            value = (int64_t)((uint64_t)value * (uint64_t)mantissa);
         } else {
             largest = value > largest ? value : largest;
         }
