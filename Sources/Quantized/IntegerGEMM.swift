@@ -38,7 +38,7 @@ public enum IntegerGEMM {
         let path = KernelPath.active.code
         let m = a.rows, n = b.columns, k = a.columns
         let aView = ck_int16_view(a), bView = ck_int16_view(b)
-        let aRange = aView.codeRange, bRange = bView.codeRange
+        let aRange = aView.codeRange(threads: threads), bRange = bView.codeRange(threads: threads)
         let sumBound = productBound(k: k, aCodes: aRange, bCodes: bRange)
         let rowBlock = Int(ck_int_row_block(path)), panelWidth = Int(ck_int_panel_width(path))
         let panelCount = (n + panelWidth - 1) / panelWidth
@@ -74,10 +74,35 @@ extension ck_int16_view {
                   row_stride: view.rowStride, column_stride: view.columnStride)
     }
 
-    /// The smallest and largest code in the view.
-    var codeRange: ClosedRange<Int32> {
-        var low: Int32 = 0, high: Int32 = 0
-        ck_int16_range(self, &low, &high)
-        return low...high
+    /// The smallest and largest code in the view; a large view is scanned in
+    /// bands of its stored lines (rows, or columns of a transpose) on up to
+    /// `threads` threads (a range does not depend on the split).
+    func codeRange(threads: Int = 1) -> ClosedRange<Int32> {
+        let parts = max(1, min(threads, 64))
+        var lows = [Int32](repeating: .max, count: parts), highs = [Int32](repeating: .min, count: parts)
+        let transposed = row_stride == 1 && column_stride != 1
+        let lines = Int(transposed ? columns : rows), band = 8, bands = (lines + band - 1) / band
+        lows.withUnsafeMutableBufferPointer { lows in
+            highs.withUnsafeMutableBufferPointer { highs in
+                TilePartition.run(rows: lines, rowBlock: band, panels: 1, multiplyAdds: Int(rows * columns),
+                                  threads: parts) { chosen, _ in
+                    guard !chosen.isEmpty else { return }
+                    // TilePartition's part p starts at band floor(bands * p / parts).
+                    let part = (chosen.lowerBound / band * parts + bands - 1) / bands
+                    let view = transposed
+                        ? ck_int16_view(base: base + chosen.lowerBound * column_stride, rows: rows, columns: chosen.count,
+                                        row_stride: row_stride, column_stride: column_stride)
+                        : ck_int16_view(base: base + chosen.lowerBound * row_stride, rows: chosen.count, columns: columns,
+                                        row_stride: row_stride, column_stride: column_stride)
+                    var low: Int32 = 0, high: Int32 = 0
+                    ck_int16_range(view, &low, &high)
+                    lows[part] = low
+                    highs[part] = high
+                }
+            }
+        }
+        // Parts that received no rows keep .max / .min and drop out; an empty view is 0...0.
+        guard rows > 0 && columns > 0 else { return 0...0 }
+        return lows.min()!...highs.max()!
     }
 }

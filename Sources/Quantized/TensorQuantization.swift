@@ -12,6 +12,14 @@ import CKernels
 /// `random.bits(at: firstIndex + i)` (`firstIndex` is 0 for the array versions),
 /// so the result is the same however the tensor is split or ordered.
 public enum TensorQuantization {
+    /// Elements per unit of work shared among threads by the whole-tensor loops.
+    static let scanBlock = 1 << 12
+    /// About how many multiply-add-sized operations one element costs a scan and
+    /// a narrowing, to weigh them against `TilePartition`'s threshold (2^18): a
+    /// narrowing of 64 x 1024 sums (a hidden layer's batch) is shared.
+    static let scanCost = 2
+    static let narrowingCost = 8
+
     /// `FixedPoint.quantize` of every value. Counts: `elements`, `saturations`
     /// (including NaN and +-infinity), `roundedToZero` (nonzero, not saturated,
     /// code 0), `maxAbsValue` (largest |value|, NaN ignored).
@@ -55,12 +63,12 @@ public enum TensorQuantization {
     /// (sum != 0 but code 0, not saturated), `maxAbsValue` (largest
     /// `|sum| * 2^-fromFractionalBits`). The shift must be in `-63...63`.
     public static func requantize(_ accumulators: [Int64], fromFractionalBits: Int, to format: FixedPointFormat,
-                                  mode: RoundingMode, random: StochasticBits,
+                                  mode: RoundingMode, random: StochasticBits, threads: Int = 1,
                                   counters: inout QuantizationCounters) -> [Int16] {
         [Int16](unsafeUninitializedCapacity: accumulators.count) { codes, count in
             accumulators.withUnsafeBufferPointer { sums in
                 requantize(sums, fromFractionalBits: fromFractionalBits, into: codes, to: format, mode: mode,
-                           random: random, counters: &counters)
+                           random: random, threads: threads, counters: &counters)
             }
             count = accumulators.count
         }
@@ -75,11 +83,12 @@ public enum TensorQuantization {
         let parts = max(1, min(threads, 64))
         var largest = [UInt64](repeating: 0, count: parts)
         largest.withUnsafeMutableBufferPointer { largest in
-            TilePartition.run(rows: sums.count, rowBlock: 1 << 12, panels: 1, multiplyAdds: sums.count, threads: parts) { elements, _ in
+            TilePartition.run(rows: sums.count, rowBlock: scanBlock, panels: 1, multiplyAdds: sums.count * scanCost,
+                              threads: parts) { elements, _ in
                 guard !elements.isEmpty else { return }
                 // TilePartition's part p starts at block floor(blocks * p / parts).
-                let blocks = (sums.count + (1 << 12) - 1) >> 12
-                let part = ((elements.lowerBound >> 12) * parts + blocks - 1) / blocks
+                let blocks = (sums.count + scanBlock - 1) / scanBlock
+                let part = (elements.lowerBound / scanBlock * parts + blocks - 1) / blocks
                 largest[part] = ck_max_magnitude(base + elements.lowerBound, elements.count)
             }
         }
@@ -119,10 +128,13 @@ public enum TensorQuantization {
         }
     }
 
-    /// `requantize` from one buffer into another of the same count.
+    /// `requantize` from one buffer into another of the same count. Large
+    /// tensors are shared among up to `threads` threads in blocks of elements
+    /// (each element's arithmetic and random bits do not depend on the split;
+    /// counts are sums, the largest magnitude a maximum).
     public static func requantize(_ accumulators: UnsafeBufferPointer<Int64>, fromFractionalBits: Int,
                                   into codes: UnsafeMutableBufferPointer<Int16>, to format: FixedPointFormat,
-                                  mode: RoundingMode, random: StochasticBits, firstIndex: UInt64 = 0,
+                                  mode: RoundingMode, random: StochasticBits, firstIndex: UInt64 = 0, threads: Int = 1,
                                   counters: inout QuantizationCounters) {
         precondition(codes.count == accumulators.count, "\(accumulators.count) sums into \(codes.count) codes")
         precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
@@ -131,13 +143,26 @@ public enum TensorQuantization {
         // The loop itself is C (`ck_requantize`): one straight loop per rounding
         // mode, the same arithmetic as `FixedPoint.roundingShiftRight` and
         // `FixedPoint.saturate` element by element.
-        var counts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
+        let total = accumulators.count, parts = max(1, min(threads, 64))
+        var partCounts = [ck_narrowing_counts](repeating: ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0),
+                                               count: parts)
         if let sums = accumulators.baseAddress, let target = codes.baseAddress {
-            ck_requantize(sums, accumulators.count, Int32(shift), format.minCode, format.maxCode, mode.kernelCode,
-                          random.key, firstIndex, target, &counts)
+            let blocks = (total + scanBlock - 1) / scanBlock
+            partCounts.withUnsafeMutableBufferPointer { partCounts in
+                TilePartition.run(rows: total, rowBlock: scanBlock, panels: 1, multiplyAdds: total * narrowingCost,
+                                  threads: parts) { elements, _ in
+                    guard !elements.isEmpty else { return }
+                    // TilePartition's part p starts at block floor(blocks * p / parts).
+                    let part = (elements.lowerBound / scanBlock * parts + blocks - 1) / blocks
+                    ck_requantize(sums + elements.lowerBound, elements.count, Int32(shift), format.minCode, format.maxCode,
+                                  mode.kernelCode, random.key, firstIndex + UInt64(elements.lowerBound),
+                                  target + elements.lowerBound, &partCounts[part])
+                }
+            }
         }
-        let saturations = counts.saturations, roundedToZero = counts.rounded_to_zero
-        let maxMagnitude = counts.max_magnitude
+        let saturations = partCounts.reduce(0) { $0 + $1.saturations }
+        let roundedToZero = partCounts.reduce(0) { $0 + $1.rounded_to_zero }
+        let maxMagnitude = partCounts.reduce(UInt64(0)) { max($0, $1.max_magnitude) }
         counters.elements += accumulators.count
         counters.saturations += saturations
         counters.roundedToZero += roundedToZero

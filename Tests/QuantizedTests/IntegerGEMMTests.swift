@@ -210,6 +210,40 @@ final class IntegerGEMMTests: XCTestCase {
         }
     }
 
+    func testSumBoundFollowsTheExtremeCodeWhereverAThreadScansIt() {
+        // Operands of at least 2^18 codes are scanned for their range in bands
+        // on several threads: the one extreme code, put in different bands (and
+        // in a transposed operand, whose bands are its stored columns), must be
+        // found on every thread count; the bound is k * max|a| * max|b|.
+        let big = 512, k = 600, small = 8
+        forEveryKernelPath { path in
+            for position in [0, 5, big * k / 2 + 3, big * k - 1] {
+                for extreme: Int16 in [-32768, 30000] {
+                    var large = [Int16](repeating: 3, count: big * k)
+                    large[position] = extreme
+                    let other = [Int16](repeating: -2, count: small * k)
+                    for threads in [1, 2, 3] {
+                        var c = [Int64](repeating: 0, count: big * small)
+                        // A large (big x k, row-major), then B large (the transpose of a big x k matrix).
+                        let bounds = large.withUnsafeBufferPointer { largeBuffer in
+                            other.withUnsafeBufferPointer { otherBuffer in
+                                (IntegerGEMM.multiply(.rowMajor(largeBuffer.baseAddress!, rows: big, columns: k),
+                                                      .transposeOf(otherBuffer.baseAddress!, storedRows: small, storedColumns: k),
+                                                      into: &c, ldc: small, threads: threads),
+                                 IntegerGEMM.multiply(.rowMajor(otherBuffer.baseAddress!, rows: small, columns: k),
+                                                      .transposeOf(largeBuffer.baseAddress!, storedRows: big, storedColumns: k),
+                                                      into: &c, ldc: big, threads: threads))
+                            }
+                        }
+                        let expected = UInt64(k) * UInt64(extreme.magnitude) * 2
+                        XCTAssertEqual(bounds.0, expected, "\(path) A extreme at \(position), \(threads) threads")
+                        XCTAssertEqual(bounds.1, expected, "\(path) B extreme at \(position), \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
     func testAccumulateAddsTheProductToWhatCHolds() {
         forEveryKernelPath { _ in
             var samples = SampleBits(seed: 63)

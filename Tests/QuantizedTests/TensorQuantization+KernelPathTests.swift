@@ -121,6 +121,30 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         }
     }
 
+    func testRequantizeIsTheSameOnOneTwoAndThreeThreads() {
+        // Large enough to be shared among threads (16 blocks of 4,096 and a
+        // ragged end), in every mode: stochastic bits follow the element index.
+        var samples = SampleBits(seed: 17)
+        let sums = (0..<(16 * 4096 + 77)).map { index in samples.next(in: index % 5 == 0 ? -(1 << 40)...(1 << 40) : -5000...5000) }
+        let format = FixedPointFormat(totalBits: 8, fractionalBits: 3)
+        forEveryKernelPath { path in
+            for mode in RoundingMode.allCases {
+                var reference = QuantizationCounters()
+                let one = TensorQuantization.requantize(sums, fromFractionalBits: 7, to: format, mode: mode, random: random,
+                                                        threads: 1, counters: &reference)
+                for threads in [2, 3] {
+                    var counters = QuantizationCounters()
+                    let codes = TensorQuantization.requantize(sums, fromFractionalBits: 7, to: format, mode: mode, random: random,
+                                                              threads: threads, counters: &counters)
+                    XCTAssertEqual(codes, one, "\(path) \(mode) \(threads) threads")
+                    XCTAssertEqual(counters, reference, "\(path) \(mode) \(threads) threads")
+                }
+                XCTAssertGreaterThan(reference.saturations, 0)
+                XCTAssertGreaterThan(reference.roundedToZero, 0)
+            }
+        }
+    }
+
     func testLargestMagnitudeOfSumsOnEveryPathAndThreadCount() {
         // At the start, the end and on both sides of the splits between threads
         // (66 blocks of 4,096: two parts split at block 33, three at 22 and 44),

@@ -112,7 +112,8 @@ public final class FixedPointArithmetic {
         let target = format ?? settings.format(forMaxAbs: settings.scaling == .static ? 0 : sums.maxAbsValue(threads: threads))
         var roleCounters = counters[role] ?? QuantizationCounters()
         let codes = TensorQuantization.requantize(sums.values, fromFractionalBits: sums.fractionalBits, to: target,
-                                                  mode: settings.rounding, random: nextRandom(), counters: &roleCounters)
+                                                  mode: settings.rounding, random: nextRandom(), threads: threads,
+                                                  counters: &roleCounters)
         counters[role] = roleCounters
         return FixedMatrix(rows: sums.rows, columns: sums.columns, codes: codes, format: target)
     }
