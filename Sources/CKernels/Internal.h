@@ -203,6 +203,33 @@ static inline __attribute__((always_inline)) int32_t ck_narrow32(int32_t sum, in
 static inline int32_t ck_mask32(int right) { return (int32_t)(((uint32_t)1 << right) - 1); }
 static inline int32_t ck_half32(int right) { return right > 0 ? (int32_t)((uint32_t)1 << (right - 1)) : INT32_MAX; }
 
+/*
+ * The momentum update narrowing on a product m = s * factor with |m| < 2^62 and
+ * a right shift 0..62, deterministic modes: ck_narrow's arithmetic with the
+ * floor taken as ((m + 2^62) >> right) - 2^(62 - right), a logical shift (AVX2
+ * has no 64-bit arithmetic shift, and the vector loops use the same identity).
+ * Adds to the counts; the caller tracks the largest |m|.
+ */
+static inline __attribute__((always_inline)) int32_t ck_narrow_product(int64_t m, int right, int32_t min_code,
+                                                                        int32_t max_code, int mode, int32_t *saturations,
+                                                                        int32_t *rounded_to_zero) {
+    const int64_t bias = (int64_t)1 << 62;
+    int64_t floor = (int64_t)((uint64_t)(m + bias) >> right) - (bias >> right);
+    int64_t remainder = m & (int64_t)(((uint64_t)1 << right) - 1);
+    int64_t half = right > 0 ? (int64_t)((uint64_t)1 << (right - 1)) : INT64_MAX;
+    int64_t shifted;
+    switch (mode) {
+    case CK_ROUND_NEAREST_EVEN: shifted = floor + (remainder > half || (remainder == half && (floor & 1))); break;
+    case CK_ROUND_NEAREST_AWAY: shifted = floor + (remainder > half || (remainder == half && m >= 0)); break;
+    default: shifted = floor;
+    }
+    int32_t code = (int32_t)(shifted < min_code ? min_code : shifted > max_code ? max_code : shifted);
+    int32_t saturated = shifted < min_code || shifted > max_code;
+    *saturations += saturated;
+    *rounded_to_zero += !saturated && code == 0 && m != 0;
+    return code;
+}
+
 static inline void ck_narrowing_counts_add(ck_narrowing_counts *counts, ck_narrowing_tally tally) {
     counts->saturations += tally.saturations;
     counts->rounded_to_zero += tally.rounded_to_zero;

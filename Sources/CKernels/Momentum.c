@@ -77,9 +77,6 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
     const int right2 = with_updates && n[2].shift > 0 ? n[2].shift : 0;
     const int32_t mask0 = ck_mask32(r0), half0 = ck_half32(r0), mask2 = ck_mask32(right2), half2 = ck_half32(right2);
     const int32_t mask4 = ck_mask32(r4), half4 = ck_half32(r4);
-    const int64_t mask1 = (int64_t)(((uint64_t)1 << r1) - 1);
-    const int64_t half1 = r1 > 0 ? (int64_t)((uint64_t)1 << (r1 - 1)) : INT64_MAX;
-    const int64_t bias = (int64_t)1 << 62, bias_shifted = bias >> r1;
     const int32_t min0 = n[0].min_code, max0 = n[0].max_code, min1 = n[1].min_code, max1 = n[1].max_code;
     const int32_t min2 = n[2].min_code, max2 = n[2].max_code, min3 = n[3].min_code, max3 = n[3].max_code;
     const int32_t min4 = n[4].min_code, max4 = n[4].max_code;
@@ -104,20 +101,7 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
                 int32_t s = (int32_t)block_sums[j];
                 uint32_t s_magnitude = s < 0 ? 0u - (uint32_t)s : (uint32_t)s;
                 largest_sum = s_magnitude > largest_sum ? s_magnitude : largest_sum;
-                int64_t m = (int64_t)s * factor;
-                int64_t floor = (int64_t)((uint64_t)(m + bias) >> r1) - bias_shifted;
-                int64_t remainder = m & mask1;
-                int64_t shifted;
-                switch (mode) {
-                case CK_ROUND_NEAREST_EVEN: shifted = floor + (remainder > half1 || (remainder == half1 && (floor & 1))); break;
-                case CK_ROUND_NEAREST_AWAY: shifted = floor + (remainder > half1 || (remainder == half1 && m >= 0)); break;
-                default: shifted = floor;
-                }
-                int32_t u = (int32_t)(shifted < min1 ? min1 : shifted > max1 ? max1 : shifted);
-                int32_t saturated = shifted < min1 || shifted > max1;
-                saturations1 += saturated;
-                rounded_to_zero1 += !saturated && u == 0 && m != 0;
-                updates[j] = u;
+                updates[j] = ck_narrow_product((int64_t)s * factor, r1, min1, max1, mode, &saturations1, &rounded_to_zero1);
             }
         }
         int16_t *block_weights = weights + start, *block_velocity = velocity + start;

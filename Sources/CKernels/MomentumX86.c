@@ -144,17 +144,11 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
         int32_t s = (int32_t)sums[j];
         uint32_t magnitude = s < 0 ? 0u - (uint32_t)s : (uint32_t)s;
         tail_largest = magnitude > tail_largest ? magnitude : tail_largest;
-        int64_t m = (int64_t)s * factor;
-        int64_t floor = (int64_t)((uint64_t)(m + ((int64_t)1 << 62)) >> shift) - (((int64_t)1 << 62) >> shift);
-        int64_t remainder = m & (int64_t)(((uint64_t)1 << shift) - 1);
-        int64_t half1 = shift > 0 ? (int64_t)((uint64_t)1 << (shift - 1)) : INT64_MAX;
-        int64_t shifted = floor;
-        if (mode == CK_ROUND_NEAREST_EVEN) shifted += remainder > half1 || (remainder == half1 && (floor & 1));
-        if (mode == CK_ROUND_NEAREST_AWAY) shifted += remainder > half1 || (remainder == half1 && m >= 0);
-        int32_t u = (int32_t)(shifted < min_code ? min_code : shifted > max_code ? max_code : shifted);
-        int saturated = shifted < min_code || shifted > max_code;
-        *saturations += saturated;
-        *rounded_to_zero += !saturated && u == 0 && m != 0;
+        int32_t tail_saturations = 0, tail_rounded_to_zero = 0;
+        int32_t u = ck_narrow_product((int64_t)s * factor, shift, min_code, max_code, mode, &tail_saturations,
+                                      &tail_rounded_to_zero);
+        *saturations += tail_saturations;
+        *rounded_to_zero += tail_rounded_to_zero;
         updates[j] = (int16_t)u;
     }
     *largest_sum = _mm256_max_epu32(*largest_sum, _mm256_set1_epi32((int32_t)tail_largest));
