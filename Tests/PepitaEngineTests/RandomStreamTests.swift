@@ -100,6 +100,23 @@ final class RandomStreamTests: XCTestCase {
         XCTAssertLessThan(chiSquare, 26, "counts \(counts)")
     }
 
+    func testBernoulliFillEqualsTheDrawByDrawLoop() {
+        // Probabilities whose 2^24 multiple is and is not whole, the extremes and NaN.
+        for probability: Float in [0.9, 0.5, 0.8, 1, 0, 0x1p-24, 0.999_999_9, 0x1p-30, .nan] {
+            for count in [0, 1, 1000] {
+                var loop = RandomStream(seed: 42, purpose: .dropout, counter: 17)
+                var fill = loop
+                var expected = [Float](repeating: 0, count: count)
+                for i in expected.indices where loop.nextUnitFloat() < probability { expected[i] = 2.5 }
+                var values = [Float](repeating: -1, count: count)
+                values.withUnsafeMutableBufferPointer { fill.fillBernoulli($0, probability: probability, value: 2.5) }
+                XCTAssertEqual(values, expected, "probability \(probability), \(count) values")
+                XCTAssertEqual(fill.counter, loop.counter)
+                XCTAssertEqual(fill.next(), loop.next(), "the streams continue alike")
+            }
+        }
+    }
+
     func testUnitFloatIsInTheHalfOpenUnitInterval() {
         var stream = RandomStream(seed: 6, purpose: .dropout)
         var total = 0.0

@@ -52,6 +52,22 @@ public struct RandomStream: Sendable, Equatable, Codable {
         Float(next() >> 40) * 0x1p-24
     }
 
+    /// Fills `values` with `value` where `nextUnitFloat() < probability` and 0
+    /// elsewhere, drawing one number per element in order: the same elements and
+    /// the same counter afterwards as that loop, without a branch per element
+    /// (`nextUnitFloat()` is `x * 2^-24` for a 24-bit integer `x`, so the test is
+    /// `x < probability * 2^-24` rounded up).
+    public mutating func fillBernoulli(_ values: UnsafeMutableBufferPointer<Float>, probability: Float, value: Float) {
+        let base = RandomStream.mix64(seed ^ RandomStream.mix64(stream &* RandomStream.golden))
+        let limit = !(probability > 0) ? 0 : probability >= 1 ? UInt64(1) << 24 : UInt64((probability * 0x1p24).rounded(.up))
+        let first = counter
+        for i in values.indices {
+            let bits = RandomStream.mix64(base &+ (first &+ UInt64(i) &+ 1) &* RandomStream.golden)
+            values[i] = bits >> 40 < limit ? value : 0
+        }
+        counter = first &+ UInt64(values.count)
+    }
+
     /// A double uniform in [0, 1) with 53 random bits.
     @inline(__always)
     public mutating func nextUnitDouble() -> Double {

@@ -128,7 +128,7 @@ public func dropoutMasks(for architecture: Architecture, batch: Int, keep: Float
         guard keep < 1, index < architecture.layers.count - 1, case let .dense(_, outputs) = layer else { return nil }
         var mask = Matrix(zeros: batch, outputs)
         let scale = 1 / keep
-        for i in mask.values.indices where random.nextUnitFloat() < keep { mask.values[i] = scale }
+        mask.values.withUnsafeMutableBufferPointer { random.fillBernoulli($0, probability: keep, value: scale) }
         return mask
     }
 }
