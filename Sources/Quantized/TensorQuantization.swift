@@ -155,7 +155,7 @@ public enum TensorQuantization {
                     // TilePartition's part p starts at block floor(blocks * p / parts).
                     let part = (elements.lowerBound / scanBlock * parts + blocks - 1) / blocks
                     ck_requantize(sums + elements.lowerBound, elements.count, Int32(shift), format.minCode, format.maxCode,
-                                  mode.kernelCode, random.key, firstIndex + UInt64(elements.lowerBound),
+                                  mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
                                   target + elements.lowerBound, &partCounts[part])
                 }
             }

@@ -34,6 +34,8 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertEqual(channelMajor, expected, "\(batch) x \(positions) x \(channels)")
             XCTAssertEqual(Convolution.channelMajorToPositionMajor(channelMajor, batch: batch, channels: channels), values)
         }
+        // No positions: a batch of empty samples.
+        XCTAssertEqual(Convolution.positionMajorToChannelMajor([Int64](), batch: 2, channels: 3), [])
     }
 
     func testUnfoldRowIsThePatchUnderTheKernelInChannelRowColumnOrder() {

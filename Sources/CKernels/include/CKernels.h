@@ -153,8 +153,8 @@ void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code,
  * In place, on the selected path: values[i] = max(values[i], 0) (ReLU), then,
  * when keep is not NULL, values[i] * (keep[i] > 0 ? mantissa : 0) (the dropout
  * mask and its scale) in wrapping Int64 arithmetic. Returns the largest value
- * after ReLU that is multiplied by the mantissa (every one without keep; 0 for
- * none), for the caller to check that no product could leave Int64.
+ * after ReLU that is kept (every one without keep; 0 for none), for the caller
+ * to check that no product with the mantissa could leave Int64.
  */
 int64_t ck_relu_keep(int64_t *values, long count, const float *keep, int64_t mantissa);
 

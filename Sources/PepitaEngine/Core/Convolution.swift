@@ -88,6 +88,7 @@ public enum Convolution {
         precondition(values.count == batch * block, "\(values.count) values for \(batch) samples of \(rows) x \(columns)")
         return [Element](unsafeUninitializedCapacity: values.count) { result, count in
             values.withUnsafeBufferPointer { source in
+                guard block > 0 else { return }
                 for b in 0..<batch {
                     let from = source.baseAddress! + b * block, to = result.baseAddress! + b * block
                     for row in 0..<rows {
