@@ -38,24 +38,31 @@ public func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transpos
                     counting: ProductCounting? = nil) -> Matrix {
     let m = transposeA ? a.columns : a.rows
     let n = transposeB ? b.rows : b.columns
-    var result = accumulator ?? Matrix(zeros: m, n)
-    precondition(result.rows == m && result.columns == n, "accumulator shape mismatch")
+    if let accumulator { precondition(accumulator.rows == m && accumulator.columns == n, "accumulator shape mismatch") }
     counting?.record(m: m, k: transposeA ? a.rows : a.columns, n: n, accumulates: accumulator != nil,
                      leftBytes: 4, rightBytes: 4, resultBytes: 4, resultIsAccumulator: false)
-    if result.values.isEmpty || a.values.isEmpty || b.values.isEmpty { return result }
-    a.values.withUnsafeBufferPointer { aBuffer in
-        b.values.withUnsafeBufferPointer { bBuffer in
-            result.values.withUnsafeMutableBufferPointer { cBuffer in
+    if m * n == 0 || a.values.isEmpty || b.values.isEmpty { return accumulator ?? Matrix(zeros: m, n) }
+    func multiply(into c: UnsafeMutablePointer<Float>) {
+        a.values.withUnsafeBufferPointer { aBuffer in
+            b.values.withUnsafeBufferPointer { bBuffer in
                 let aView = transposeA
                     ? StridedMatrix.transposeOf(aBuffer.baseAddress!, storedRows: a.rows, storedColumns: a.columns)
                     : StridedMatrix.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
                 let bView = transposeB
                     ? StridedMatrix.transposeOf(bBuffer.baseAddress!, storedRows: b.rows, storedColumns: b.columns)
                     : StridedMatrix.rowMajor(bBuffer.baseAddress!, rows: b.rows, columns: b.columns)
-                FloatGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: n,
-                                   accumulate: accumulator != nil, threads: threads)
+                FloatGEMM.multiply(aView, bView, into: c, ldc: n, accumulate: accumulator != nil, threads: threads)
             }
         }
     }
-    return result
+    if var result = accumulator {
+        result.values.withUnsafeMutableBufferPointer { multiply(into: $0.baseAddress!) }
+        return result
+    }
+    // A fresh result is written whole by the product: no zeroing first.
+    let values = [Float](unsafeUninitializedCapacity: m * n) { c, count in
+        multiply(into: c.baseAddress!)
+        count = m * n
+    }
+    return Matrix(rows: m, columns: n, values: values)
 }
