@@ -78,17 +78,13 @@ extension ck_int16_view {
     /// bands of its stored lines (rows, or columns of a transpose) on up to
     /// `threads` threads (a range does not depend on the split).
     func codeRange(threads: Int = 1) -> ClosedRange<Int32> {
-        let parts = max(1, min(threads, 64))
+        let parts = TilePartition.partSlots(threads: threads)
         var lows = [Int32](repeating: .max, count: parts), highs = [Int32](repeating: .min, count: parts)
         let transposed = row_stride == 1 && column_stride != 1
-        let lines = Int(transposed ? columns : rows), band = 8, bands = (lines + band - 1) / band
+        let lines = Int(transposed ? columns : rows)
         lows.withUnsafeMutableBufferPointer { lows in
             highs.withUnsafeMutableBufferPointer { highs in
-                TilePartition.run(rows: lines, rowBlock: band, panels: 1, multiplyAdds: Int(rows * columns),
-                                  threads: parts) { chosen, _ in
-                    guard !chosen.isEmpty else { return }
-                    // TilePartition's part p starts at band floor(bands * p / parts).
-                    let part = (chosen.lowerBound / band * parts + bands - 1) / bands
+                TilePartition.runBlocks(count: lines, block: 8, multiplyAdds: Int(rows * columns), threads: threads) { part, chosen in
                     let view = transposed
                         ? ck_int16_view(base: base + chosen.lowerBound * column_stride, rows: rows, columns: chosen.count,
                                         row_stride: row_stride, column_stride: column_stride)

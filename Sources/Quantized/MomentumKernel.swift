@@ -57,7 +57,7 @@ public enum MomentumKernel {
     /// `updateSums`). Returns the five tallies and the number of elements whose
     /// velocity was nonzero but whose weight code did not move. The products
     /// must fit in Int64. `updateSumsMagnitude`, when given, must be at least
-    /// every `|updateSums[i]|` (`ExactSums.maxMagnitude`): when it and the other
+    /// every `|updateSums[i]|` (`ExactSums.maxMagnitude(threads:)`): when it and the other
     /// operands fit, the C kernel runs in 32-bit lanes (same results, faster).
     public static func update(weights: UnsafeMutableBufferPointer<Int16>, velocity: UnsafeMutableBufferPointer<Int16>,
                               updateSums: UnsafeBufferPointer<Int64>?, updateSumsMagnitude: UInt64? = nil,
@@ -73,17 +73,13 @@ public enum MomentumKernel {
         }
         let specs = (spec(narrowings[0]), spec(narrowings[1]), spec(narrowings[2]), spec(narrowings[3]), spec(narrowings[4]))
         let zero = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
-        let blocks = (weights.count + blockElements - 1) / blockElements
-        let parts = max(1, min(threads, blocks))
+        let parts = TilePartition.partSlots(threads: threads)
         var counts = [ck_narrowing_counts](repeating: zero, count: 5 * parts)
         var unmoved = [Int](repeating: 0, count: parts)
         counts.withUnsafeMutableBufferPointer { counts in
             unmoved.withUnsafeMutableBufferPointer { unmoved in
-                TilePartition.run(rows: weights.count, rowBlock: blockElements, panels: 1, multiplyAdds: weights.count * operationsPerElement,
-                                  threads: parts) { elements, _ in
-                    guard !elements.isEmpty else { return }
-                    // TilePartition's part p starts at block floor(blocks * p / parts).
-                    let part = (elements.lowerBound / blockElements * parts + blocks - 1) / blocks
+                TilePartition.runBlocks(count: weights.count, block: blockElements,
+                                        multiplyAdds: weights.count * operationsPerElement, threads: threads) { part, elements in
                     var layer = ck_momentum_layer()
                     layer.count = elements.count
                     layer.first_index = UInt64(elements.lowerBound)

@@ -80,15 +80,10 @@ public enum TensorQuantization {
     /// depend on the split).
     public static func maxMagnitude(_ sums: UnsafeBufferPointer<Int64>, threads: Int = 1) -> UInt64 {
         guard let base = sums.baseAddress else { return 0 }
-        let parts = max(1, min(threads, 64))
-        var largest = [UInt64](repeating: 0, count: parts)
+        var largest = [UInt64](repeating: 0, count: TilePartition.partSlots(threads: threads))
         largest.withUnsafeMutableBufferPointer { largest in
-            TilePartition.run(rows: sums.count, rowBlock: scanBlock, panels: 1, multiplyAdds: sums.count * scanCost,
-                              threads: parts) { elements, _ in
-                guard !elements.isEmpty else { return }
-                // TilePartition's part p starts at block floor(blocks * p / parts).
-                let blocks = (sums.count + scanBlock - 1) / scanBlock
-                let part = (elements.lowerBound / scanBlock * parts + blocks - 1) / blocks
+            TilePartition.runBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * scanCost,
+                                    threads: threads) { part, elements in
                 largest[part] = ck_max_magnitude(base + elements.lowerBound, elements.count)
             }
         }
@@ -143,17 +138,13 @@ public enum TensorQuantization {
         // The loop itself is C (`ck_requantize`): one straight loop per rounding
         // mode, the same arithmetic as `FixedPoint.roundingShiftRight` and
         // `FixedPoint.saturate` element by element.
-        let total = accumulators.count, parts = max(1, min(threads, 64))
+        let total = accumulators.count
         var partCounts = [ck_narrowing_counts](repeating: ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0),
-                                               count: parts)
+                                               count: TilePartition.partSlots(threads: threads))
         if let sums = accumulators.baseAddress, let target = codes.baseAddress {
-            let blocks = (total + scanBlock - 1) / scanBlock
             partCounts.withUnsafeMutableBufferPointer { partCounts in
-                TilePartition.run(rows: total, rowBlock: scanBlock, panels: 1, multiplyAdds: total * narrowingCost,
-                                  threads: parts) { elements, _ in
-                    guard !elements.isEmpty else { return }
-                    // TilePartition's part p starts at block floor(blocks * p / parts).
-                    let part = (elements.lowerBound / scanBlock * parts + blocks - 1) / blocks
+                TilePartition.runBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
+                                        threads: threads) { part, elements in
                     ck_requantize(sums + elements.lowerBound, elements.count, Int32(shift), format.minCode, format.maxCode,
                                   mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
                                   target + elements.lowerBound, &partCounts[part])

@@ -32,6 +32,24 @@ enum TilePartition {
         }
     }
 
+    /// How many slots `runBlocks` may number its parts with for `threads`.
+    static func partSlots(threads: Int) -> Int { max(1, min(threads, 64)) }
+
+    /// Shares `count` units (elements, or lines of a matrix) among up to
+    /// `threads` threads in blocks of `block` units, as `run` shares rows:
+    /// calls `body(slot, units)` once per non-empty part, each part with its own
+    /// `slot` in `0..<partSlots(threads:)`, so that parts may write per-part
+    /// results (counts, maxima) without sharing them.
+    static func runBlocks(count: Int, block: Int, multiplyAdds: Int, threads: Int, _ body: (Int, Range<Int>) -> Void) {
+        let slots = partSlots(threads: threads), blocks = (count + block - 1) / block
+        run(rows: count, rowBlock: block, panels: 1, multiplyAdds: multiplyAdds, threads: slots) { units, _ in
+            guard !units.isEmpty else { return }
+            // Part p of P' = min(slots, blocks) starts at block floor(blocks * p / P'); rounding
+            // up the same fraction of `slots` gives distinct slots whatever P' is.
+            body((units.lowerBound / block * slots + blocks - 1) / blocks, units)
+        }
+    }
+
     /// Calls `body(part)` for each part in `0..<parts` in parallel: on the
     /// persistent helper threads of `ck_run_parts`, which answer back-to-back
     /// calls without the tens of microseconds a sleeping Dispatch worker takes

@@ -48,19 +48,13 @@ public struct ExactSums: Sendable {
         self.fractionalBits = fractionalBits
     }
 
-    /// Largest magnitude as a real number.
-    public var maxAbsValue: Double { maxAbsValue(threads: 1) }
-
-    /// `maxAbsValue`, the scan shared among up to `threads` threads.
-    public func maxAbsValue(threads: Int) -> Double {
+    /// Largest magnitude as a real number (the scan shared among up to `threads` threads).
+    public func maxAbsValue(threads: Int = 1) -> Double {
         Double(maxMagnitude(threads: threads)) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
     }
 
-    /// Largest `|values[i]|` as an integer.
-    public var maxMagnitude: UInt64 { maxMagnitude(threads: 1) }
-
-    /// `maxMagnitude`, the scan shared among up to `threads` threads.
-    public func maxMagnitude(threads: Int) -> UInt64 {
+    /// Largest `|values[i]|` as an integer (the scan shared among up to `threads` threads).
+    public func maxMagnitude(threads: Int = 1) -> UInt64 {
         values.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0, threads: threads) }
     }
 }
