@@ -81,8 +81,7 @@ CK_TARGET_AVX512 static void int16_range_avx512(ck_int16_view view, int32_t *min
 
 void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
 #if CK_X86
-    int path = ck_selected_path();
-    if (path < 0) path = ck_best_path();
+    int path = ck_active_path();
     if (path == CK_PATH_AVX512) {
         int16_range_avx512(view, minimum, maximum);
         return;

@@ -21,6 +21,12 @@ static inline void *ck_allocate(size_t bytes) {
 
 static inline long ck_min(long a, long b) { return a < b ? a : b; }
 
+/* The path the dispatching loops run: the selected one, else the best this CPU has. */
+static inline int ck_active_path(void) {
+    int path = ck_selected_path();
+    return path < 0 ? ck_best_path() : path;
+}
+
 /*
  * Splits k into equal blocks of at most `limit` (a multiple of `group`), each
  * rounded up to a multiple of `group` except possibly the last: a function of

@@ -228,8 +228,7 @@ CK_MOMENTUM_BY_MODE(momentum_avx512, CK_TARGET_AVX512)
 
 void ck_momentum_update(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved) {
 #if CK_X86
-    int path = ck_selected_path();
-    if (path < 0) path = ck_best_path();
+    int path = ck_active_path();
     if ((path == CK_PATH_AVX512 || path == CK_PATH_AVX2) && momentum_fits_32_bits(layer)) {
         ck_momentum32_x86(layer, counts, unmoved);
         return;

@@ -87,8 +87,7 @@ CK_REQUANTIZE_BY_MODE(requantize_avx512, CK_TARGET_AVX512)
 void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,
                    uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts) {
 #if CK_X86
-    int path = ck_selected_path();
-    if (path < 0) path = ck_best_path();
+    int path = ck_active_path();
     if (path == CK_PATH_AVX512) {
         requantize_avx512(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
         return;
@@ -231,8 +230,7 @@ void ck_quantize(const float *values, long count, int fractional_bits, int32_t m
                  uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts,
                  float *max_magnitude_float) {
 #if CK_X86
-    int path = ck_selected_path();
-    if (path < 0) path = ck_best_path();
+    int path = ck_active_path();
     if (path == CK_PATH_AVX512) {
         quantize_avx512(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
                         max_magnitude_float);
@@ -258,8 +256,7 @@ CK_TARGET_AVX512 static uint64_t max_magnitude_avx512(const int64_t *sums, long 
 
 uint64_t ck_max_magnitude(const int64_t *sums, long count) {
 #if CK_X86
-    int path = ck_selected_path();
-    if (path < 0) path = ck_best_path();
+    int path = ck_active_path();
     if (path == CK_PATH_AVX512) return max_magnitude_avx512(sums, count);
     if (path == CK_PATH_AVX2) return max_magnitude_avx2(sums, count);
 #endif
@@ -300,8 +297,7 @@ CK_TARGET_AVX512 static int64_t relu_keep_avx512(int64_t *values, long count, co
 
 int64_t ck_relu_keep(int64_t *values, long count, const float *keep, int64_t mantissa) {
 #if CK_X86
-    int path = ck_selected_path();
-    if (path < 0) path = ck_best_path();
+    int path = ck_active_path();
     if (path == CK_PATH_AVX512) return relu_keep_avx512(values, count, keep, mantissa);
     if (path == CK_PATH_AVX2) return relu_keep_avx2(values, count, keep, mantissa);
 #endif
@@ -335,8 +331,7 @@ CK_TARGET_AVX512 static uint64_t gate_avx512(int64_t *values, const int16_t *cod
 
 uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int64_t mantissa) {
 #if CK_X86
-    int path = ck_selected_path();
-    if (path < 0) path = ck_best_path();
+    int path = ck_active_path();
     if (path == CK_PATH_AVX512) return gate_avx512(values, codes, count, mantissa);
     if (path == CK_PATH_AVX2) return gate_avx2(values, codes, count, mantissa);
 #endif

@@ -31,6 +31,14 @@ public struct StridedView<Element> {
         StridedView(base: base, rows: storedColumns, columns: storedRows, rowStride: 1, columnStride: storedColumns)
     }
 
+    /// A dense row-major `storedRows x storedColumns` matrix read as itself or,
+    /// with `transposed`, as its transpose: the operand `op(M)` of a product.
+    public static func of(_ base: UnsafePointer<Element>, storedRows: Int, storedColumns: Int,
+                          transposed: Bool) -> StridedView {
+        transposed ? transposeOf(base, storedRows: storedRows, storedColumns: storedColumns)
+            : rowMajor(base, rows: storedRows, columns: storedColumns)
+    }
+
     @inline(__always)
     public subscript(row: Int, column: Int) -> Element {
         base[row * rowStride + column * columnStride]

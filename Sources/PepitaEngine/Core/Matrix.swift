@@ -45,12 +45,10 @@ public func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transpos
     func multiply(into c: UnsafeMutablePointer<Float>) {
         a.values.withUnsafeBufferPointer { aBuffer in
             b.values.withUnsafeBufferPointer { bBuffer in
-                let aView = transposeA
-                    ? StridedMatrix.transposeOf(aBuffer.baseAddress!, storedRows: a.rows, storedColumns: a.columns)
-                    : StridedMatrix.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
-                let bView = transposeB
-                    ? StridedMatrix.transposeOf(bBuffer.baseAddress!, storedRows: b.rows, storedColumns: b.columns)
-                    : StridedMatrix.rowMajor(bBuffer.baseAddress!, rows: b.rows, columns: b.columns)
+                let aView = StridedMatrix.of(aBuffer.baseAddress!, storedRows: a.rows,
+                                             storedColumns: a.columns, transposed: transposeA)
+                let bView = StridedMatrix.of(bBuffer.baseAddress!, storedRows: b.rows,
+                                             storedColumns: b.columns, transposed: transposeB)
                 FloatGEMM.multiply(aView, bView, into: c, ldc: n, accumulate: accumulator != nil, threads: threads)
             }
         }

@@ -79,12 +79,10 @@ public final class FixedPointArithmetic {
             }
             a.codes.withUnsafeBufferPointer { aBuffer in
                 b.codes.withUnsafeBufferPointer { bBuffer in
-                    let aView = transposeA
-                        ? IntegerMatrixView.transposeOf(aBuffer.baseAddress!, storedRows: a.rows, storedColumns: a.columns)
-                        : IntegerMatrixView.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
-                    let bView = transposeB
-                        ? IntegerMatrixView.transposeOf(bBuffer.baseAddress!, storedRows: b.rows, storedColumns: b.columns)
-                        : IntegerMatrixView.rowMajor(bBuffer.baseAddress!, rows: b.rows, columns: b.columns)
+                    let aView = IntegerMatrixView.of(aBuffer.baseAddress!, storedRows: a.rows,
+                                                     storedColumns: a.columns, transposed: transposeA)
+                    let bView = IntegerMatrixView.of(bBuffer.baseAddress!, storedRows: b.rows,
+                                                     storedColumns: b.columns, transposed: transposeB)
                     sumBound = IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: n, threads: threads)
                 }
             }
