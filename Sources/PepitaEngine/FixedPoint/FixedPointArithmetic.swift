@@ -129,19 +129,6 @@ public final class FixedPointArithmetic {
                          fractionalBits: matrix.format.fractionalBits)
     }
 
-    /// `matrix * scalar` exactly: the mantissa multiplies (one multiply per
-    /// element), the shift adds fractional bits.
-    public func scaled(_ sums: ExactSums, by scalar: FixedScalar) -> ExactSums {
-        operations?.count(OperationTally(multiplies: sums.values.count))
-        var result = sums
-        let mantissa = scalar.mantissa
-        result.values.withUnsafeMutableBufferPointer { values in
-            for i in values.indices { values[i] = values[i] * mantissa }
-        }
-        result.fractionalBits += scalar.shift
-        return result
-    }
-
     /// `a + b` exactly, aligned to the finer of the two scales: one add per element.
     public func sum(_ a: ExactSums, _ b: ExactSums, subtract: Bool = false) -> ExactSums {
         precondition(a.values.count == b.values.count)
