@@ -1,5 +1,6 @@
 import Foundation
 import PepitaEngine
+import TestSupport
 import XCTest
 
 /// `RandomStream`: a counter-based generator whose n-th draw depends only on
@@ -101,18 +102,30 @@ final class RandomStreamTests: XCTestCase {
     }
 
     func testBernoulliFillEqualsTheDrawByDrawLoop() {
-        // Probabilities whose 2^24 multiple is and is not whole, the extremes and NaN.
-        for probability: Float in [0.9, 0.5, 0.8, 1, 0, 0x1p-24, 0.999_999_9, 0x1p-30, .nan] {
-            for count in [0, 1, 1000] {
+        // Probabilities whose 2^24 multiple is and is not whole, the extremes and NaN;
+        // 70,000 values are shared among threads (blocks of 4,096 and a ragged end).
+        let cases: [(Float, [Int])] = [(0.9, [0, 1, 1000, 70_000]), (0.5, [1000, 70_000]), (0.8, [1000]), (1, [1000, 70_000]),
+                                       (0, [1000]), (0x1p-24, [1000]), (0.999_999_9, [1000]), (0x1p-30, [1000]), (.nan, [1000])]
+        for (probability, counts) in cases {
+            for count in counts {
                 var loop = RandomStream(seed: 42, purpose: .dropout, counter: 17)
-                var fill = loop
+                let start = loop
                 var expected = [Float](repeating: 0, count: count)
                 for i in expected.indices where loop.nextUnitFloat() < probability { expected[i] = 2.5 }
-                var values = [Float](repeating: -1, count: count)
-                values.withUnsafeMutableBufferPointer { fill.fillBernoulli($0, probability: probability, value: 2.5) }
-                XCTAssertEqual(values, expected, "probability \(probability), \(count) values")
-                XCTAssertEqual(fill.counter, loop.counter)
-                XCTAssertEqual(fill.next(), loop.next(), "the streams continue alike")
+                forEveryKernelPath { path in
+                    for threads in [1, 2, 3] {
+                        var fill = start
+                        var values = [Float](repeating: -1, count: count)
+                        values.withUnsafeMutableBufferPointer {
+                            fill.fillBernoulli($0, probability: probability, value: 2.5, threads: threads)
+                        }
+                        let label = "probability \(probability), \(count) values, \(path), \(threads) threads"
+                        XCTAssertEqual(values, expected, label)
+                        XCTAssertEqual(fill.counter, loop.counter, label)
+                        var next = loop
+                        XCTAssertEqual(fill.next(), next.next(), "the streams continue alike: \(label)")
+                    }
+                }
             }
         }
     }

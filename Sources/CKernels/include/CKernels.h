@@ -223,6 +223,21 @@ typedef struct {
 } ck_momentum_layer;
 void ck_momentum_update(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved);
 
+/*
+ * Float32 momentum SGD on the selected path, for i < count:
+ * velocity[i] = momentum * velocity[i] + scale * update[i] (two rounded
+ * products, then a rounded sum: never a fused multiply-add), then
+ * weights[i] -= velocity[i].
+ */
+void ck_float_momentum(float *weights, float *velocity, const float *update, long count, float momentum, float scale);
+
+/*
+ * Dropout draws on the selected path, for i < count: bits = mix64(base +
+ * (first_index + i + 1) * 0x9E3779B97F4A7C15) with SplitMix64's finaliser
+ * mix64 (wrapping arithmetic), then values[i] = (bits >> 40) < limit ? value : 0.
+ */
+void ck_fill_bernoulli(float *values, long count, uint64_t base, uint64_t first_index, uint64_t limit, float value);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,5 @@
+import Quantized
+
 /// A seeded, counter-based random generator (SplitMix64).
 ///
 /// The `n`-th draw of a stream is a pure function of `(seed, stream, n)`:
@@ -57,15 +59,14 @@ public struct RandomStream: Sendable, Equatable, Codable {
     /// the same counter afterwards as that loop, without a branch per element
     /// (`nextUnitFloat()` is `x * 2^-24` for a 24-bit integer `x`, so the test is
     /// `x < probability * 2^-24` rounded up).
-    public mutating func fillBernoulli(_ values: UnsafeMutableBufferPointer<Float>, probability: Float, value: Float) {
+    /// Large fills are shared among up to `threads` threads (C, vectorised; each
+    /// draw depends on its index only).
+    public mutating func fillBernoulli(_ values: UnsafeMutableBufferPointer<Float>, probability: Float, value: Float,
+                                       threads: Int = 1) {
         let base = RandomStream.mix64(seed ^ RandomStream.mix64(stream &* RandomStream.golden))
         let limit = !(probability > 0) ? 0 : probability >= 1 ? UInt64(1) << 24 : UInt64((probability * 0x1p24).rounded(.up))
-        let first = counter
-        for i in values.indices {
-            let bits = RandomStream.mix64(base &+ (first &+ UInt64(i) &+ 1) &* RandomStream.golden)
-            values[i] = bits >> 40 < limit ? value : 0
-        }
-        counter = first &+ UInt64(values.count)
+        FloatElementwise.fillBernoulli(values, base: base, firstIndex: counter, limit: limit, value: value, threads: threads)
+        counter = counter &+ UInt64(values.count)
     }
 
     /// A double uniform in [0, 1) with 53 random bits.

@@ -120,15 +120,17 @@ public func heUniformMatrix(rows: Int, columns: Int, fanIn: Int, scale: Float, r
     return matrix
 }
 
-/// Inverted dropout masks for one mini-batch: for every hidden dense layer a
+/// Inverted dropout masks for one mini-batch (each drawn on up to `threads`
+/// threads, the same draws whatever the count): for every hidden dense layer a
 /// `batch x outputs` matrix of 0 (dropped, probability `1 - keep`) or `1/keep`;
 /// nil for conv layers, the last layer, or when `keep == 1`.
-public func dropoutMasks(for architecture: Architecture, batch: Int, keep: Float, random: inout RandomStream) -> [Matrix?] {
+public func dropoutMasks(for architecture: Architecture, batch: Int, keep: Float, random: inout RandomStream,
+                         threads: Int = 1) -> [Matrix?] {
     architecture.layers.enumerated().map { index, layer in
         guard keep < 1, index < architecture.layers.count - 1, case let .dense(_, outputs) = layer else { return nil }
         var mask = Matrix(zeros: batch, outputs)
         let scale = 1 / keep
-        mask.values.withUnsafeMutableBufferPointer { random.fillBernoulli($0, probability: keep, value: scale) }
+        mask.values.withUnsafeMutableBufferPointer { random.fillBernoulli($0, probability: keep, value: scale, threads: threads) }
         return mask
     }
 }

@@ -1,3 +1,5 @@
+import Quantized
+
 /// Momentum SGD as the PEPITA reference applies it:
 /// `v = momentum * v + eta * dW / batch`, then `W = W - v`, computed as
 /// `v = momentum * v + s * dW` with the scalar `s = eta / (batch * divisor)`
@@ -13,11 +15,12 @@ public struct MomentumSGD: Sendable {
         self.velocities = shapes.map { Matrix(zeros: $0.rows, $0.columns) }
     }
 
-    /// Applies `updates` (with per-layer `divisors`, 1 when nil); with a
+    /// Applies `updates` (with per-layer `divisors`, 1 when nil), large layers
+    /// shared among up to `threads` threads (same floats for any count); with a
     /// `recorder`, counts each layer's operations and its weight, velocity and
     /// update traffic under phase `optimiser`.
     public mutating func apply(_ updates: [Matrix], divisors: [Float]? = nil, to weights: inout [Matrix], learningRate: Float,
-                               batch: Int, recorder: OperationRecorder? = nil) {
+                               batch: Int, threads: Int = 1, recorder: OperationRecorder? = nil) {
         precondition(updates.count == weights.count)
         recorder?.phase = .optimiser
         for layer in weights.indices {
@@ -33,10 +36,8 @@ public struct MomentumSGD: Sendable {
             velocities[layer].values.withUnsafeMutableBufferPointer { velocity in
                 weights[layer].values.withUnsafeMutableBufferPointer { weight in
                     updates[layer].values.withUnsafeBufferPointer { update in
-                        for i in velocity.indices {
-                            velocity[i] = momentum * velocity[i] + scale * update[i]
-                            weight[i] -= velocity[i]
-                        }
+                        FloatElementwise.momentumStep(weights: weight, velocity: velocity, update: update,
+                                                      momentum: momentum, scale: scale, threads: threads)
                     }
                 }
             }

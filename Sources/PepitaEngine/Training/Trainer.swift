@@ -161,7 +161,8 @@ public final class Trainer {
                                              with: train.pixels[sample * width ..< (sample + 1) * width])
                 labels.append(train.labels[sample])
             }
-            let masks = dropoutMasks(for: architecture, batch: batch, keep: config.dropoutKeep, random: &dropoutRandom)
+            let masks = dropoutMasks(for: architecture, batch: batch, keep: config.dropoutKeep, random: &dropoutRandom,
+                                     threads: config.threads)
             let probabilities = engine.trainStep(input: input, labels: labels, masks: masks,
                                                  learningRate: learningRate)
             try afterUpdate(epochIndex + 1, partial.steps + 1)

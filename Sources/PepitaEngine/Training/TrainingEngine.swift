@@ -51,7 +51,7 @@ public final class FloatEngine: TrainingEngine {
         let step = rule.step(network: network, input: input, labels: labels, masks: masks, threads: threads,
                              recorder: operationRecorder)
         optimiser.apply(step.updates, divisors: step.divisors, to: &network.weights, learningRate: learningRate,
-                        batch: input.rows, recorder: operationRecorder)
+                        batch: input.rows, threads: threads, recorder: operationRecorder)
         operationRecorder?.finishStep()
         return step.firstPass.probabilities
     }

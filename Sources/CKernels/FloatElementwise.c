@@ -1,0 +1,79 @@
+/*
+ * Float32 elementwise loops of a training step, per path: the momentum SGD
+ * step and the dropout mask draw. Each element depends on its index only, so
+ * callers may share a range among threads and get the same floats.
+ */
+#include "Internal.h"
+
+/* v = momentum * v + scale * u, then w -= v: two rounded products and a
+   rounded sum, never a fused multiply-add (the Swift loop it replaced, and
+   every path, round the same way). */
+static inline __attribute__((always_inline)) void float_momentum_loop(float *weights, float *velocity, const float *update,
+                                                                long count, float momentum, float scale) {
+#pragma clang fp contract(off)
+    for (long i = 0; i < count; i++) {
+        float v = momentum * velocity[i] + scale * update[i];
+        velocity[i] = v;
+        weights[i] -= v;
+    }
+}
+
+static void float_momentum_portable(float *w, float *v, const float *u, long count, float momentum, float scale) {
+    float_momentum_loop(w, v, u, count, momentum, scale);
+}
+#if CK_X86
+CK_TARGET_AVX2 static void float_momentum_avx2(float *w, float *v, const float *u, long count, float momentum, float scale) {
+    float_momentum_loop(w, v, u, count, momentum, scale);
+}
+CK_TARGET_AVX512 static void float_momentum_avx512(float *w, float *v, const float *u, long count, float momentum, float scale) {
+    float_momentum_loop(w, v, u, count, momentum, scale);
+}
+#endif
+
+void ck_float_momentum(float *weights, float *velocity, const float *update, long count, float momentum, float scale) {
+#if CK_X86
+    int path = ck_active_path();
+    if (path == CK_PATH_AVX512) { float_momentum_avx512(weights, velocity, update, count, momentum, scale); return; }
+    if (path == CK_PATH_AVX2) { float_momentum_avx2(weights, velocity, update, count, momentum, scale); return; }
+#endif
+    float_momentum_portable(weights, velocity, update, count, momentum, scale);
+}
+
+/* SplitMix64's finaliser (RandomStream.mix64). */
+static inline __attribute__((always_inline)) uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline __attribute__((always_inline)) void bernoulli_loop(float *values, long count, uint64_t base,
+                                                                 uint64_t first_index, uint64_t limit, float value) {
+    const uint64_t golden = 0x9E3779B97F4A7C15ull;
+    for (long i = 0; i < count; i++) {
+        uint64_t bits = mix64(base + (first_index + (uint64_t)i + 1) * golden);
+        values[i] = (bits >> 40) < limit ? value : 0.0f;
+    }
+}
+
+static void bernoulli_portable(float *values, long count, uint64_t base, uint64_t first, uint64_t limit, float value) {
+    bernoulli_loop(values, count, base, first, limit, value);
+}
+#if CK_X86
+CK_TARGET_AVX2 static void bernoulli_avx2(float *values, long count, uint64_t base, uint64_t first, uint64_t limit,
+                                          float value) {
+    bernoulli_loop(values, count, base, first, limit, value);
+}
+CK_TARGET_AVX512 static void bernoulli_avx512(float *values, long count, uint64_t base, uint64_t first, uint64_t limit,
+                                              float value) {
+    bernoulli_loop(values, count, base, first, limit, value);
+}
+#endif
+
+void ck_fill_bernoulli(float *values, long count, uint64_t base, uint64_t first_index, uint64_t limit, float value) {
+#if CK_X86
+    int path = ck_active_path();
+    if (path == CK_PATH_AVX512) { bernoulli_avx512(values, count, base, first_index, limit, value); return; }
+    if (path == CK_PATH_AVX2) { bernoulli_avx2(values, count, base, first_index, limit, value); return; }
+#endif
+    bernoulli_portable(values, count, base, first_index, limit, value);
+}
