@@ -12,7 +12,7 @@ static const long float_depth_limit = 256;
 /* Portable tile: 4 rows x 16 columns, plain multiply then add. */
 enum { scalar_mr = 4, scalar_nr = 16 };
 static void ck_float_tile_scalar(long kc, const float *a_packed, const float *b_packed,
-                                 float *c, long ldc, int add_to_c) {
+                                 float *c, long ldc, int add_to_c, long height) {
     float sums[scalar_mr][scalar_nr];
     memset(sums, 0, sizeof sums);
     for (long p = 0; p < kc; p++) {
@@ -22,7 +22,7 @@ static void ck_float_tile_scalar(long kc, const float *a_packed, const float *b_
             for (int j = 0; j < scalar_nr; j++) sums[r][j] += x * b_row[j];
         }
     }
-    for (int r = 0; r < scalar_mr; r++)
+    for (int r = 0; r < height; r++)
         for (int j = 0; j < scalar_nr; j++)
             c[r * ldc + j] = add_to_c ? c[r * ldc + j] + sums[r][j] : sums[r][j];
 }
@@ -52,11 +52,26 @@ static ck_float_tile float_tile(int path) {
     return ck_float_tile_scalar;
 }
 
-/* a_packed[block][p][r] = A[row0 + block*mr + r, p0 + p], zero past `rows`. */
+/*
+ * a_packed[block][p][r] = A[row0 + block*mr + r, p0 + p], zero past `rows`.
+ * Writes up to 8 floats past the last block's end (a_packed needs that padding).
+ */
 static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, long mr, float *a_packed) {
     for (long block = 0; block * mr < rows; block++) {
         float *target = a_packed + block * mr * depth;
         long height = ck_min(mr, rows - block * mr);
+#if CK_X86
+        /* A read as stored (X, dY), mr <= 8: eight rows transposed in registers and
+           stored mr floats apart in increasing order, so each store's values of
+           rows past mr are overwritten by the next one (the last one's land on the
+           next block, packed after this one, or in the padding). Reads rows past
+           the block, never past A. */
+        long first_row = row0 + block * mr;
+        if (a.column_stride == 1 && mr <= 8 && height == mr && first_row + 8 <= a.rows && ck_path_supported(CK_PATH_AVX2)) {
+            ck_pack_columns8_avx2(a.base + first_row * a.row_stride + p0, a.row_stride, depth, target, mr);
+            continue;
+        }
+#endif
         if (a.row_stride == 1) {
             /* A read transposed (dY^T): the mr values of one p are adjacent in memory. */
             const float *source = a.base + row0 + block * mr + p0 * a.column_stride;
@@ -112,7 +127,7 @@ void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
     ck_float_tile tile = float_tile(path);
     long block_depth = ck_block_depth(k, float_depth_limit, 1);
     long row_blocks = (rows + mr - 1) / mr;
-    float *a_packed = ck_allocate(sizeof(float) * row_blocks * mr * block_depth);
+    float *a_packed = ck_allocate(sizeof(float) * (row_blocks * mr * block_depth + 8));
     float *b_packed = ck_allocate(sizeof(float) * nr * block_depth);
     float edge[8 * 32];
     for (long p0 = 0; p0 < k; p0 += block_depth) {
@@ -126,11 +141,11 @@ void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
                 long i = row_begin + block * mr, height = ck_min(mr, row_end - i);
                 float *c_tile = c + i * ldc + column0;
                 const float *a_block = a_packed + block * mr * depth;
-                if (height == mr && width == nr) {
-                    tile(depth, a_block, b_packed, c_tile, ldc, add_to_c);
+                if (width == nr) {
+                    tile(depth, a_block, b_packed, c_tile, ldc, add_to_c, height);
                     continue;
                 }
-                tile(depth, a_block, b_packed, edge, nr, 0);
+                tile(depth, a_block, b_packed, edge, nr, 0, mr);
                 for (long r = 0; r < height; r++)
                     for (long j = 0; j < width; j++)
                         c_tile[r * ldc + j] = add_to_c ? c_tile[r * ldc + j] + edge[r * nr + j] : edge[r * nr + j];

@@ -2,7 +2,8 @@
  * Float32 register tiles for x86-64, compiled per function for their
  * instruction set (called only when ck_path_supported says the CPU has it).
  * Each keeps an mr x nr block of C in registers and adds
- * a_packed[p][r] * b_packed[p][0..nr) with one fused multiply-add per vector.
+ * a_packed[p][r] * b_packed[p][0..nr) with one fused multiply-add per vector;
+ * rows from `height` on are computed but not stored (the last row block).
  */
 #include "Internal.h"
 #if CK_X86
@@ -40,7 +41,8 @@ void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, 
 
 /* AVX2: 6 rows x 16 columns = 12 ymm sums, 2 B vectors, 1 broadcast. */
 CK_TARGET_AVX2
-void ck_float_tile_avx2(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c) {
+void ck_float_tile_avx2(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c,
+                        long height) {
     __m256 s00 = _mm256_setzero_ps(), s01 = _mm256_setzero_ps();
     __m256 s10 = _mm256_setzero_ps(), s11 = _mm256_setzero_ps();
     __m256 s20 = _mm256_setzero_ps(), s21 = _mm256_setzero_ps();
@@ -59,6 +61,7 @@ void ck_float_tile_avx2(long kc, const float *a_packed, const float *b_packed, f
         a = _mm256_broadcast_ss(x + 5); s50 = _mm256_fmadd_ps(a, b0, s50); s51 = _mm256_fmadd_ps(a, b1, s51);
     }
 #define CK_STORE_ROW(r, low, high) do { \
+        if ((r) >= height) break; \
         float *row = c + (r) * ldc; \
         if (add_to_c) { \
             low = _mm256_add_ps(_mm256_loadu_ps(row), low); \
@@ -73,7 +76,8 @@ void ck_float_tile_avx2(long kc, const float *a_packed, const float *b_packed, f
 
 /* AVX-512: 8 rows x 32 columns = 16 zmm sums, 2 B vectors, broadcasts from memory. */
 CK_TARGET_AVX512
-void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c) {
+void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c,
+                          long height) {
     __m512 s00 = _mm512_setzero_ps(), s01 = _mm512_setzero_ps();
     __m512 s10 = _mm512_setzero_ps(), s11 = _mm512_setzero_ps();
     __m512 s20 = _mm512_setzero_ps(), s21 = _mm512_setzero_ps();
@@ -96,6 +100,7 @@ void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed,
         a = _mm512_set1_ps(x[7]); s70 = _mm512_fmadd_ps(a, b0, s70); s71 = _mm512_fmadd_ps(a, b1, s71);
     }
 #define CK_STORE_ROW(r, low, high) do { \
+        if ((r) >= height) break; \
         float *row = c + (r) * ldc; \
         if (add_to_c) { \
             low = _mm512_add_ps(_mm512_loadu_ps(row), low); \

@@ -38,12 +38,15 @@ static inline long ck_block_depth(long k, long limit, long group) {
     return (depth + group - 1) / group * group;
 }
 
-/* Float micro-kernels: an mr x nr tile of C from kc packed steps. */
+/* Float micro-kernels: an mr x nr tile of C from kc packed steps, of which
+   the first `height` (1 to mr) rows are stored. */
 typedef void (*ck_float_tile)(long kc, const float *a_packed, const float *b_packed,
-                              float *c, long ldc, int add_to_c);
+                              float *c, long ldc, int add_to_c, long height);
 
-void ck_float_tile_avx2(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c);
-void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c);
+void ck_float_tile_avx2(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c,
+                        long height);
+void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed, float *c, long ldc, int add_to_c,
+                          long height);
 
 /*
  * Integer micro-kernels: an mr x nr tile of Int32 sums over kc/group packed
@@ -63,7 +66,9 @@ void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packe
 
 /*
  * target[p * target_stride + j] = source[j * source_stride + p] for j < 8 and
- * p < depth: eight stored rows become eight columns of a packed panel.
+ * p < depth: eight stored rows become eight columns of a packed panel. Stores
+ * go in increasing p, so with target_stride < 8 each p's first target_stride
+ * values survive and the rest are overwritten (the last p's are not).
  */
 void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, float *target, long target_stride);
 
