@@ -212,14 +212,28 @@ static int32_t pack_line_any(const int16_t *source, long stride, long count, int
  */
 static void pack_a(ck_int16_view a, long row0, long rows, long p0, long depth, long mr, int group, void *a_packed) {
     long groups = (depth + group - 1) / group;
-    long row_blocks = (rows + mr - 1) / mr;
     int32_t offset = group == 4 ? 128 : 0;
-    if (rows % mr) memset(a_packed, group == 4 ? 128 : 0, sizeof(uint32_t) * row_blocks * groups * mr);
-    for (long row = 0; row < rows; row++) {
-        long block = row / mr, r = row % mr;
-        const int16_t *source = a.base + (row0 + row) * a.row_stride + p0 * a.column_stride;
-        uint32_t *words = (uint32_t *)a_packed + block * groups * mr + r;
-        pack_line_any(source, a.column_stride, depth, group, part_whole, offset, words, mr);
+    for (long block = 0; block * mr < rows; block++) {
+        long first_row = row0 + block * mr, height = ck_min(mr, rows - block * mr);
+        uint32_t *target = (uint32_t *)a_packed + block * groups * mr;
+        const int16_t *first = a.base + first_row * a.row_stride + p0 * a.column_stride;
+        if (group == 2 && a.column_stride == 1 && a.row_stride % 2 == 0 && mr <= 8 && height == mr &&
+            first_row + 8 <= a.rows) {
+            /* Pairs of a row as stored are its 32-bit words: eight rows at a time by
+               the float kernel's 8 x 8 word transpose, stored mr words apart in
+               increasing order (each store's words of rows past mr are overwritten
+               by the next one, the last one's by the odd depth's word below, the
+               next block, or land in the padding). Reads rows past the block, never past A. */
+            long words_full = depth / 2;
+            ck_pack_columns8_avx2((const float *)first, a.row_stride / 2, words_full, (float *)target, mr);
+            if (depth % 2)
+                for (long r = 0; r < mr; r++)
+                    target[words_full * mr + r] = pair_word(first[r * a.row_stride + depth - 1], 0);
+            continue;
+        }
+        if (height < mr) memset(target, group == 4 ? 128 : 0, sizeof(uint32_t) * groups * mr);
+        for (long r = 0; r < height; r++)
+            pack_line_any(first + r * a.row_stride, a.column_stride, depth, group, part_whole, offset, target + r, mr);
     }
 }
 
@@ -329,7 +343,7 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
     long groups_max = (block_depth + group - 1) / group;
     long row_blocks = (rows + mr - 1) / mr;
     size_t element = group == 4 ? 1 : 2;
-    void *a_packed = ck_allocate(element * group * groups_max * mr * row_blocks);
+    void *a_packed = ck_allocate(element * group * (groups_max * mr * row_blocks + 8)); /* + 8 words: pack_a's padding */
     void *b_packed[2] = { ck_allocate(element * group * groups_max * nr), ck_allocate(element * group * groups_max * nr) };
     int32_t column_offsets[32];
     int64_t edge[8 * 32];
@@ -347,16 +361,15 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
                 long i = row_begin + block * mr, height = ck_min(mr, row_end - i);
                 int64_t *c_tile = c + i * ldc + column0;
                 const char *a_block = (const char *)a_packed + element * group * groups * mr * block;
-                int full = height == mr && width == nr;
                 for (int pass = 0; pass < passes; pass++) {
                     int add = accumulate || p0 > 0 || pass > 0;
                     int shift = pass == 1 ? 8 : 0;
                     const int32_t *offsets = method == CK_INT_QUADS8 ? column_offsets : NULL;
-                    if (full) {
-                        tile(groups, a_block, b_packed[pass], offsets, c_tile, ldc, add, shift);
+                    if (width == nr) {
+                        tile(groups, a_block, b_packed[pass], offsets, c_tile, ldc, add, shift, height);
                         continue;
                     }
-                    tile(groups, a_block, b_packed[pass], offsets, edge, nr, 0, shift);
+                    tile(groups, a_block, b_packed[pass], offsets, edge, nr, 0, shift, mr);
                     for (long r = 0; r < height; r++)
                         for (long j = 0; j < width; j++) {
                             uint64_t value = (uint64_t)edge[r * nr + j];

@@ -1,7 +1,8 @@
 /*
  * Integer register tiles for x86-64 (see IntegerGEMM.c for why each is exact).
  * Each keeps an mr x nr block of Int32 run sums in registers, then widens it,
- * shifts it left by `shift` bits and stores or adds it into Int64 C.
+ * shifts it left by `shift` bits and stores or adds it into Int64 C (rows
+ * from `height` on are computed but not stored: the last row block).
  */
 #include "Internal.h"
 #if CK_X86
@@ -27,7 +28,7 @@ static inline void widen_512(__m512i sums, const int32_t *offsets, int64_t *c, i
 /* AVX-512 VNNI, Int16 pairs: 8 rows x 32 columns, vpdpwssd. */
 CK_TARGET_AVX512
 void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packed,
-                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift) {
+                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height) {
     const int32_t *a = a_packed;
     const __m512i *b = b_packed;
 #define CK_DECLARE(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
@@ -41,15 +42,15 @@ void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packe
         CK_ROWS_512(CK_STEP)
 #undef CK_STEP
     }
-#define CK_WIDEN(r) widen_512(s##r##0, column_offsets, c + r * ldc, add_to_c, shift); \
-    widen_512(s##r##1, column_offsets ? column_offsets + 16 : NULL, c + r * ldc + 16, add_to_c, shift);
+#define CK_WIDEN(r) if (r < height) { widen_512(s##r##0, column_offsets, c + r * ldc, add_to_c, shift); \
+    widen_512(s##r##1, column_offsets ? column_offsets + 16 : NULL, c + r * ldc + 16, add_to_c, shift); }
     CK_ROWS_512(CK_WIDEN)
 }
 
 /* AVX-512 VNNI, bytes: 8 rows x 32 columns, vpdpbusd on (A + 128) as unsigned and B as signed. */
 CK_TARGET_AVX512
 void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packed,
-                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift) {
+                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height) {
     const int32_t *a = a_packed;
     const __m512i *b = b_packed;
 #define CK_DECLARE(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
@@ -100,7 +101,7 @@ static inline void widen_256(__m256i sums, int64_t *c, int add_to_c, int shift) 
 /* AVX2, Int16 pairs: 6 rows x 16 columns, vpmaddwd + vpaddd. */
 CK_TARGET_AVX2
 void ck_pairs_tile_avx2(long groups, const void *a_packed, const void *b_packed,
-                        const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift) {
+                        const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height) {
     (void)column_offsets;
     const int32_t *a = a_packed;
     const __m256i *b = b_packed;
@@ -117,7 +118,8 @@ void ck_pairs_tile_avx2(long groups, const void *a_packed, const void *b_packed,
         CK_ROWS_256(CK_STEP)
 #undef CK_STEP
     }
-#define CK_WIDEN(r) widen_256(s##r##0, c + r * ldc, add_to_c, shift); widen_256(s##r##1, c + r * ldc + 8, add_to_c, shift);
+#define CK_WIDEN(r) if (r < height) { widen_256(s##r##0, c + r * ldc, add_to_c, shift); \
+    widen_256(s##r##1, c + r * ldc + 8, add_to_c, shift); }
     CK_ROWS_256(CK_WIDEN)
 #undef CK_WIDEN
 #undef CK_ROWS_256

@@ -50,19 +50,20 @@ void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed,
 
 /*
  * Integer micro-kernels: an mr x nr tile of Int32 sums over kc/group packed
- * groups, widened, shifted left by `shift` and stored or added into Int64 C.
+ * groups, widened, shifted left by `shift` and stored or added into Int64 C,
+ * its first `height` (1 to mr) rows only.
  * `column_offsets` (QUADS8 only) holds 128 * sum of the block's B column,
  * subtracted to undo A's +128 offset.
  */
 typedef void (*ck_int_tile)(long groups, const void *a_packed, const void *b_packed,
-                            const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift);
+                            const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height);
 
 void ck_pairs_tile_avx2(long groups, const void *a_packed, const void *b_packed,
-                        const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift);
+                        const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height);
 void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packed,
-                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift);
+                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height);
 void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packed,
-                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift);
+                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height);
 
 /*
  * target[p * target_stride + j] = source[j * source_stride + p] for j < 8 and

@@ -101,6 +101,9 @@ enum { block_elements = 512 };
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
     const int64_t *sums, long count, int mode, int64_t factor, int shift, int32_t min_code, int32_t max_code,
     int16_t *updates, long *saturations, long *rounded_to_zero, __m256i *largest_sum) {
+    /* Counts and the largest in locals (registers), added to the caller's at the end. */
+    long saturated_lanes = 0, vanished_lanes = 0;
+    __m256i largest = *largest_sum;
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
     const __m256i factor4 = _mm256_set1_epi64x(factor);
     const __m256i bias = _mm256_set1_epi64x((int64_t)1 << 62);
@@ -129,14 +132,14 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
         __m256i code = _mm256_blendv_epi8(_mm256_blendv_epi8(shifted, low, below_min), high, above_max);
         __m256i saturated = _mm256_or_si256(below_min, above_max);
         __m256i vanished = _mm256_andnot_si256(_mm256_cmpeq_epi64(m, zero), _mm256_cmpeq_epi64(code, zero));
-        *saturations += __builtin_popcount((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(saturated)));
-        *rounded_to_zero +=
+        saturated_lanes += __builtin_popcount((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(saturated)));
+        vanished_lanes +=
             __builtin_popcount((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_andnot_si256(saturated, vanished))));
         /* Low dwords of code and s into the low 128 bits. */
         __m128i code32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(code, low_dwords));
         __m128i s32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(s, low_dwords));
         _mm_storel_epi64((__m128i *)(updates + j), _mm_packs_epi32(code32, code32));
-        *largest_sum = _mm256_max_epu32(*largest_sum, _mm256_zextsi128_si256(_mm_abs_epi32(s32)));
+        largest = _mm256_max_epu32(largest, _mm256_zextsi128_si256(_mm_abs_epi32(s32)));
     }
     /* The tail (fewer than four), element by element with the same arithmetic. */
     uint32_t tail_largest = 0;
@@ -147,11 +150,13 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
         int32_t tail_saturations = 0, tail_rounded_to_zero = 0;
         int32_t u = ck_narrow_product((int64_t)s * factor, shift, min_code, max_code, mode, &tail_saturations,
                                       &tail_rounded_to_zero);
-        *saturations += tail_saturations;
-        *rounded_to_zero += tail_rounded_to_zero;
+        saturated_lanes += tail_saturations;
+        vanished_lanes += tail_rounded_to_zero;
         updates[j] = (int16_t)u;
     }
-    *largest_sum = _mm256_max_epu32(*largest_sum, _mm256_set1_epi32((int32_t)tail_largest));
+    *largest_sum = _mm256_max_epu32(largest, _mm256_set1_epi32((int32_t)tail_largest));
+    *saturations += saturated_lanes;
+    *rounded_to_zero += vanished_lanes;
 }
 
 /*
@@ -164,6 +169,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void small_updates_b
     long *rounded_to_zero, __m256i *largest_sum) {
     const __m256i low_dwords = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     __m256i ignored = _mm256_setzero_si256();
+    long saturated_lanes = 0, vanished_lanes = 0; /* locals (registers), added at the end */
+    __m256i largest = *largest_sum;
     for (long j = 0; j < count; j += 8) {
         __m256i s;
         if (j + 8 <= count) {
@@ -175,21 +182,30 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void small_updates_b
             for (long g = 0; j + g < count; g++) lanes[g] = (int32_t)sums[j + g];
             s = _mm256_loadu_si256((const __m256i *)lanes);
         }
-        *largest_sum = _mm256_max_epu32(*largest_sum, magnitude32(s));
+        largest = _mm256_max_epu32(largest, magnitude32(s));
         /* The largest |s * factor| is max |s| * |factor|: the lane maximum is not needed. */
-        __m256i u = narrow8(n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(s, factor), saturations, rounded_to_zero, &ignored);
+        __m256i u = narrow8(n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(s, factor), &saturated_lanes, &vanished_lanes,
+                            &ignored);
         store16(updates + j, u);
     }
+    *largest_sum = largest;
+    *saturations += saturated_lanes;
+    *rounded_to_zero += vanished_lanes;
 }
 
 /* Pass A2: u' = narrow(u) to the velocity format for the block rounded up to eight, as Int16. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void move_updates_block(
     const int16_t *updates, long count, int mode, const narrowing32 *n2, int16_t *moved, long *saturations,
     long *rounded_to_zero, __m256i *largest) {
+    long saturated_lanes = 0, vanished_lanes = 0; /* locals (registers), added at the end */
+    __m256i largest_local = *largest;
     for (long j = 0; j < count; j += 8) {
-        __m256i u = narrow8(n2, mode, CK_SHIFT_ANY, load16(updates + j), saturations, rounded_to_zero, largest);
+        __m256i u = narrow8(n2, mode, CK_SHIFT_ANY, load16(updates + j), &saturated_lanes, &vanished_lanes, &largest_local);
         store16(moved + j, u);
     }
+    *largest = largest_local;
+    *saturations += saturated_lanes;
+    *rounded_to_zero += vanished_lanes;
 }
 
 /* Eight-lane pass B: narrowings 0, 3 and 4 for one block (any codes the gate admits). */

@@ -210,6 +210,36 @@ final class IntegerGEMMTests: XCTestCase {
         }
     }
 
+    func testRowMajorAWithEvenStrideAndOddDepthMatchesReference() {
+        // A = an m x (k + 1) matrix cut to k columns: rows of Int16 pairs packed
+        // eight at a time by the word transpose, with a final half-filled pair
+        // for odd k; m from one row block to several with a partial last one, k
+        // within one block and across blocks (and run lengths for wider codes).
+        forEveryKernelPath { path in
+            var samples = SampleBits(seed: 65)
+            for (m, n, k) in [(8, 16, 17), (13, 17, 33), (64, 20, 255), (17, 33, 600), (30, 16, 1)] {
+                for range: ClosedRange<Int64> in [-128...127, -4000...4000] {
+                    let stride = k + 1
+                    let aStored = (0..<(m * stride)).map { _ in Int16(samples.next(in: range)) }
+                    let b = (0..<(k * n)).map { _ in Int16(samples.next(in: range)) }
+                    for threads in [1, 2] {
+                        var c = [Int64](repeating: 0, count: m * n)
+                        let expected = aStored.withUnsafeBufferPointer { aBuffer in
+                            b.withUnsafeBufferPointer { bBuffer in
+                                let aView = IntegerMatrixView(base: aBuffer.baseAddress!, rows: m, columns: k, rowStride: stride,
+                                                              columnStride: 1)
+                                let bView = IntegerMatrixView.rowMajor(bBuffer.baseAddress!, rows: k, columns: n)
+                                IntegerGEMM.multiply(aView, bView, into: &c, ldc: n, threads: threads)
+                                return ReferenceIntegerGEMM.multiply(aView, bView)
+                            }
+                        }
+                        XCTAssertEqual(c, expected, "\(path) m \(m) n \(n) k \(k) codes \(range), \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
     func testSumBoundFollowsTheExtremeCodeWhereverAThreadScansIt() {
         // Operands of at least 2^18 codes are scanned for their range in bands
         // on several threads: the one extreme code, put in different bands (and
