@@ -75,6 +75,16 @@ static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, l
         if (a.row_stride == 1) {
             /* A read transposed (dY^T): the mr values of one p are adjacent in memory. */
             const float *source = a.base + row0 + block * mr + p0 * a.column_stride;
+            if (height == mr && (mr == 4 || mr == 6 || mr == 8)) {
+                /* The paths' row blocks copy with a constant size: inlined moves, not a call per p. */
+                for (long p = 0; p < depth; p++) {
+                    const float *line = source + p * a.column_stride;
+                    if (mr == 8) memcpy(target + p * 8, line, sizeof(float) * 8);
+                    else if (mr == 6) memcpy(target + p * 6, line, sizeof(float) * 6);
+                    else memcpy(target + p * 4, line, sizeof(float) * 4);
+                }
+                continue;
+            }
             for (long p = 0; p < depth; p++) {
                 memcpy(target + p * mr, source + p * a.column_stride, sizeof(float) * height);
                 for (long r = height; r < mr; r++) target[p * mr + r] = 0;
@@ -96,8 +106,14 @@ static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, l
 static void pack_b(ck_float_view b, long p0, long depth, long column0, long width, long nr, float *b_packed) {
     if (width < nr) memset(b_packed, 0, sizeof(float) * depth * nr);
     if (b.column_stride == 1) {
-        for (long p = 0; p < depth; p++)
-            memcpy(b_packed + p * nr, b.base + (p0 + p) * b.row_stride + column0, sizeof(float) * width);
+        for (long p = 0; p < depth; p++) {
+            float *target = b_packed + p * nr;
+            const float *source = b.base + (p0 + p) * b.row_stride + column0;
+            /* Whole panels (the paths' widths) copy with a constant size: inlined moves, not a call per row. */
+            if (width == 16) memcpy(target, source, sizeof(float) * 16);
+            else if (width == 32) memcpy(target, source, sizeof(float) * 32);
+            else memcpy(target, source, sizeof(float) * width);
+        }
         return;
     }
     long j = 0;
