@@ -129,8 +129,32 @@ static void pack_b(ck_float_view b, long p0, long depth, long column0, long widt
     }
 }
 
-void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
-              long row_begin, long row_end, long column_begin, long column_end, int accumulate) {
+/* Where pack_b's panel for columns [column0, column0 + nr) of the k block from p0 lies in a packed B. */
+static const float *prepacked_panel(const float *packed, long n, long nr, long p0, long depth, long column0) {
+    long padded = (n + nr - 1) / nr * nr;
+    return packed + p0 * padded + column0 / nr * depth * nr;
+}
+
+long ck_float_packed_floats(int path, long k, long n) {
+    long nr = ck_float_panel_width(path);
+    return k * ((n + nr - 1) / nr * nr);
+}
+
+void ck_float_pack_panels(int path, ck_float_view b, long column_begin, long column_end, float *packed) {
+    long k = b.rows, n = b.columns, nr = ck_float_panel_width(path);
+    if (k == 0) return;
+    long block_depth = ck_block_depth(k, float_depth_limit, 1);
+    for (long p0 = 0; p0 < k; p0 += block_depth) {
+        long depth = ck_min(block_depth, k - p0);
+        for (long column0 = column_begin; column0 < column_end; column0 += nr)
+            pack_b(b, p0, depth, column0, ck_min(nr, column_end - column0), nr,
+                   (float *)prepacked_panel(packed, n, nr, p0, depth, column0));
+    }
+}
+
+/* ck_sgemm and ck_sgemm_packed: B's panels packed here, or taken from `prepacked`. */
+static void sgemm(int path, ck_float_view a, ck_float_view b, const float *prepacked, long n, float *c, long ldc,
+                  long row_begin, long row_end, long column_begin, long column_end, int accumulate) {
     long k = a.columns, rows = row_end - row_begin;
     if (rows <= 0 || column_end <= column_begin) return;
     if (k == 0) {
@@ -144,7 +168,7 @@ void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
     long block_depth = ck_block_depth(k, float_depth_limit, 1);
     long row_blocks = (rows + mr - 1) / mr;
     float *a_packed = ck_allocate(sizeof(float) * (row_blocks * mr * block_depth + 8));
-    float *b_packed = ck_allocate(sizeof(float) * nr * block_depth);
+    float *b_packing = prepacked ? NULL : ck_allocate(sizeof(float) * nr * block_depth);
     float edge[8 * 32];
     for (long p0 = 0; p0 < k; p0 += block_depth) {
         long depth = ck_min(block_depth, k - p0);
@@ -152,7 +176,12 @@ void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
         pack_a(a, row_begin, rows, p0, depth, mr, a_packed);
         for (long column0 = column_begin; column0 < column_end; column0 += nr) {
             long width = ck_min(nr, column_end - column0);
-            pack_b(b, p0, depth, column0, width, nr, b_packed);
+            const float *b_packed = b_packing;
+            if (prepacked) {
+                b_packed = prepacked_panel(prepacked, n, nr, p0, depth, column0);
+            } else {
+                pack_b(b, p0, depth, column0, width, nr, b_packing);
+            }
             for (long block = 0; block < row_blocks; block++) {
                 long i = row_begin + block * mr, height = ck_min(mr, row_end - i);
                 float *c_tile = c + i * ldc + column0;
@@ -169,5 +198,16 @@ void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
         }
     }
     free(a_packed);
-    free(b_packed);
+    free(b_packing);
+}
+
+void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
+              long row_begin, long row_end, long column_begin, long column_end, int accumulate) {
+    sgemm(path, a, b, NULL, b.columns, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
+}
+
+void ck_sgemm_packed(int path, ck_float_view a, const float *packed, long n, float *c, long ldc,
+                     long row_begin, long row_end, long column_begin, long column_end, int accumulate) {
+    ck_float_view unused = {NULL, a.columns, n, 0, 0};
+    sgemm(path, a, unused, packed, n, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
 }

@@ -43,6 +43,66 @@ public enum FloatGEMM {
     }
 }
 
+/// A `k x n` operand packed once for several products `A B` by the same `B`
+/// (`FloatGEMM.pack`): PEPITA's two forward passes multiply by the same
+/// weights, so the transposing pack of `W^T` is done once per step. Holds the
+/// kernel path it was packed for; products by it run on that path and give the
+/// same floats as `FloatGEMM.multiply` with `B` itself.
+public final class FloatPackedOperand: @unchecked Sendable {
+    /// `k` and `n`.
+    public let rows: Int, columns: Int
+    let path: Int32
+    let storage: UnsafeMutableBufferPointer<Float>
+
+    init(rows: Int, columns: Int, path: Int32) {
+        self.rows = rows
+        self.columns = columns
+        self.path = path
+        // 64-byte aligned: the tiles load panels with aligned vector loads.
+        let count = max(1, ck_float_packed_floats(path, rows, columns))
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        storage = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Float.self, capacity: count), count: count)
+    }
+
+    deinit { storage.deallocate() }
+}
+
+extension FloatGEMM {
+    /// `b` packed for products on the active kernel path, its column panels shared
+    /// among up to `threads` threads as a product by it shares them.
+    public static func pack(_ b: StridedMatrix, threads: Int = 1) -> FloatPackedOperand {
+        let path = KernelPath.active.code
+        let packed = FloatPackedOperand(rows: b.rows, columns: b.columns, path: path)
+        guard b.rows > 0 && b.columns > 0 else { return packed }
+        let panelWidth = Int(ck_float_panel_width(path)), bView = ck_float_view(b), target = packed.storage.baseAddress!
+        let panelCount = (b.columns + panelWidth - 1) / panelWidth
+        TilePartition.run(rows: 1, rowBlock: 1, panels: panelCount, multiplyAdds: b.rows * b.columns, threads: threads) { _, panels in
+            ck_float_pack_panels(path, bView, panels.lowerBound * panelWidth, min(b.columns, panels.upperBound * panelWidth), target)
+        }
+        return packed
+    }
+
+    /// `C = A B` (or `C += A B`) with `B` packed by `pack`: the floats `multiply(a, b, ...)`
+    /// gives on the path `b` was packed for.
+    public static func multiply(
+        _ a: StridedMatrix, _ b: FloatPackedOperand,
+        into c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool = false, threads: Int = 1
+    ) {
+        if TilePartition.finishedTrivially(m: a.rows, k: a.columns, innerOfB: b.rows, n: b.columns, into: c, ldc: ldc,
+                                           accumulate: accumulate) { return }
+        let m = a.rows, n = b.columns, k = a.columns
+        let path = b.path
+        let rowBlock = Int(ck_float_row_block(path)), panelWidth = Int(ck_float_panel_width(path))
+        let aView = ck_float_view(a), packed = UnsafePointer(b.storage.baseAddress!)
+        let panelCount = (n + panelWidth - 1) / panelWidth
+        TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
+            ck_sgemm_packed(path, aView, packed, n, c, ldc, rows.lowerBound, rows.upperBound,
+                            panels.lowerBound * panelWidth, min(n, panels.upperBound * panelWidth), accumulate ? 1 : 0)
+        }
+    }
+}
+
 extension ck_float_view {
     init(_ view: StridedMatrix) {
         self.init(base: view.base, rows: view.rows, columns: view.columns,

@@ -72,10 +72,15 @@ enum TilePartition {
     /// where `C = A B` is all zeros and `C += A B` leaves `C` unchanged.
     static func finishedTrivially<A, C: Numeric>(_ a: StridedView<A>, _ b: StridedView<A>,
                                                  into c: UnsafeMutablePointer<C>, ldc: Int, accumulate: Bool) -> Bool {
-        precondition(a.columns == b.rows, "inner dimensions differ: \(a.columns) vs \(b.rows)")
-        let m = a.rows, n = b.columns
+        finishedTrivially(m: a.rows, k: a.columns, innerOfB: b.rows, n: b.columns, into: c, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// The same checks from the shapes: `A` is `m x k`, `B` is `innerOfB x n`.
+    static func finishedTrivially<C: Numeric>(m: Int, k: Int, innerOfB: Int, n: Int,
+                                              into c: UnsafeMutablePointer<C>, ldc: Int, accumulate: Bool) -> Bool {
+        precondition(k == innerOfB, "inner dimensions differ: \(k) vs \(innerOfB)")
         if m == 0 || n == 0 { return true }
-        guard a.columns == 0 else { return false }
+        guard k == 0 else { return false }
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return true
     }

@@ -121,6 +121,34 @@ final class PepitaStepTests: XCTestCase {
 
     // MARK: Fully connected
 
+    func testPassesWithPackedWeightsEqualPassesWithoutThem() throws {
+        // Pepita.step packs each dense layer's W^T once for both passes: every
+        // layer's output must be the floats of the unpacked pass, on every kernel
+        // path and thread count, with dropout masks, for dense and conv networks.
+        let cases: [(String, SampleShape)] = [("fc:200-300-40-10", SampleShape(channels: 1, height: 10, width: 20)),
+                                              ("Net1conv1fcXL", SampleShape(channels: 1, height: 12, width: 12))]
+        for (name, shape) in cases {
+            let architecture = try Architecture.named(name, input: shape, classCount: 10)
+            let network = Network(heUniform: architecture, seed: 3)
+            var random = RandomStream(seed: 4, purpose: .dropout)
+            let input = Matrix(rows: 64, columns: shape.featureCount,
+                               values: (0..<(64 * shape.featureCount)).map { _ in random.nextUnitFloat() })
+            let masks = dropoutMasks(for: architecture, batch: 64, keep: 0.9, random: &random)
+            forEveryKernelPath { path in
+                for threads in [1, 2] {
+                    let plain = network.forward(input, masks: masks, threads: threads)
+                    let packed = network.forward(input, masks: masks,
+                                                 packedWeights: network.packedTransposedWeights(threads: threads),
+                                                 threads: threads)
+                    for (index, (a, b)) in zip(plain.layers, packed.layers).enumerated() {
+                        XCTAssertEqual(a.output.values.map(\.bitPattern), b.output.values.map(\.bitPattern),
+                                       "\(name) layer \(index), \(path), \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
     func testArchitectureOfTheFixturesIsWhatTheTestsAssume() {
         XCTAssertEqual(ConvNetwork().architecture.layers[0].outputCount, 8)
         XCTAssertEqual(ConvNetwork().architecture.layers[0].convolutionOutputShape,

@@ -73,6 +73,19 @@ final class FloatGEMMTests: XCTestCase {
             return c
         }
 
+        /// `fast` with B packed first by `FloatGEMM.pack` (on `packThreads` threads).
+        func fastPacked(initial: [Float]? = nil, threads: Int = 1, packThreads: Int = 1) -> [Float] {
+            var c = initial ?? [Float](repeating: .nan, count: m * n)
+            withViews { aView, bView in
+                let packed = FloatGEMM.pack(bView, threads: packThreads)
+                c.withUnsafeMutableBufferPointer { cBuffer in
+                    FloatGEMM.multiply(aView, packed, into: cBuffer.baseAddress!, ldc: n, accumulate: initial != nil,
+                                       threads: threads)
+                }
+            }
+            return c
+        }
+
         func reference() -> [Float] { withViews { ReferenceGEMM.multiply($0, $1) } }
 
         var description: String { "[\(KernelPath.active.rawValue)] m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB)" }
@@ -262,6 +275,34 @@ final class FloatGEMMTests: XCTestCase {
                         XCTAssertEqual(operands.fast(initial: initial, threads: 3).map(\.bitPattern),
                                        accumulated.map(\.bitPattern), "\(operands.description): accumulate, 3 threads")
                         assertWithinBound(single, operands.reference(), operands)
+                    }
+                }
+            }
+        }
+    }
+
+    func testProductsByAPackedOperandEqualTheUnpackedProduct() {
+        // Edge shapes, depths past one and two k blocks and the threaded shapes,
+        // B stored or transposed, packed and multiplied on 1 to 3 threads, into a
+        // fresh C and accumulating: the same floats as multiply(a, b).
+        forEveryKernelPath { _ in
+            var values = TestValues(seed: 7)
+            var shapes = [(m: 1, n: 1, k: 1), (m: 5, n: 33, k: 31), (m: 65, n: 3, k: 4), (m: 3, n: 65, k: 257),
+                          (m: 7, n: 40, k: 600), (m: 4, n: 0, k: 5), (m: 4, n: 6, k: 0)]
+            shapes += Self.threadedShapes
+            for shape in shapes {
+                for transposeB in [false, true] {
+                    let operands = Operands(m: shape.m, n: shape.n, k: shape.k, transposeA: false, transposeB: transposeB,
+                                            values: &values)
+                    let expected = operands.fast().map(\.bitPattern)
+                    let initial = values.floats(shape.m * shape.n, scale: 1)
+                    let accumulated = operands.fast(initial: initial).map(\.bitPattern)
+                    for (threads, packThreads) in [(1, 1), (2, 2), (3, 1), (1, 3)] {
+                        let label = "\(operands.description), \(threads) threads, packed on \(packThreads)"
+                        XCTAssertEqual(operands.fastPacked(threads: threads, packThreads: packThreads).map(\.bitPattern),
+                                       expected, label)
+                        XCTAssertEqual(operands.fastPacked(initial: initial, threads: threads, packThreads: packThreads)
+                                           .map(\.bitPattern), accumulated, "\(label), accumulating")
                     }
                 }
             }

@@ -90,6 +90,20 @@ long ck_float_panel_width(int path);
 void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
               long row_begin, long row_end, long column_begin, long column_end, int accumulate);
 
+/*
+ * B (k x n) packed once for several products (ck_sgemm_packed) as ck_sgemm
+ * packs it for `path`: every k block's column panels, ck_float_packed_floats
+ * floats in all. ck_float_pack_panels packs the panels of columns
+ * [column_begin, column_end) (column_begin a multiple of the path's panel
+ * width), so that parts of B may be packed on different threads.
+ */
+long ck_float_packed_floats(int path, long k, long n);
+void ck_float_pack_panels(int path, ck_float_view b, long column_begin, long column_end, float *packed);
+
+/* ck_sgemm with B given packed (by ck_float_pack_panels for the same path, k and n): the same floats. */
+void ck_sgemm_packed(int path, ck_float_view a, const float *packed, long n, float *c, long ldc,
+                     long row_begin, long row_end, long column_begin, long column_end, int accumulate);
+
 /* The smallest and largest code in a view (0, 0 when empty). */
 void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum);
 

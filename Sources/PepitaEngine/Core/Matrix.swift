@@ -64,3 +64,19 @@ public func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transpos
     }
     return Matrix(rows: m, columns: n, values: values)
 }
+
+/// `a * b` with `b` already packed (`FloatGEMM.pack`), counted as `product` counts it.
+public func product(_ a: Matrix, _ b: FloatPackedOperand, threads: Int, counting: ProductCounting? = nil) -> Matrix {
+    let m = a.rows, n = b.columns
+    counting?.record(m: m, k: a.columns, n: n, accumulates: false, leftBytes: 4, rightBytes: 4, resultBytes: 4,
+                     resultIsAccumulator: false)
+    let values = [Float](unsafeUninitializedCapacity: m * n) { c, count in
+        count = m * n
+        guard count > 0 else { return }
+        a.values.withUnsafeBufferPointer { aBuffer in
+            let aView = StridedMatrix.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
+            FloatGEMM.multiply(aView, b, into: c.baseAddress!, ldc: n, threads: threads)
+        }
+    }
+    return Matrix(rows: m, columns: n, values: values)
+}

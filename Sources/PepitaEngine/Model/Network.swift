@@ -1,3 +1,5 @@
+import Quantized
+
 /// What one layer computed in a forward pass, kept for the learning rules.
 public struct LayerTrace: Sendable {
     /// `h_{l-1}`: the layer's input, `batch x inputCount`.
@@ -54,7 +56,10 @@ public struct Network: Sendable {
     /// dense layer `l`'s ReLU output; PEPITA passes the same masks to both passes.
     /// With a `recorder`, each layer's operations are counted under its index
     /// in the recorder's current phase.
-    public func forward(_ input: Matrix, masks: [Matrix?]? = nil, threads: Int, recorder: OperationRecorder? = nil) -> ForwardTrace {
+    /// `packedWeights[l]`, when given, is dense layer `l`'s `W^T` from
+    /// `packedTransposedWeights` (same floats; the pack is shared by passes).
+    public func forward(_ input: Matrix, masks: [Matrix?]? = nil, packedWeights: [FloatPackedOperand?]? = nil, threads: Int,
+                        recorder: OperationRecorder? = nil) -> ForwardTrace {
         var traces: [LayerTrace] = []
         traces.reserveCapacity(layers.count)
         var current = input
@@ -67,7 +72,11 @@ public struct Network: Sendable {
             var activated: Matrix
             switch layer {
             case .dense:
-                activated = product(current, weights[index], transposeB: true, threads: threads, counting: counting)
+                if let packed = packedWeights?[index] {
+                    activated = product(current, packed, threads: threads, counting: counting)
+                } else {
+                    activated = product(current, weights[index], transposeB: true, threads: threads, counting: counting)
+                }
             case let .conv(shape, _, k, _):
                 let unfolded = Convolution.unfold(current, shape: shape, kernelSize: k)
                 activated = Convolution.forward(columns: unfolded, weight: weights[index], batch: current.rows, threads: threads,
@@ -94,6 +103,19 @@ public struct Network: Sendable {
             current = output
         }
         return ForwardTrace(layers: traces)
+    }
+
+    /// Each dense layer's `W^T` packed for the float kernel (nil for conv layers),
+    /// for several forward passes with the same weights (PEPITA's two).
+    public func packedTransposedWeights(threads: Int) -> [FloatPackedOperand?] {
+        layers.indices.map { index in
+            guard case .dense = layers[index] else { return nil }
+            let weight = weights[index]
+            return weight.values.withUnsafeBufferPointer { buffer in
+                FloatGEMM.pack(StridedMatrix.transposeOf(buffer.baseAddress!, storedRows: weight.rows,
+                                                         storedColumns: weight.columns), threads: threads)
+            }
+        }
     }
 
     /// Class probabilities for `input`, no dropout, evaluated `batchSize` rows at a time.

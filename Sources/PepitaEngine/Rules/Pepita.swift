@@ -47,7 +47,9 @@ public struct Pepita: LearningRule {
         let batch = input.rows
         let lastIndex = network.layers.count - 1
         recorder?.phase = .forward
-        let first = network.forward(input, masks: masks, threads: threads, recorder: recorder)
+        // Both passes multiply by the same weights: W^T is packed once for them.
+        let packed = network.packedTransposedWeights(threads: threads)
+        let first = network.forward(input, masks: masks, packedWeights: packed, threads: threads, recorder: recorder)
         let error = Elementwise.outputError(first.probabilities, labels: labels, recorder: recorder)
         recorder?.phase = .errorProjection
         recorder?.layer = nil
@@ -56,7 +58,8 @@ public struct Pepita: LearningRule {
         let modulatedInput = product(projected, projection, transposeB: true, accumulatingInto: input, threads: threads,
                                      counting: recorder?.product(.errors, .projection, into: .modulatedInput))
         recorder?.phase = .modulatedForward
-        let modulated = network.forward(modulatedInput, masks: masks, threads: threads, recorder: recorder)
+        let modulated = network.forward(modulatedInput, masks: masks, packedWeights: packed, threads: threads,
+                                        recorder: recorder)
         let modulatedError = Elementwise.outputError(modulated.probabilities, labels: labels, recorder: recorder)
 
         recorder?.phase = .update
