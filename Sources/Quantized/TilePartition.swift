@@ -6,7 +6,7 @@ import Dispatch
 /// dimension has more such units, never over the summed dimension `k`. Each
 /// output element is then computed by exactly the same instructions whatever
 /// the thread count, which is what makes results independent of `threads`.
-enum TilePartition {
+public enum TilePartition {
     /// Products smaller than this many multiply-adds stay on the calling thread.
     static let threadingThreshold = 1 << 18
 
@@ -33,14 +33,17 @@ enum TilePartition {
     }
 
     /// How many slots `runBlocks` may number its parts with for `threads`.
-    static func partSlots(threads: Int) -> Int { max(1, min(threads, 64)) }
+    public static func partSlots(threads: Int) -> Int { max(1, min(threads, 64)) }
 
     /// Shares `count` units (elements, or lines of a matrix) among up to
     /// `threads` threads in blocks of `block` units, as `run` shares rows:
     /// calls `body(slot, units)` once per non-empty part, each part with its own
     /// `slot` in `0..<partSlots(threads:)`, so that parts may write per-part
     /// results (counts, maxima) without sharing them.
-    static func runBlocks(count: Int, block: Int, multiplyAdds: Int, threads: Int, _ body: (Int, Range<Int>) -> Void) {
+    /// Loops outside this module (the engine's layout changes and pooling) share
+    /// their samples this way too; `multiplyAdds` weighs the loop against the
+    /// threshold below which it stays on the calling thread.
+    public static func runBlocks(count: Int, block: Int, multiplyAdds: Int, threads: Int, _ body: (Int, Range<Int>) -> Void) {
         let slots = partSlots(threads: threads), blocks = (count + block - 1) / block
         run(rows: count, rowBlock: block, panels: 1, multiplyAdds: multiplyAdds, threads: slots) { units, _ in
             guard !units.isEmpty else { return }

@@ -38,6 +38,45 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(Convolution.positionMajorToChannelMajor([Int64](), batch: 2, channels: 3), [])
     }
 
+    func testSampleLoopsGiveTheSameResultOnOneTwoAndThreeThreads() {
+        // Large enough to be shared (100 samples of 2 x 16 x 16, kernel 3, 20
+        // channels out) and small enough to stay on one thread (3 samples).
+        let input = SampleShape(channels: 2, height: 16, width: 16)
+        for batch in [100, 3] {
+            var values = TestValues(seed: 43)
+            let x = values.matrix(batch, input.featureCount, scale: 1).values
+            let single = Convolution.unfold(x, batch: batch, shape: input, kernelSize: 3)
+            let positions = 14 * 14, channels = 20
+            let sums = values.matrix(batch * positions, channels, scale: 1).values
+            let channelMajor = Convolution.positionMajorToChannelMajor(sums, batch: batch, channels: channels)
+            let pooledInput = SampleShape(channels: channels, height: 14, width: 14)
+            let pooled = MaxPool.forward(channelMajor, batch: batch, shape: pooledInput)
+            // The one-thread results are themselves checked against direct indexing below and in the other tests.
+            XCTAssertEqual(single, Convolution.unfold(x, batch: batch, shape: input, kernelSize: 3, threads: 1))
+            for threads in [2, 3] {
+                let label = "batch \(batch), \(threads) threads"
+                XCTAssertEqual(Convolution.unfold(x, batch: batch, shape: input, kernelSize: 3, threads: threads), single, label)
+                XCTAssertEqual(Convolution.positionMajorToChannelMajor(sums, batch: batch, channels: channels, threads: threads),
+                               channelMajor, label)
+                XCTAssertEqual(Convolution.channelMajorToPositionMajor(channelMajor, batch: batch, channels: channels,
+                                                                       threads: threads), sums, label)
+                let threaded = MaxPool.forward(channelMajor, batch: batch, shape: pooledInput, threads: threads)
+                XCTAssertEqual(threaded.output, pooled.output, label)
+                XCTAssertEqual(threaded.winners, pooled.winners, label)
+            }
+            // Every pooled value is the largest of its block and names it.
+            for b in 0..<batch {
+                for j in 0..<(channels * 7 * 7) {
+                    let c = j / 49, oy = j % 49 / 7, ox = j % 7
+                    let top = c * 196 + 2 * oy * 14 + 2 * ox
+                    let block = [top, top + 1, top + 14, top + 15].map { channelMajor[b * channels * 196 + $0] }
+                    XCTAssertEqual(pooled.output[b * channels * 49 + j], block.max()!)
+                    XCTAssertEqual(channelMajor[b * channels * 196 + Int(pooled.winners[b * channels * 49 + j])], block.max()!)
+                }
+            }
+        }
+    }
+
     func testUnfoldRowIsThePatchUnderTheKernelInChannelRowColumnOrder() {
         // One channel, 3 x 4, values 0..11; kernel 2: 2 x 3 positions, patches of 4.
         let input = Matrix(rows: 1, columns: 12, values: (0..<12).map(Float.init))

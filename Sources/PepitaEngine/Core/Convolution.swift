@@ -1,3 +1,5 @@
+import Quantized
+
 /// Convolution (stride 1, no padding) and 2x2 max pooling on batches stored
 /// `batch x (channels * height * width)` in C, H, W order.
 ///
@@ -10,7 +12,9 @@
 public enum Convolution {
     /// The unfolded input patches of `batch` samples of `shape`, row-major
     /// `(batch * positions) x (channels * k * k)`.
-    public static func unfold<Element>(_ input: [Element], batch: Int, shape: SampleShape, kernelSize k: Int) -> [Element] {
+    /// Samples are shared among up to `threads` threads (each writes its own rows).
+    public static func unfold<Element>(_ input: [Element], batch: Int, shape: SampleShape, kernelSize k: Int,
+                                       threads: Int = 1) -> [Element] {
         let outHeight = shape.height - k + 1, outWidth = shape.width - k + 1
         let positions = outHeight * outWidth
         let patchSize = shape.channels * k * k
@@ -19,32 +23,42 @@ public enum Convolution {
         // input array once per kernel row, which dominated the conv epoch.
         return [Element](unsafeUninitializedCapacity: batch * positions * patchSize) { columns, count in
             input.withUnsafeBufferPointer { input in
-                var next = 0
-                for b in 0..<batch {
-                    let sample = b * shape.featureCount
-                    for oy in 0..<outHeight {
-                        for ox in 0..<outWidth {
-                            for c in 0..<shape.channels {
-                                let plane = sample + c * shape.height * shape.width
-                                for ky in 0..<k {
-                                    let row = plane + (oy + ky) * shape.width + ox
-                                    for kx in 0..<k { (columns.baseAddress! + next + kx).initialize(to: input[row + kx]) }
-                                    next += k
+                perSample(batch: batch, elementsPerSample: positions * patchSize, threads: threads) { samples in
+                    for b in samples {
+                        let sample = b * shape.featureCount
+                        var next = b * positions * patchSize
+                        for oy in 0..<outHeight {
+                            for ox in 0..<outWidth {
+                                for c in 0..<shape.channels {
+                                    let plane = sample + c * shape.height * shape.width
+                                    for ky in 0..<k {
+                                        let row = plane + (oy + ky) * shape.width + ox
+                                        for kx in 0..<k { (columns.baseAddress! + next + kx).initialize(to: input[row + kx]) }
+                                        next += k
+                                    }
                                 }
                             }
                         }
                     }
                 }
-                count = next
             }
+            count = batch * positions * patchSize
         }
     }
 
     /// `Matrix` form of `unfold`.
-    public static func unfold(_ input: Matrix, shape: SampleShape, kernelSize k: Int) -> Matrix {
+    public static func unfold(_ input: Matrix, shape: SampleShape, kernelSize k: Int, threads: Int = 1) -> Matrix {
         let positions = (shape.height - k + 1) * (shape.width - k + 1)
         return Matrix(rows: input.rows * positions, columns: shape.channels * k * k,
-                      values: unfold(input.values, batch: input.rows, shape: shape, kernelSize: k))
+                      values: unfold(input.values, batch: input.rows, shape: shape, kernelSize: k, threads: threads))
+    }
+
+    /// Calls `body` with ranges of samples that together cover `0..<batch`, on up
+    /// to `threads` threads when the loop is large enough to share.
+    static func perSample(batch: Int, elementsPerSample: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * elementsPerSample, threads: threads) { _, samples in
+            body(samples)
+        }
     }
 
     /// Convolution output `batch x (outChannels * positions)` from unfolded
@@ -55,7 +69,8 @@ public enum Convolution {
         // each sample's (positions x outChannels) block is transposed to C, H, W.
         let positionMajor = product(columns, weight, transposeB: true, threads: threads, counting: counting)
         return Matrix(rows: batch, columns: positionMajor.count / batch,
-                      values: positionMajorToChannelMajor(positionMajor.values, batch: batch, channels: weight.rows))
+                      values: positionMajorToChannelMajor(positionMajor.values, batch: batch, channels: weight.rows,
+                                                          threads: threads))
     }
 
     /// `sum over b, positions of outer(delta[b, :, position], columns[(b, position), :])`:
@@ -63,33 +78,38 @@ public enum Convolution {
     public static func weightGradient(delta: Matrix, columns: Matrix, outChannels: Int, threads: Int,
                                       counting: ProductCounting? = nil) -> Matrix {
         let batch = delta.rows
-        let positionMajor = channelMajorToPositionMajor(delta.values, batch: batch, channels: outChannels)
+        let positionMajor = channelMajorToPositionMajor(delta.values, batch: batch, channels: outChannels, threads: threads)
         let deltaPositionMajor = Matrix(rows: positionMajor.count / outChannels, columns: outChannels, values: positionMajor)
         return product(deltaPositionMajor, columns, transposeA: true, threads: threads, counting: counting)
     }
 
     /// `(batch*positions) x channels` -> `batch x (channels*positions)`.
-    public static func positionMajorToChannelMajor<Element>(_ values: [Element], batch: Int, channels: Int) -> [Element] {
+    public static func positionMajorToChannelMajor<Element>(_ values: [Element], batch: Int, channels: Int,
+                                                            threads: Int = 1) -> [Element] {
         let positions = values.isEmpty ? 0 : values.count / (batch * channels)
-        return transposedPerSample(values, batch: batch, rows: positions, columns: channels)
+        return transposedPerSample(values, batch: batch, rows: positions, columns: channels, threads: threads)
     }
 
     /// `batch x (channels*positions)` -> `(batch*positions) x channels`.
-    public static func channelMajorToPositionMajor<Element>(_ values: [Element], batch: Int, channels: Int) -> [Element] {
+    public static func channelMajorToPositionMajor<Element>(_ values: [Element], batch: Int, channels: Int,
+                                                            threads: Int = 1) -> [Element] {
         let positions = values.isEmpty ? 0 : values.count / (batch * channels)
-        return transposedPerSample(values, batch: batch, rows: channels, columns: positions)
+        return transposedPerSample(values, batch: batch, rows: channels, columns: positions, threads: threads)
     }
 
     /// Each sample's `rows x columns` block transposed: a plain loop over
     /// buffers (no per-element uniqueness or bounds checks) reading each row
-    /// once and writing `columns` lines side by side.
-    static func transposedPerSample<Element>(_ values: [Element], batch: Int, rows: Int, columns: Int) -> [Element] {
+    /// once and writing `columns` lines side by side; samples shared among up
+    /// to `threads` threads.
+    static func transposedPerSample<Element>(_ values: [Element], batch: Int, rows: Int, columns: Int,
+                                             threads: Int = 1) -> [Element] {
         let block = rows * columns
         precondition(values.count == batch * block, "\(values.count) values for \(batch) samples of \(rows) x \(columns)")
         return [Element](unsafeUninitializedCapacity: values.count) { result, count in
             values.withUnsafeBufferPointer { source in
                 guard block > 0 else { return }
-                for b in 0..<batch {
+                perSample(batch: batch, elementsPerSample: block, threads: threads) { samples in
+                for b in samples {
                     let from = source.baseAddress! + b * block, to = result.baseAddress! + b * block
                     for row in 0..<rows {
                         let line = from + row * columns
@@ -97,6 +117,7 @@ public enum Convolution {
                             (to + (column &* rows &+ row)).initialize(to: line[column])
                         }
                     }
+                }
                 }
             }
             count = values.count
@@ -116,38 +137,50 @@ public enum MaxPool {
 
     /// Pooled values (`batch x pooled features`) and the winning input index
     /// (within its sample) of each. Ties go to the first in row-major order.
-    public static func forward<Element: Comparable>(_ input: [Element], batch: Int, shape: SampleShape,
+    /// Samples are shared among up to `threads` threads (each writes its own outputs).
+    public static func forward<Element: Comparable>(_ input: [Element], batch: Int, shape: SampleShape, threads: Int = 1,
                                                     recorder: OperationRecorder? = nil) -> (output: [Element], winners: [Int32]) {
         let pooled = outputShape(shape)
+        precondition(input.count == batch * shape.featureCount)
         recorder?.count(OperationTally(compares: 3 * batch * pooled.featureCount))
-        var output = [Element]()
-        output.reserveCapacity(batch * pooled.featureCount)
-        var winners = [Int32]()
-        winners.reserveCapacity(batch * pooled.featureCount)
-        for b in 0..<batch {
-            let sampleBase = b * shape.featureCount
-            for c in 0..<shape.channels {
-                for oy in 0..<pooled.height {
-                    for ox in 0..<pooled.width {
-                        let topLeft = c * shape.height * shape.width + (2 * oy) * shape.width + 2 * ox
-                        var bestIndex = topLeft
-                        var best = input[sampleBase + topLeft]
-                        // The other three in row-major order (no array literal: it allocates).
-                        let right = topLeft + 1, below = topLeft + shape.width, belowRight = below + 1
-                        if input[sampleBase + right] > best { best = input[sampleBase + right]; bestIndex = right }
-                        if input[sampleBase + below] > best { best = input[sampleBase + below]; bestIndex = below }
-                        if input[sampleBase + belowRight] > best { best = input[sampleBase + belowRight]; bestIndex = belowRight }
-                        output.append(best)
-                        winners.append(Int32(bestIndex))
+        let total = batch * pooled.featureCount
+        var winners = [Int32](repeating: 0, count: total)
+        let output = [Element](unsafeUninitializedCapacity: total) { output, count in
+            input.withUnsafeBufferPointer { input in
+                winners.withUnsafeMutableBufferPointer { winners in
+                    Convolution.perSample(batch: batch, elementsPerSample: 4 * pooled.featureCount, threads: threads) { samples in
+                        for b in samples {
+                            let sample = input.baseAddress! + b * shape.featureCount
+                            var next = b * pooled.featureCount
+                            for c in 0..<shape.channels {
+                                for oy in 0..<pooled.height {
+                                    for ox in 0..<pooled.width {
+                                        let topLeft = c * shape.height * shape.width + (2 * oy) * shape.width + 2 * ox
+                                        var bestIndex = topLeft
+                                        var best = sample[topLeft]
+                                        // The other three in row-major order.
+                                        let right = topLeft + 1, below = topLeft + shape.width, belowRight = below + 1
+                                        if sample[right] > best { best = sample[right]; bestIndex = right }
+                                        if sample[below] > best { best = sample[below]; bestIndex = below }
+                                        if sample[belowRight] > best { best = sample[belowRight]; bestIndex = belowRight }
+                                        (output.baseAddress! + next).initialize(to: best)
+                                        winners[next] = Int32(bestIndex)
+                                        next += 1
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
+            count = total
         }
         return (output, winners)
     }
 
-    public static func forward(_ input: Matrix, shape: SampleShape, recorder: OperationRecorder? = nil) -> (output: Matrix, winners: [Int32]) {
-        let (values, winners) = forward(input.values, batch: input.rows, shape: shape, recorder: recorder)
+    public static func forward(_ input: Matrix, shape: SampleShape, threads: Int = 1,
+                               recorder: OperationRecorder? = nil) -> (output: Matrix, winners: [Int32]) {
+        let (values, winners) = forward(input.values, batch: input.rows, shape: shape, threads: threads, recorder: recorder)
         return (Matrix(rows: input.rows, columns: outputShape(shape).featureCount, values: values), winners)
     }
 

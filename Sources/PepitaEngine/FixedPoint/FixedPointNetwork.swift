@@ -60,12 +60,14 @@ public struct FixedPointNetwork: Sendable {
                 let unfolded = FixedMatrix(
                     rows: current.rows * layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width,
                     columns: shape.channels * k * k,
-                    codes: Convolution.unfold(current.codes, batch: current.rows, shape: shape, kernelSize: k),
+                    codes: Convolution.unfold(current.codes, batch: current.rows, shape: shape, kernelSize: k,
+                                              threads: arithmetic.threads),
                     format: current.format)
                 let positionMajor = arithmetic.sums(unfolded, weights[index], transposeB: true, role: .activations,
                                                     operands: (inputRole, .weights))
                 sums = ExactSums(rows: current.rows, columns: positionMajor.values.count / current.rows,
-                                 values: Convolution.positionMajorToChannelMajor(positionMajor.values, batch: current.rows, channels: outChannels),
+                                 values: Convolution.positionMajorToChannelMajor(positionMajor.values, batch: current.rows,
+                                                                                 channels: outChannels, threads: arithmetic.threads),
                                  fractionalBits: positionMajor.fractionalBits)
                 patches = unfolded
             }
@@ -102,7 +104,7 @@ public struct FixedPointNetwork: Sendable {
             var winners: [Int32]? = nil
             if case .conv(_, _, _, true) = layer {
                 let pooled = MaxPool.forward(activated.codes, batch: activated.rows, shape: layer.convolutionOutputShape!,
-                                             recorder: operations)
+                                             threads: arithmetic.threads, recorder: operations)
                 output = FixedMatrix(rows: activated.rows, columns: pooled.output.count / activated.rows,
                                      codes: pooled.output, format: activated.format)
                 winners = pooled.winners

@@ -33,9 +33,10 @@ func codeDifference(_ a: FixedMatrix, _ b: FixedMatrix, operations: OperationRec
 
 /// A conv layer's per-position deltas (`batch x (channels * positions)`) as
 /// `(batch * positions) x channels`, the left operand of the weight update.
-func positionMajor(_ delta: FixedMatrix, channels: Int) -> FixedMatrix {
+func positionMajor(_ delta: FixedMatrix, channels: Int, threads: Int) -> FixedMatrix {
     FixedMatrix(rows: delta.count / channels, columns: channels,
-                codes: Convolution.channelMajorToPositionMajor(delta.codes, batch: delta.rows, channels: channels),
+                codes: Convolution.channelMajorToPositionMajor(delta.codes, batch: delta.rows, channels: channels,
+                                                               threads: threads),
                 format: delta.format)
 }
 
@@ -47,7 +48,7 @@ func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTra
     case .dense:
         return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates, operands: roles)
     case let .conv(_, outChannels, _, _):
-        return arithmetic.sums(positionMajor(delta, channels: outChannels), trace.inputPatches!, transposeA: true, role: .updates,
+        return arithmetic.sums(positionMajor(delta, channels: outChannels, threads: arithmetic.threads), trace.inputPatches!, transposeA: true, role: .updates,
                                operands: roles)
     }
 }

@@ -78,7 +78,7 @@ public struct Network: Sendable {
                     activated = product(current, weights[index], transposeB: true, threads: threads, counting: counting)
                 }
             case let .conv(shape, _, k, _):
-                let unfolded = Convolution.unfold(current, shape: shape, kernelSize: k)
+                let unfolded = Convolution.unfold(current, shape: shape, kernelSize: k, threads: threads)
                 activated = Convolution.forward(columns: unfolded, weight: weights[index], batch: current.rows, threads: threads,
                                                 counting: counting)
                 patches = unfolded
@@ -91,7 +91,8 @@ public struct Network: Sendable {
                 Elementwise.relu(&activated, recorder: recorder)
                 if let mask = masks?[index] { Elementwise.multiply(&activated, by: mask, recorder: recorder) }
                 if case .conv(_, _, _, true) = layer {
-                    let pooled = MaxPool.forward(activated, shape: layer.convolutionOutputShape!, recorder: recorder)
+                    let pooled = MaxPool.forward(activated, shape: layer.convolutionOutputShape!, threads: threads,
+                                                 recorder: recorder)
                     output = pooled.output
                     winners = pooled.winners
                 } else {
