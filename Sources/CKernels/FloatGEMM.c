@@ -54,7 +54,7 @@ static ck_float_tile float_tile(int path) {
 
 /*
  * a_packed[block][p][r] = A[row0 + block*mr + r, p0 + p], zero past `rows`.
- * Writes up to 8 floats past the last block's end (a_packed needs that padding).
+ * Writes up to 8 - mr floats past the last block's end (a_packed has 8 of padding).
  */
 static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, long mr, float *a_packed) {
     for (long block = 0; block * mr < rows; block++) {

@@ -69,7 +69,7 @@ public final class FloatPackedOperand: @unchecked Sendable {
 
 extension FloatGEMM {
     /// `b` packed for products on the active kernel path, its column panels shared
-    /// among up to `threads` threads as a product by it shares them.
+    /// among up to `threads` threads.
     public static func pack(_ b: StridedMatrix, threads: Int = 1) -> FloatPackedOperand {
         let path = KernelPath.active.code
         let packed = FloatPackedOperand(rows: b.rows, columns: b.columns, path: path)

@@ -95,7 +95,9 @@ void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
  * packs it for `path`: every k block's column panels, ck_float_packed_floats
  * floats in all. ck_float_pack_panels packs the panels of columns
  * [column_begin, column_end) (column_begin a multiple of the path's panel
- * width), so that parts of B may be packed on different threads.
+ * width, column_end one too or n), so that parts of B may be packed on
+ * different threads. ck_sgemm_packed's column range must start on a panel
+ * too (another start reads the wrong panel).
  */
 long ck_float_packed_floats(int path, long k, long n);
 void ck_float_pack_panels(int path, ck_float_view b, long column_begin, long column_end, float *packed);

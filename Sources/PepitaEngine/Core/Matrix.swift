@@ -70,9 +70,9 @@ public func product(_ a: Matrix, _ b: FloatPackedOperand, threads: Int, counting
     let m = a.rows, n = b.columns
     counting?.record(m: m, k: a.columns, n: n, accumulates: false, leftBytes: 4, rightBytes: 4, resultBytes: 4,
                      resultIsAccumulator: false)
+    if m * n == 0 || a.values.isEmpty { return Matrix(zeros: m, n) }
     let values = [Float](unsafeUninitializedCapacity: m * n) { c, count in
         count = m * n
-        guard count > 0 else { return }
         a.values.withUnsafeBufferPointer { aBuffer in
             let aView = StridedMatrix.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
             FloatGEMM.multiply(aView, b, into: c.baseAddress!, ldc: n, threads: threads)
