@@ -1,7 +1,8 @@
 /*
  * Float32 elementwise loops of a training step, per path: the momentum SGD
- * step and the dropout mask draw. Each element depends on its index only, so
- * callers may share a range among threads and get the same floats.
+ * step, the dropout mask draw and the transpose of a block (conv layouts).
+ * Each element depends on its index only, so callers may share a range among
+ * threads and get the same floats.
  */
 #include "Internal.h"
 
@@ -76,4 +77,15 @@ void ck_fill_bernoulli(float *values, long count, uint64_t base, uint64_t first_
     if (path == CK_PATH_AVX2) { bernoulli_avx2(values, count, base, first_index, limit, value); return; }
 #endif
     bernoulli_portable(values, count, base, first_index, limit, value);
+}
+
+void ck_transpose_float(const float *source, long rows, long columns, float *target) {
+    long r = 0;
+#if CK_X86
+    /* Eight rows at a time by the 8 x 8 in-register transpose (moves only). */
+    if (ck_active_path() != CK_PATH_SCALAR)
+        for (; r + 8 <= rows; r += 8) ck_pack_columns8_avx2(source + r * columns, columns, columns, target + r, rows);
+#endif
+    for (; r < rows; r++)
+        for (long c = 0; c < columns; c++) target[c * rows + r] = source[r * columns + c];
 }

@@ -1,9 +1,9 @@
 import CKernels
 
 /// The float32 elementwise loops of a training step that are large enough to
-/// matter (C, vectorised for the active kernel path, shared among up to
-/// `threads` threads in whole blocks): each element depends on its index only,
-/// so the floats are the same whatever the split.
+/// matter (C, vectorised for the active kernel path; the momentum step and the
+/// draws shared among up to `threads` threads in whole blocks): each element
+/// depends on its index only, so the floats are the same whatever the split.
 public enum FloatElementwise {
     /// Momentum SGD in place: `velocity[i] = momentum * velocity[i] + scale * update[i]`
     /// (two rounded products and a rounded sum, never fused), then `weights[i] -= velocity[i]`.
@@ -28,6 +28,12 @@ public enum FloatElementwise {
             ck_fill_bernoulli(start + elements.lowerBound, elements.count, base,
                               firstIndex &+ UInt64(elements.lowerBound), limit, value)
         }
+    }
+
+    /// `target[c * rows + r] = source[r * columns + c]`: a `rows x columns` block
+    /// transposed (eight rows at a time in registers on the AVX paths; moves only).
+    public static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
+        ck_transpose_float(source, rows, columns, target)
     }
 
     /// Elements per unit of work shared among threads.

@@ -18,10 +18,10 @@ final class ConvolutionTests: XCTestCase {
                 values.matrix(outChannels, shape.channels * kernelSize * kernelSize, scale: 1))
     }
 
-    func testLayoutChangesMoveEveryValueToItsIndexAndBack() {
-        // Sizes around the 16 x 16 tiles of the transpose, and an empty batch.
-        for (batch, positions, channels) in [(3, 7, 5), (2, 33, 17), (1, 16, 16), (4, 1, 40), (0, 9, 3)] {
-            let values = (0..<(batch * positions * channels)).map { Int64($0 * 7 - 3) }
+    private func assertLayoutChangesMoveEveryValue<Element: Equatable>(_ make: (Int) -> Element) {
+        // Sizes around the eight-row blocks of the float transpose, and an empty batch.
+        for (batch, positions, channels) in [(3, 7, 5), (2, 33, 17), (1, 16, 16), (4, 1, 40), (0, 9, 3), (2, 8, 9), (1, 576, 32)] {
+            let values = (0..<(batch * positions * channels)).map(make)
             let channelMajor = Convolution.positionMajorToChannelMajor(values, batch: batch, channels: channels)
             var expected = values
             for b in 0..<batch {
@@ -31,11 +31,18 @@ final class ConvolutionTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertEqual(channelMajor, expected, "\(batch) x \(positions) x \(channels)")
+            XCTAssertEqual(channelMajor, expected, "\(Element.self) \(batch) x \(positions) x \(channels)")
             XCTAssertEqual(Convolution.channelMajorToPositionMajor(channelMajor, batch: batch, channels: channels), values)
         }
         // No positions: a batch of empty samples.
-        XCTAssertEqual(Convolution.positionMajorToChannelMajor([Int64](), batch: 2, channels: 3), [])
+        XCTAssertEqual(Convolution.positionMajorToChannelMajor([Element](), batch: 2, channels: 3), [])
+    }
+
+    func testLayoutChangesMoveEveryValueToItsIndexAndBack() {
+        // Int64 (fixed-point sums) through the generic loop; Float through the
+        // vectorised transpose on every kernel path.
+        assertLayoutChangesMoveEveryValue { Int64($0 * 7 - 3) }
+        forEveryKernelPath { _ in assertLayoutChangesMoveEveryValue { Float($0 * 7 - 3) } }
     }
 
     func testSampleLoopsGiveTheSameResultOnOneTwoAndThreeThreads() {

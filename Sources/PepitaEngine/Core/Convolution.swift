@@ -109,15 +109,22 @@ public enum Convolution {
             values.withUnsafeBufferPointer { source in
                 guard block > 0 else { return }
                 perSample(batch: batch, elementsPerSample: block, threads: threads) { samples in
-                for b in samples {
-                    let from = source.baseAddress! + b * block, to = result.baseAddress! + b * block
-                    for row in 0..<rows {
-                        let line = from + row * columns
-                        for column in 0..<columns {
-                            (to + (column &* rows &+ row)).initialize(to: line[column])
+                    for b in samples {
+                        let from = source.baseAddress! + b * block, to = result.baseAddress! + b * block
+                        if Element.self == Float.self {
+                            // The float engine's layouts: the vectorised transpose.
+                            FloatElementwise.transpose(UnsafeRawPointer(from).assumingMemoryBound(to: Float.self), rows: rows,
+                                                       columns: columns,
+                                                       into: UnsafeMutableRawPointer(to).assumingMemoryBound(to: Float.self))
+                            continue
+                        }
+                        for row in 0..<rows {
+                            let line = from + row * columns
+                            for column in 0..<columns {
+                                (to + (column &* rows &+ row)).initialize(to: line[column])
+                            }
                         }
                     }
-                }
                 }
             }
             count = values.count
