@@ -1,10 +1,14 @@
 /*
  * Float32 elementwise loops of a training step, per path: the momentum SGD
- * step, the dropout mask draw and the transpose of a block (conv layouts).
+ * step, the dropout mask draw and the transpose of a block (conv layouts; also
+ * of Int64 exact sums, the fixed-point engine's conv layouts).
  * Each element depends on its index only, so callers may share a range among
  * threads and get the same floats.
  */
 #include "Internal.h"
+#if CK_X86
+#include <immintrin.h>
+#endif
 
 /* v = momentum * v + scale * u, then w -= v: two rounded products and a
    rounded sum, never a fused multiply-add (the Swift loop it replaced, and
@@ -87,5 +91,43 @@ void ck_transpose_float(const float *source, long rows, long columns, float *tar
         for (; r + 8 <= rows; r += 8) ck_pack_columns8_avx2(source + r * columns, columns, columns, target + r, rows);
 #endif
     for (; r < rows; r++)
+        for (long c = 0; c < columns; c++) target[c * rows + r] = source[r * columns + c];
+}
+
+#if CK_X86
+/* Four rows x four columns of 64-bit values transposed in registers. */
+CK_TARGET_AVX2 static void transpose_int64_avx2(const int64_t *source, long rows, long columns, int64_t *target) {
+    long r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        long c = 0;
+        for (; c + 4 <= columns; c += 4) {
+            const int64_t *s = source + r * columns + c;
+            __m256i r0 = _mm256_loadu_si256((const __m256i *)s), r1 = _mm256_loadu_si256((const __m256i *)(s + columns));
+            __m256i r2 = _mm256_loadu_si256((const __m256i *)(s + 2 * columns));
+            __m256i r3 = _mm256_loadu_si256((const __m256i *)(s + 3 * columns));
+            __m256i t0 = _mm256_unpacklo_epi64(r0, r1), t1 = _mm256_unpackhi_epi64(r0, r1);
+            __m256i t2 = _mm256_unpacklo_epi64(r2, r3), t3 = _mm256_unpackhi_epi64(r2, r3);
+            int64_t *t = target + c * rows + r;
+            _mm256_storeu_si256((__m256i *)t, _mm256_permute2x128_si256(t0, t2, 0x20));
+            _mm256_storeu_si256((__m256i *)(t + rows), _mm256_permute2x128_si256(t1, t3, 0x20));
+            _mm256_storeu_si256((__m256i *)(t + 2 * rows), _mm256_permute2x128_si256(t0, t2, 0x31));
+            _mm256_storeu_si256((__m256i *)(t + 3 * rows), _mm256_permute2x128_si256(t1, t3, 0x31));
+        }
+        for (; c < columns; c++)
+            for (long g = 0; g < 4; g++) target[c * rows + r + g] = source[(r + g) * columns + c];
+    }
+    for (; r < rows; r++)
+        for (long c = 0; c < columns; c++) target[c * rows + r] = source[r * columns + c];
+}
+#endif
+
+void ck_transpose_int64(const int64_t *source, long rows, long columns, int64_t *target) {
+#if CK_X86
+    if (ck_active_path() != CK_PATH_SCALAR) {
+        transpose_int64_avx2(source, rows, columns, target);
+        return;
+    }
+#endif
+    for (long r = 0; r < rows; r++)
         for (long c = 0; c < columns; c++) target[c * rows + r] = source[r * columns + c];
 }

@@ -36,6 +36,11 @@ public enum FloatElementwise {
         ck_transpose_float(source, rows, columns, target)
     }
 
+    /// The same for Int64 (exact sums), four rows at a time on the AVX paths.
+    public static func transpose(_ source: UnsafePointer<Int64>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Int64>) {
+        ck_transpose_int64(source, rows, columns, target)
+    }
+
     /// Elements per unit of work shared among threads.
     static let block = 1 << 12
     /// About how many multiply-add-sized operations an element costs, to weigh a

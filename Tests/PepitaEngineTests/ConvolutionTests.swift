@@ -39,10 +39,13 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testLayoutChangesMoveEveryValueToItsIndexAndBack() {
-        // Int64 (fixed-point sums) through the generic loop; Float through the
-        // vectorised transpose on every kernel path.
-        assertLayoutChangesMoveEveryValue { Int64($0 * 7 - 3) }
-        forEveryKernelPath { _ in assertLayoutChangesMoveEveryValue { Float($0 * 7 - 3) } }
+        // Int16 codes through the generic loop; Float and Int64 (fixed-point sums)
+        // through the vectorised transposes on every kernel path.
+        assertLayoutChangesMoveEveryValue { Int16(truncatingIfNeeded: $0 * 7 - 3) }
+        forEveryKernelPath { _ in
+            assertLayoutChangesMoveEveryValue { Float($0 * 7 - 3) }
+            assertLayoutChangesMoveEveryValue { Int64($0 * 7 - 3) << 33 | Int64($0) }
+        }
     }
 
     func testSampleLoopsGiveTheSameResultOnOneTwoAndThreeThreads() {

@@ -111,11 +111,17 @@ public enum Convolution {
                 perSample(batch: batch, elementsPerSample: block, threads: threads) { samples in
                     for b in samples {
                         let from = source.baseAddress! + b * block, to = result.baseAddress! + b * block
+                        // The float engine's layouts and the fixed-point sums: the vectorised transposes.
                         if Element.self == Float.self {
-                            // The float engine's layouts: the vectorised transpose.
                             FloatElementwise.transpose(UnsafeRawPointer(from).assumingMemoryBound(to: Float.self), rows: rows,
                                                        columns: columns,
                                                        into: UnsafeMutableRawPointer(to).assumingMemoryBound(to: Float.self))
+                            continue
+                        }
+                        if Element.self == Int64.self {
+                            FloatElementwise.transpose(UnsafeRawPointer(from).assumingMemoryBound(to: Int64.self), rows: rows,
+                                                       columns: columns,
+                                                       into: UnsafeMutableRawPointer(to).assumingMemoryBound(to: Int64.self))
                             continue
                         }
                         for row in 0..<rows {
