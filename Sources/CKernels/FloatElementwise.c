@@ -44,18 +44,11 @@ void ck_float_momentum(float *weights, float *velocity, const float *update, lon
     float_momentum_portable(weights, velocity, update, count, momentum, scale);
 }
 
-/* SplitMix64's finaliser (RandomStream.mix64). */
-static inline __attribute__((always_inline)) uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static inline __attribute__((always_inline)) void bernoulli_loop(float *values, long count, uint64_t base,
                                                                  uint64_t first_index, uint64_t limit, float value) {
     const uint64_t golden = 0x9E3779B97F4A7C15ull;
     for (long i = 0; i < count; i++) {
-        uint64_t bits = mix64(base + (first_index + (uint64_t)i + 1) * golden);
+        uint64_t bits = ck_mix(base + (first_index + (uint64_t)i + 1) * golden);
         values[i] = (bits >> 40) < limit ? value : 0.0f;
     }
 }

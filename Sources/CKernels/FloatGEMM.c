@@ -152,8 +152,8 @@ void ck_float_pack_panels(int path, ck_float_view b, long column_begin, long col
     }
 }
 
-/* ck_sgemm and ck_sgemm_packed: B's panels packed here, or taken from `prepacked`. */
-static void sgemm(int path, ck_float_view a, ck_float_view b, const float *prepacked, long n, float *c, long ldc,
+/* ck_sgemm and ck_sgemm_packed: B's panels packed here from `b`, or (b NULL) taken from `prepacked`. */
+static void sgemm(int path, ck_float_view a, const ck_float_view *b, const float *prepacked, long n, float *c, long ldc,
                   long row_begin, long row_end, long column_begin, long column_end, int accumulate) {
     long k = a.columns, rows = row_end - row_begin;
     if (rows <= 0 || column_end <= column_begin) return;
@@ -168,7 +168,7 @@ static void sgemm(int path, ck_float_view a, ck_float_view b, const float *prepa
     long block_depth = ck_block_depth(k, float_depth_limit, 1);
     long row_blocks = (rows + mr - 1) / mr;
     float *a_packed = ck_allocate(sizeof(float) * (row_blocks * mr * block_depth + 8));
-    float *b_packing = prepacked ? NULL : ck_allocate(sizeof(float) * nr * block_depth);
+    float *b_packing = b ? ck_allocate(sizeof(float) * nr * block_depth) : NULL;
     float edge[8 * 32];
     for (long p0 = 0; p0 < k; p0 += block_depth) {
         long depth = ck_min(block_depth, k - p0);
@@ -177,10 +177,10 @@ static void sgemm(int path, ck_float_view a, ck_float_view b, const float *prepa
         for (long column0 = column_begin; column0 < column_end; column0 += nr) {
             long width = ck_min(nr, column_end - column0);
             const float *b_packed = b_packing;
-            if (prepacked) {
-                b_packed = prepacked_panel(prepacked, n, nr, p0, depth, column0);
+            if (b) {
+                pack_b(*b, p0, depth, column0, width, nr, b_packing);
             } else {
-                pack_b(b, p0, depth, column0, width, nr, b_packing);
+                b_packed = prepacked_panel(prepacked, n, nr, p0, depth, column0);
             }
             for (long block = 0; block < row_blocks; block++) {
                 long i = row_begin + block * mr, height = ck_min(mr, row_end - i);
@@ -203,11 +203,10 @@ static void sgemm(int path, ck_float_view a, ck_float_view b, const float *prepa
 
 void ck_sgemm(int path, ck_float_view a, ck_float_view b, float *c, long ldc,
               long row_begin, long row_end, long column_begin, long column_end, int accumulate) {
-    sgemm(path, a, b, NULL, b.columns, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
+    sgemm(path, a, &b, NULL, b.columns, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
 }
 
 void ck_sgemm_packed(int path, ck_float_view a, const float *packed, long n, float *c, long ldc,
                      long row_begin, long row_end, long column_begin, long column_end, int accumulate) {
-    ck_float_view unused = {NULL, a.columns, n, 0, 0};
-    sgemm(path, a, unused, packed, n, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
+    sgemm(path, a, NULL, packed, n, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
 }

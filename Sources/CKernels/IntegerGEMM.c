@@ -94,16 +94,12 @@ void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
     int16_range_portable(view, minimum, maximum);
 }
 
-static int64_t magnitude(int32_t low, int32_t high) {
-    int64_t a = low < 0 ? -(int64_t)low : low, b = high < 0 ? -(int64_t)high : high;
-    return a > b ? a : b;
-}
 
 int ck_igemm_method(int path, int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max) {
     if (path == CK_PATH_SCALAR || !ck_path_supported(path)) return CK_INT_EXACT64;
     if (path == CK_PATH_AVX512 && a_min >= -128 && a_max <= 127 && b_min >= -128 && b_max <= 127)
         return CK_INT_QUADS8;
-    int64_t bound = magnitude(a_min, a_max) * magnitude(b_min, b_max);
+    int64_t bound = ck_range_magnitude(a_min, a_max) * ck_range_magnitude(b_min, b_max);
     if (bound == 0 || INT32_MAX / bound >= shortest_pairs_run) return CK_INT_PAIRS16;
     return CK_INT_SPLIT16;
 }
@@ -333,8 +329,8 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
         : path == CK_PATH_AVX512 ? ck_pairs_tile_avx512 : ck_pairs_tile_avx2;
     long limit = method == CK_INT_QUADS8 ? quads_depth_limit : pairs_depth_limit;
     if (method != CK_INT_QUADS8) {
-        int64_t b_bound = method == CK_INT_SPLIT16 ? 255 : magnitude(b_min, b_max);
-        int64_t bound = magnitude(a_min, a_max) * b_bound;
+        int64_t b_bound = method == CK_INT_SPLIT16 ? 255 : ck_range_magnitude(b_min, b_max);
+        int64_t bound = ck_range_magnitude(a_min, a_max) * b_bound;
         long run = bound == 0 ? limit : (long)(INT32_MAX / bound) / 2 * 2;
         limit = ck_min(limit, run);
     }

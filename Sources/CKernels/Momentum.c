@@ -122,7 +122,7 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
     ck_narrowing_tally wide0 = {t0.saturations, t0.rounded_to_zero, t0.max_magnitude};
     ck_narrowing_counts_add(&counts[0], wide0);
     if (with_updates) {
-        uint64_t factor_magnitude = factor < 0 ? (uint64_t)0 - (uint64_t)factor : (uint64_t)factor;
+        uint64_t factor_magnitude = ck_magnitude64(factor);
         ck_narrowing_tally wide1 = {saturations1, rounded_to_zero1, (uint64_t)largest_sum * factor_magnitude};
         ck_narrowing_tally wide2 = {t2.saturations, t2.rounded_to_zero, t2.max_magnitude};
         ck_narrowing_tally wide3 = {t3.saturations, t3.rounded_to_zero, t3.max_magnitude};
@@ -135,7 +135,6 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
     *unmoved += moved_not;
 }
 
-static uint64_t magnitude_of(int64_t value) { return value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value; }
 
 static int narrowing_fits_32_bits(ck_narrowing_spec narrowing, int mode) {
     /* A format holding 0 also lets the vector loops pad with zeros that count nothing. */
@@ -159,13 +158,13 @@ static int momentum_fits_32_bits(const ck_momentum_layer *layer) {
     if (!narrowing_fits_32_bits(n[0], mode) || !narrowing_fits_32_bits(n[4], mode)) return 0;
     if (n[0].shift < 0 || n[0].shift > 31 || n[4].shift < 0 || n[4].shift > 31) return 0;
     if (layer->weight_align < 0 || layer->weight_align > 15 || layer->velocity_align < 0 || layer->velocity_align > 15) return 0;
-    if (magnitude_of(layer->momentum_mantissa) > ((uint64_t)1 << 15)) return 0;
+    if (ck_magnitude64(layer->momentum_mantissa) > ((uint64_t)1 << 15)) return 0;
     if (layer->update_sums != 0) {
         for (int k = 1; k <= 3; k++) {
             if (!narrowing_fits_32_bits(n[k], mode)) return 0;
         }
         if (n[1].shift < 0 || n[1].shift > 62 || n[2].shift < -15 || n[2].shift > 31 || n[3].shift != 0) return 0;
-        if (layer->update_sums_bound > (uint64_t)INT32_MAX || magnitude_of(layer->factor_mantissa) > (uint64_t)INT32_MAX) return 0;
+        if (layer->update_sums_bound > (uint64_t)INT32_MAX || ck_magnitude64(layer->factor_mantissa) > (uint64_t)INT32_MAX) return 0;
     }
     return 1;
 }
@@ -202,13 +201,6 @@ static int momentum_shapes_known(const ck_momentum_layer *layer) {
         int state = layer->narrowings[0].mode, updates = layer->narrowings[1].mode, weights = layer->narrowings[4].mode; \
         int with_updates = layer->update_sums != 0, store_codes = layer->update_codes != 0; \
         int shaped = momentum_shapes_known(layer); \
-        if (momentum_fits_32_bits(layer)) { \
-            switch (state) { \
-            CK_MOMENTUM32_MODE_CASE(CK_ROUND_NEAREST_EVEN) \
-            CK_MOMENTUM32_MODE_CASE(CK_ROUND_NEAREST_AWAY) \
-            CK_MOMENTUM32_MODE_CASE(CK_ROUND_TRUNCATE) \
-            } \
-        } \
         if (state == updates && state == weights && !store_codes) { \
             switch (state) { \
             CK_MOMENTUM_MODE_CASE(CK_ROUND_NEAREST_EVEN) \
@@ -221,26 +213,33 @@ static int momentum_shapes_known(const ck_momentum_layer *layer) {
     }
 
 CK_MOMENTUM_BY_MODE(momentum_portable, )
+
+/* Layers momentum_fits_32_bits admits, on the portable path (the x86 paths run ck_momentum32_x86). */
+static void momentum32_portable(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved) {
+    int with_updates = layer->update_sums != 0;
+    switch (layer->narrowings[0].mode) {
+    CK_MOMENTUM32_MODE_CASE(CK_ROUND_NEAREST_EVEN)
+    CK_MOMENTUM32_MODE_CASE(CK_ROUND_NEAREST_AWAY)
+    CK_MOMENTUM32_MODE_CASE(CK_ROUND_TRUNCATE)
+    }
+    momentum_portable(layer, counts, unmoved); /* not reached: the gate admits deterministic modes only */
+}
 #if CK_X86
 CK_MOMENTUM_BY_MODE(momentum_avx2, CK_TARGET_AVX2)
 CK_MOMENTUM_BY_MODE(momentum_avx512, CK_TARGET_AVX512)
 #endif
 
 void ck_momentum_update(const ck_momentum_layer *layer, ck_narrowing_counts counts[5], long *unmoved) {
+    int fits_32_bits = momentum_fits_32_bits(layer);
 #if CK_X86
     int path = ck_active_path();
-    if ((path == CK_PATH_AVX512 || path == CK_PATH_AVX2) && momentum_fits_32_bits(layer)) {
-        ck_momentum32_x86(layer, counts, unmoved);
-        return;
-    }
-    if (path == CK_PATH_AVX512) {
-        momentum_avx512(layer, counts, unmoved);
-        return;
-    }
-    if (path == CK_PATH_AVX2) {
-        momentum_avx2(layer, counts, unmoved);
+    if (path == CK_PATH_AVX512 || path == CK_PATH_AVX2) {
+        if (fits_32_bits) ck_momentum32_x86(layer, counts, unmoved);
+        else if (path == CK_PATH_AVX512) momentum_avx512(layer, counts, unmoved);
+        else momentum_avx2(layer, counts, unmoved);
         return;
     }
 #endif
-    momentum_portable(layer, counts, unmoved);
+    if (fits_32_bits) momentum32_portable(layer, counts, unmoved);
+    else momentum_portable(layer, counts, unmoved);
 }

@@ -29,8 +29,8 @@ CK_TARGET_AVX2 static narrowing32 narrowing32_make(int shift, int32_t min_code, 
     narrowing32 n;
     n.left = _mm_cvtsi32_si128(left);
     n.right = _mm_cvtsi32_si128(right);
-    n.mask = _mm256_set1_epi32((int32_t)(((uint32_t)1 << right) - 1));
-    n.half = _mm256_set1_epi32(right > 0 ? (int32_t)((uint32_t)1 << (right - 1)) : INT32_MAX);
+    n.mask = _mm256_set1_epi32(ck_mask32(right));
+    n.half = _mm256_set1_epi32(ck_half32(right));
     n.min = _mm256_set1_epi32(min_code);
     n.max = _mm256_set1_epi32(max_code);
     return n;
@@ -390,24 +390,19 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_we
     t->moved_not += sum16(counted.unmoved);
 }
 
-static int32_t code_magnitude(int32_t min_code, int32_t max_code) {
-    int32_t low = min_code < 0 ? -min_code : min_code, high = max_code < 0 ? -max_code : max_code;
-    return low > high ? low : high;
-}
-
 /* Whether pass B fits in 16-bit lanes (see velocity_and_weights_b16), given weights inside their format. */
 static int pass_b16_fits(const ck_momentum_layer *layer, int with_updates) {
     const ck_narrowing_spec *n = layer->narrowings;
     int64_t momentum = layer->momentum_mantissa;
     if (n[0].shift < 1 || n[0].shift > 15 || momentum < 0 || momentum >= ((int64_t)1 << n[0].shift)) return 0;
     if (n[4].shift > 15) return 0;
-    int32_t velocity = code_magnitude(n[0].min_code, n[0].max_code);
+    int32_t velocity = (int32_t)ck_range_magnitude(n[0].min_code, n[0].max_code);
     if (with_updates) {
         /* v + u' inside Int16 for every v of format 0 and u' of format 2. */
         if ((int64_t)n[0].max_code + n[2].max_code > INT16_MAX || (int64_t)n[0].min_code + n[2].min_code < INT16_MIN) return 0;
-        velocity = code_magnitude(n[3].min_code, n[3].max_code);
+        velocity = (int32_t)ck_range_magnitude(n[3].min_code, n[3].max_code);
     }
-    int64_t weight = code_magnitude(n[4].min_code, n[4].max_code);
+    int64_t weight = ck_range_magnitude(n[4].min_code, n[4].max_code);
     return (weight << layer->weight_align) + ((int64_t)velocity << layer->velocity_align) <= INT16_MAX;
 }
 
@@ -472,8 +467,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     }
     const narrowing32 n1 = narrowing32_make(spec[1].shift, spec[1].min_code, spec[1].max_code);
     const narrowing32 n2 = narrowing32_make(spec[2].shift, spec[2].min_code, spec[2].max_code);
-    const uint64_t factor = layer->factor_mantissa < 0 ? (uint64_t)0 - (uint64_t)layer->factor_mantissa
-                                                       : (uint64_t)layer->factor_mantissa;
+    const uint64_t factor = ck_magnitude64(layer->factor_mantissa);
     const int small_products = spec[1].shift <= 31 && (factor == 0 || layer->update_sums_bound <= (uint64_t)INT32_MAX / factor);
     const __m256i factor8 = _mm256_set1_epi32((int32_t)layer->factor_mantissa);
     momentum_totals t;
