@@ -33,12 +33,10 @@ public enum FloatGEMM {
         if TilePartition.finishedTrivially(a, b, into: c, ldc: ldc, accumulate: accumulate) { return }
         let path = KernelPath.active.code
         let m = a.rows, n = b.columns, k = a.columns
-        let rowBlock = Int(ck_float_row_block(path)), panelWidth = Int(ck_float_panel_width(path))
         let aView = ck_float_view(a), bView = ck_float_view(b)
-        let panelCount = (n + panelWidth - 1) / panelWidth
-        TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
-            ck_sgemm(path, aView, bView, c, ldc, rows.lowerBound, rows.upperBound,
-                     panels.lowerBound * panelWidth, min(n, panels.upperBound * panelWidth), accumulate ? 1 : 0)
+        runTiles(m: m, n: n, k: k, path: path, threads: threads) { rows, columns in
+            ck_sgemm(path, aView, bView, c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound,
+                     accumulate ? 1 : 0)
         }
     }
 }
@@ -74,10 +72,11 @@ extension FloatGEMM {
         let path = KernelPath.active.code
         let packed = FloatPackedOperand(rows: b.rows, columns: b.columns, path: path)
         guard b.rows > 0 && b.columns > 0 else { return packed }
-        let panelWidth = Int(ck_float_panel_width(path)), bView = ck_float_view(b), target = packed.storage.baseAddress!
-        let panelCount = (b.columns + panelWidth - 1) / panelWidth
-        TilePartition.run(rows: 1, rowBlock: 1, panels: panelCount, multiplyAdds: b.rows * b.columns, threads: threads) { _, panels in
-            ck_float_pack_panels(path, bView, panels.lowerBound * panelWidth, min(b.columns, panels.upperBound * panelWidth), target)
+        let bView = ck_float_view(b), target = packed.storage.baseAddress!
+        // One row: the split is over the panels, the work that of k x n copies.
+        TilePartition.runTiles(m: 1, n: b.columns, k: b.rows, rowBlock: 1, panelWidth: Int(ck_float_panel_width(path)),
+                               threads: threads) { _, columns in
+            ck_float_pack_panels(path, bView, columns.lowerBound, columns.upperBound, target)
         }
         return packed
     }
@@ -93,13 +92,17 @@ extension FloatGEMM {
                                            accumulate: accumulate) { return }
         let m = a.rows, n = b.columns, k = a.columns
         let path = b.path
-        let rowBlock = Int(ck_float_row_block(path)), panelWidth = Int(ck_float_panel_width(path))
         let aView = ck_float_view(a), packed = UnsafePointer(b.storage.baseAddress!)
-        let panelCount = (n + panelWidth - 1) / panelWidth
-        TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
-            ck_sgemm_packed(path, aView, packed, n, c, ldc, rows.lowerBound, rows.upperBound,
-                            panels.lowerBound * panelWidth, min(n, panels.upperBound * panelWidth), accumulate ? 1 : 0)
+        runTiles(m: m, n: n, k: k, path: path, threads: threads) { rows, columns in
+            ck_sgemm_packed(path, aView, packed, n, c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound,
+                            columns.upperBound, accumulate ? 1 : 0)
         }
+    }
+
+    /// `TilePartition.runTiles` with the float tile of `path`.
+    private static func runTiles(m: Int, n: Int, k: Int, path: Int32, threads: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
+        TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_float_row_block(path)),
+                               panelWidth: Int(ck_float_panel_width(path)), threads: threads, body)
     }
 }
 

@@ -40,12 +40,10 @@ public enum IntegerGEMM {
         let aView = ck_int16_view(a), bView = ck_int16_view(b)
         let aRange = aView.codeRange(threads: threads), bRange = bView.codeRange(threads: threads)
         let sumBound = productBound(k: k, aCodes: aRange, bCodes: bRange)
-        let rowBlock = Int(ck_int_row_block(path)), panelWidth = Int(ck_int_panel_width(path))
-        let panelCount = (n + panelWidth - 1) / panelWidth
-        TilePartition.run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
+        TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_int_row_block(path)), panelWidth: Int(ck_int_panel_width(path)),
+                               threads: threads) { rows, columns in
             ck_igemm(path, aView, bView, aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
-                     c, ldc, rows.lowerBound, rows.upperBound,
-                     panels.lowerBound * panelWidth, min(n, panels.upperBound * panelWidth), accumulate ? 1 : 0)
+                     c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, accumulate ? 1 : 0)
         }
         return sumBound
     }

@@ -14,7 +14,7 @@ public enum TilePartition {
     static func run(rows m: Int, rowBlock: Int, panels panelCount: Int, multiplyAdds: Int, threads: Int,
                     _ body: (Range<Int>, Range<Int>) -> Void) {
         let rowGroupCount = (m + rowBlock - 1) / rowBlock
-        let workers = max(1, min(threads, 64))
+        let workers = partSlots(threads: threads)
         guard workers > 1, multiplyAdds >= threadingThreshold else {
             body(0..<m, 0..<panelCount)
             return
@@ -29,6 +29,17 @@ public enum TilePartition {
             } else {
                 body((first * rowBlock)..<min(m, last * rowBlock), 0..<panelCount)
             }
+        }
+    }
+
+    /// `run` for an `m x n` product summed over `k` whose columns go in panels of
+    /// `panelWidth`: calls `body(rows, columns)` with each part's rows and column
+    /// range (whole panels, the last one cut at `n`).
+    static func runTiles(m: Int, n: Int, k: Int, rowBlock: Int, panelWidth: Int, threads: Int,
+                         _ body: (Range<Int>, Range<Int>) -> Void) {
+        let panelCount = (n + panelWidth - 1) / panelWidth
+        run(rows: m, rowBlock: rowBlock, panels: panelCount, multiplyAdds: m * n * k, threads: threads) { rows, panels in
+            body(rows, (panels.lowerBound * panelWidth)..<min(n, panels.upperBound * panelWidth))
         }
     }
 

@@ -20,6 +20,15 @@ public struct Matrix: Equatable, Sendable {
         self.init(rows: rows, columns: columns, values: [Float](repeating: 0, count: rows * columns))
     }
 
+    /// A matrix whose every element `fill` writes through the buffer it is
+    /// given (uninitialised memory: no zeroing first).
+    public init(rows: Int, columns: Int, writingEvery fill: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        self.init(rows: rows, columns: columns, values: [Float](unsafeUninitializedCapacity: rows * columns) { buffer, count in
+            fill(buffer)
+            count = rows * columns
+        })
+    }
+
     public subscript(row: Int, column: Int) -> Float {
         get { values[row * columns + column] }
         set { values[row * columns + column] = newValue }
@@ -57,12 +66,8 @@ public func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transpos
         result.values.withUnsafeMutableBufferPointer { multiply(into: $0.baseAddress!) }
         return result
     }
-    // A fresh result is written whole by the product: no zeroing first.
-    let values = [Float](unsafeUninitializedCapacity: m * n) { c, count in
-        multiply(into: c.baseAddress!)
-        count = m * n
-    }
-    return Matrix(rows: m, columns: n, values: values)
+    // A fresh result is written whole by the product.
+    return Matrix(rows: m, columns: n) { multiply(into: $0.baseAddress!) }
 }
 
 /// `a * b` with `b` already packed (`FloatGEMM.pack`), counted as `product` counts it.
@@ -71,12 +76,10 @@ public func product(_ a: Matrix, _ b: FloatPackedOperand, threads: Int, counting
     counting?.record(m: m, k: a.columns, n: n, accumulates: false, leftBytes: 4, rightBytes: 4, resultBytes: 4,
                      resultIsAccumulator: false)
     if m * n == 0 || a.values.isEmpty { return Matrix(zeros: m, n) }
-    let values = [Float](unsafeUninitializedCapacity: m * n) { c, count in
-        count = m * n
+    return Matrix(rows: m, columns: n) { c in
         a.values.withUnsafeBufferPointer { aBuffer in
             let aView = StridedMatrix.rowMajor(aBuffer.baseAddress!, rows: a.rows, columns: a.columns)
             FloatGEMM.multiply(aView, b, into: c.baseAddress!, ldc: n, threads: threads)
         }
     }
-    return Matrix(rows: m, columns: n, values: values)
 }

@@ -44,9 +44,11 @@ public struct RandomStream: Sendable, Equatable, Codable {
     @inline(__always)
     public mutating func next() -> UInt64 {
         counter &+= 1
-        let base = RandomStream.mix64(seed ^ RandomStream.mix64(stream &* RandomStream.golden))
         return RandomStream.mix64(base &+ counter &* RandomStream.golden)
     }
+
+    /// The stream's starting point: `seed` mixed with the stream number.
+    private var base: UInt64 { RandomStream.mix64(seed ^ RandomStream.mix64(stream &* RandomStream.golden)) }
 
     /// A float uniform in [0, 1) with 24 random bits.
     @inline(__always)
@@ -63,7 +65,6 @@ public struct RandomStream: Sendable, Equatable, Codable {
     /// draw depends on its index only).
     public mutating func fillBernoulli(_ values: UnsafeMutableBufferPointer<Float>, probability: Float, value: Float,
                                        threads: Int = 1) {
-        let base = RandomStream.mix64(seed ^ RandomStream.mix64(stream &* RandomStream.golden))
         let limit = !(probability > 0) ? 0 : probability >= 1 ? UInt64(1) << 24 : UInt64((probability * 0x1p24).rounded(.up))
         FloatElementwise.fillBernoulli(values, base: base, firstIndex: counter, limit: limit, value: value, threads: threads)
         counter = counter &+ UInt64(values.count)

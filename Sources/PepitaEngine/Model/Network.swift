@@ -151,9 +151,6 @@ public func dropoutMasks(for architecture: Architecture, batch: Int, keep: Float
                          threads: Int = 1) -> [Matrix?] {
     architecture.layers.enumerated().map { index, layer in
         guard keep < 1, index < architecture.layers.count - 1, case let .dense(_, outputs) = layer else { return nil }
-        var mask = Matrix(zeros: batch, outputs)
-        let scale = 1 / keep
-        mask.values.withUnsafeMutableBufferPointer { random.fillBernoulli($0, probability: keep, value: scale, threads: threads) }
-        return mask
+        return Matrix(rows: batch, columns: outputs) { random.fillBernoulli($0, probability: keep, value: 1 / keep, threads: threads) }
     }
 }
