@@ -58,10 +58,12 @@ public struct RoleFormat: Codable, Equatable, Sendable {
 
     /// The format for a tensor whose largest magnitude is `maxAbs`: the static
     /// one, or for dynamic scaling the finest that holds `maxAbs` unsaturated.
-    public func format(forMaxAbs maxAbs: Double) -> FixedPointFormat {
+    /// `maxAbs` is evaluated only for dynamic scaling (callers pass the scan
+    /// for the largest magnitude itself, which a static format skips).
+    public func format(forMaxAbs maxAbs: @autoclosure () -> Double) -> FixedPointFormat {
         let fraction = scaling == .static
             ? fractionalBits!
-            : FixedPoint.dynamicFractionalBits(maxAbs: maxAbs, totalBits: bits, signed: signed)
+            : FixedPoint.dynamicFractionalBits(maxAbs: maxAbs(), totalBits: bits, signed: signed)
         return FixedPointFormat(totalBits: bits, fractionalBits: fraction, signed: signed)
     }
 

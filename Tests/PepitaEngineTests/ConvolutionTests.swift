@@ -18,7 +18,7 @@ final class ConvolutionTests: XCTestCase {
                 values.matrix(outChannels, shape.channels * kernelSize * kernelSize, scale: 1))
     }
 
-    private func assertLayoutChangesMoveEveryValue<Element: Equatable>(_ make: (Int) -> Element) {
+    private func assertLayoutChangesMoveEveryValue<Element: Equatable & TransposableElement>(_ make: (Int) -> Element) {
         // Sizes around the eight-row blocks of the float transpose, and an empty batch.
         for (batch, positions, channels) in [(3, 7, 5), (2, 33, 17), (1, 16, 16), (4, 1, 40), (0, 9, 3), (2, 8, 9), (1, 576, 32)] {
             let values = (0..<(batch * positions * channels)).map(make)

@@ -1,5 +1,37 @@
 import Quantized
 
+/// Elements the conv layout changes move: `transpose` writes
+/// `target[c * rows + r] = source[r * columns + c]` into uninitialised memory.
+/// Float (the float engine) and Int64 (fixed-point sums) use the vectorised C
+/// transposes; other elements (Int16 codes) the plain loop.
+public protocol TransposableElement {
+    static func transpose(_ source: UnsafePointer<Self>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Self>)
+}
+
+extension TransposableElement {
+    /// Reads each row once and writes `columns` lines side by side.
+    public static func transpose(_ source: UnsafePointer<Self>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Self>) {
+        for row in 0..<rows {
+            let line = source + row * columns
+            for column in 0..<columns { (target + (column &* rows &+ row)).initialize(to: line[column]) }
+        }
+    }
+}
+
+extension Float: TransposableElement {
+    public static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
+        FloatElementwise.transpose(source, rows: rows, columns: columns, into: target)
+    }
+}
+
+extension Int64: TransposableElement {
+    public static func transpose(_ source: UnsafePointer<Int64>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Int64>) {
+        FloatElementwise.transpose(source, rows: rows, columns: columns, into: target)
+    }
+}
+
+extension Int16: TransposableElement {}
+
 /// Convolution (stride 1, no padding) and 2x2 max pooling on batches stored
 /// `batch x (channels * height * width)` in C, H, W order.
 ///
@@ -84,24 +116,22 @@ public enum Convolution {
     }
 
     /// `(batch*positions) x channels` -> `batch x (channels*positions)`.
-    public static func positionMajorToChannelMajor<Element>(_ values: [Element], batch: Int, channels: Int,
+    public static func positionMajorToChannelMajor<Element: TransposableElement>(_ values: [Element], batch: Int, channels: Int,
                                                             threads: Int = 1) -> [Element] {
         let positions = values.isEmpty ? 0 : values.count / (batch * channels)
         return transposedPerSample(values, batch: batch, rows: positions, columns: channels, threads: threads)
     }
 
     /// `batch x (channels*positions)` -> `(batch*positions) x channels`.
-    public static func channelMajorToPositionMajor<Element>(_ values: [Element], batch: Int, channels: Int,
+    public static func channelMajorToPositionMajor<Element: TransposableElement>(_ values: [Element], batch: Int, channels: Int,
                                                             threads: Int = 1) -> [Element] {
         let positions = values.isEmpty ? 0 : values.count / (batch * channels)
         return transposedPerSample(values, batch: batch, rows: channels, columns: positions, threads: threads)
     }
 
-    /// Each sample's `rows x columns` block transposed: a plain loop over
-    /// buffers (no per-element uniqueness or bounds checks) reading each row
-    /// once and writing `columns` lines side by side; samples shared among up
-    /// to `threads` threads.
-    static func transposedPerSample<Element>(_ values: [Element], batch: Int, rows: Int, columns: Int,
+    /// Each sample's `rows x columns` block transposed (`Element.transpose`);
+    /// samples shared among up to `threads` threads.
+    static func transposedPerSample<Element: TransposableElement>(_ values: [Element], batch: Int, rows: Int, columns: Int,
                                              threads: Int = 1) -> [Element] {
         let block = rows * columns
         precondition(values.count == batch * block, "\(values.count) values for \(batch) samples of \(rows) x \(columns)")
@@ -110,26 +140,8 @@ public enum Convolution {
                 guard block > 0 else { return }
                 perSample(batch: batch, elementsPerSample: block, threads: threads) { samples in
                     for b in samples {
-                        let from = source.baseAddress! + b * block, to = result.baseAddress! + b * block
-                        // The float engine's layouts and the fixed-point sums: the vectorised transposes.
-                        if Element.self == Float.self {
-                            FloatElementwise.transpose(UnsafeRawPointer(from).assumingMemoryBound(to: Float.self), rows: rows,
-                                                       columns: columns,
-                                                       into: UnsafeMutableRawPointer(to).assumingMemoryBound(to: Float.self))
-                            continue
-                        }
-                        if Element.self == Int64.self {
-                            FloatElementwise.transpose(UnsafeRawPointer(from).assumingMemoryBound(to: Int64.self), rows: rows,
-                                                       columns: columns,
-                                                       into: UnsafeMutableRawPointer(to).assumingMemoryBound(to: Int64.self))
-                            continue
-                        }
-                        for row in 0..<rows {
-                            let line = from + row * columns
-                            for column in 0..<columns {
-                                (to + (column &* rows &+ row)).initialize(to: line[column])
-                            }
-                        }
+                        Element.transpose(source.baseAddress! + b * block, rows: rows, columns: columns,
+                                          into: result.baseAddress! + b * block)
                     }
                 }
             }

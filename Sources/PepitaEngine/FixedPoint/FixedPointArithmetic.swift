@@ -45,9 +45,7 @@ public final class FixedPointArithmetic {
     /// Float values narrowed to `role`'s format (dynamic scaling: from their max |value|).
     public func quantize(_ matrix: Matrix, role: TensorRole, format: FixedPointFormat? = nil) -> FixedMatrix {
         let settings = config[role]
-        // A static format needs no scan for the largest |value|.
-        let target = format ?? settings.format(forMaxAbs: settings.scaling == .static
-            ? 0 : Double(matrix.values.reduce(Float(0)) { max($0, abs($1)) }))
+        let target = format ?? settings.format(forMaxAbs: Double(matrix.values.reduce(Float(0)) { max($0, abs($1)) }))
         var roleCounters = counters[role] ?? QuantizationCounters()
         let codes = TensorQuantization.quantize(matrix.values, to: target, mode: settings.rounding,
                                                 random: nextRandom(), counters: &roleCounters)
@@ -107,7 +105,7 @@ public final class FixedPointArithmetic {
     /// fixes it), with the role's rounding.
     public func requantize(_ sums: ExactSums, role: TensorRole, format: FixedPointFormat? = nil) -> FixedMatrix {
         let settings = config[role]
-        let target = format ?? settings.format(forMaxAbs: settings.scaling == .static ? 0 : sums.maxAbsValue(threads: threads))
+        let target = format ?? settings.format(forMaxAbs: sums.maxAbsValue(threads: threads))
         var roleCounters = counters[role] ?? QuantizationCounters()
         let codes = TensorQuantization.requantize(sums.values, fromFractionalBits: sums.fractionalBits, to: target,
                                                   mode: settings.rounding, random: nextRandom(), threads: threads,
