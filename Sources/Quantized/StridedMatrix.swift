@@ -39,6 +39,11 @@ public struct StridedView<Element> {
             : rowMajor(base, rows: storedRows, columns: storedColumns)
     }
 
+    /// The same shape and strides starting `offset` elements further on.
+    public func movedOn(_ offset: Int) -> StridedView {
+        StridedView(base: base + offset, rows: rows, columns: columns, rowStride: rowStride, columnStride: columnStride)
+    }
+
     @inline(__always)
     public subscript(row: Int, column: Int) -> Element {
         base[row * rowStride + column * columnStride]

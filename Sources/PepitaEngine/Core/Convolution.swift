@@ -78,6 +78,41 @@ public enum Convolution {
         }
     }
 
+    /// The same patches as `unfold`, transposed per sample: each sample's
+    /// `(channels * k * k) x positions` matrix, samples one after the other.
+    /// Row `(c, ky, kx)` holds, at column `(oy, ox)`, `input[c, oy + ky, ox + kx]`,
+    /// so every output row of a row is one contiguous run of an input row.
+    /// Samples are shared among up to `threads` threads (each writes its own).
+    public static func patchMatrices<Element>(_ input: [Element], batch: Int, shape: SampleShape, kernelSize k: Int,
+                                              threads: Int = 1) -> [Element] {
+        let outHeight = shape.height - k + 1, outWidth = shape.width - k + 1
+        let positions = outHeight * outWidth
+        let patchSize = shape.channels * k * k
+        precondition(input.count == batch * shape.featureCount)
+        return [Element](unsafeUninitializedCapacity: batch * positions * patchSize) { patches, count in
+            input.withUnsafeBufferPointer { input in
+                perSample(batch: batch, elementsPerSample: positions * patchSize, threads: threads) { samples in
+                    for b in samples {
+                        var target = patches.baseAddress! + b * patchSize * positions
+                        for c in 0..<shape.channels {
+                            let plane = input.baseAddress! + b * shape.featureCount + c * shape.height * shape.width
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    for oy in 0..<outHeight {
+                                        (target + oy * outWidth).initialize(from: plane + (oy + ky) * shape.width + kx,
+                                                                            count: outWidth)
+                                    }
+                                    target += positions
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            count = batch * positions * patchSize
+        }
+    }
+
     /// `Matrix` form of `unfold`.
     public static func unfold(_ input: Matrix, shape: SampleShape, kernelSize k: Int, threads: Int = 1) -> Matrix {
         let positions = (shape.height - k + 1) * (shape.width - k + 1)

@@ -61,12 +61,64 @@ public final class FixedPointArithmetic {
                      role: TensorRole, operands: (left: TensorRole, right: TensorRole)) -> ExactSums {
         let m = transposeA ? a.columns : a.rows
         let n = transposeB ? b.rows : b.columns
+        let k = transposeA ? a.rows : a.columns
+        return exactSums(m: m, k: k, n: n, of: a, b, role: role, operands: operands) { aCodes, bCodes, c in
+            let aView = IntegerMatrixView.of(aCodes, storedRows: a.rows, storedColumns: a.columns, transposed: transposeA)
+            let bView = IntegerMatrixView.of(bCodes, storedRows: b.rows, storedColumns: b.columns, transposed: transposeB)
+            return IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads)
+        }
+    }
+
+    /// A conv layer's sums, stored as its output is (`batch x (outChannels *
+    /// positions)`, channel-major): each sample's patch matrix
+    /// (`Convolution.patchMatrices`, `patch x positions`) multiplied by
+    /// `weight` (`outChannels x patch`) from the left. The same multiply-adds
+    /// as, and counted as, the one product `patches (batch*positions x patch) · W^T`.
+    public func convolutionSums(patches: FixedMatrix, weight: FixedMatrix, batch: Int, role: TensorRole,
+                                operands: (left: TensorRole, right: TensorRole)) -> ExactSums {
+        let patchSize = weight.columns, outChannels = weight.rows, positions = patches.columns
+        precondition(patches.rows == batch * patchSize, "patches do not match the weight's \(patchSize) columns")
+        return exactSums(m: batch * positions, k: patchSize, n: outChannels, of: patches, weight, role: role,
+                         operands: operands, rows: batch, columns: outChannels * positions) { patches, weight, c in
+            IntegerGEMM.multiplyEachSample(
+                .rowMajor(weight, rows: outChannels, columns: patchSize), aSampleStride: 0,
+                .rowMajor(patches, rows: patchSize, columns: positions), bSampleStride: patchSize * positions,
+                batch: batch, into: c, ldc: positions, cSampleStride: outChannels * positions, threads: threads)
+        }
+    }
+
+    /// A conv layer's weight-update sums (`outChannels x patchSize`): over every
+    /// sample and position, the channel-major `delta` (`batch x (outChannels *
+    /// positions)`) times the patch matrices transposed. The same multiply-adds
+    /// as, and counted as, `delta^T (outChannels x batch*positions) · patches`.
+    public func convolutionWeightSums(delta: FixedMatrix, patches: FixedMatrix, outChannels: Int, patchSize: Int,
+                                      role: TensorRole, operands: (left: TensorRole, right: TensorRole)) -> ExactSums {
+        let batch = delta.rows, positions = patches.columns
+        precondition(delta.columns == outChannels * positions && patches.rows == batch * patchSize,
+                     "delta and patches differ in samples or positions")
+        return exactSums(m: outChannels, k: batch * positions, n: patchSize, of: delta, patches, role: role,
+                         operands: operands) { delta, patches, c in
+            IntegerGEMM.multiplySummingSamples(
+                .rowMajor(delta, rows: outChannels, columns: positions), aSampleStride: outChannels * positions,
+                .transposeOf(patches, storedRows: patchSize, storedColumns: positions), bSampleStride: patchSize * positions,
+                batch: batch, into: c, ldc: patchSize, threads: threads)
+        }
+    }
+
+    /// Records the product `m x k` by `k x n` of `a` and `b`, lets `compute`
+    /// write every sum (no zeroing first; it returns their bound) and, when the
+    /// bound does not fit the accumulator, passes them through its policy.
+    /// The sums are stored `rows x columns` (default `m x n`).
+    private func exactSums(
+        m: Int, k: Int, n: Int, of a: FixedMatrix, _ b: FixedMatrix, role: TensorRole,
+        operands: (left: TensorRole, right: TensorRole), rows: Int? = nil, columns: Int? = nil,
+        compute: (UnsafePointer<Int16>, UnsafePointer<Int16>, UnsafeMutablePointer<Int64>) -> UInt64
+    ) -> ExactSums {
         operations?.product(operands.left, operands.right, into: role)
-            .record(m: m, k: transposeA ? a.rows : a.columns, n: n, accumulates: false, leftBytes: a.elementBytes,
+            .record(m: m, k: k, n: n, accumulates: false, leftBytes: a.elementBytes,
                     rightBytes: b.elementBytes, resultBytes: (config.accumulatorBits + 7) / 8, resultIsAccumulator: true)
-        // The product writes every sum (no zeroing first) and bounds them: when
-        // the bound fits the accumulator, no sum can overflow it and the policy
-        // pass (which would change and count nothing) is left out.
+        // When the bound fits the accumulator, no sum can overflow it and the
+        // policy pass (which would change and count nothing) is left out.
         var sumBound: UInt64 = 0
         var values = [Int64](unsafeUninitializedCapacity: m * n) { cBuffer, count in
             count = m * n
@@ -77,11 +129,7 @@ public final class FixedPointArithmetic {
             }
             a.codes.withUnsafeBufferPointer { aBuffer in
                 b.codes.withUnsafeBufferPointer { bBuffer in
-                    let aView = IntegerMatrixView.of(aBuffer.baseAddress!, storedRows: a.rows,
-                                                     storedColumns: a.columns, transposed: transposeA)
-                    let bView = IntegerMatrixView.of(bBuffer.baseAddress!, storedRows: b.rows,
-                                                     storedColumns: b.columns, transposed: transposeB)
-                    sumBound = IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: n, threads: threads)
+                    sumBound = compute(aBuffer.baseAddress!, bBuffer.baseAddress!, cBuffer.baseAddress!)
                 }
             }
         }
@@ -89,7 +137,8 @@ public final class FixedPointArithmetic {
         if !(16...64).contains(bits) || sumBound > UInt64(Int64.max >> (64 - bits)) {
             applyAccumulator(&values, role: role)
         }
-        return ExactSums(rows: m, columns: n, values: values, fractionalBits: a.format.fractionalBits + b.format.fractionalBits)
+        return ExactSums(rows: rows ?? m, columns: columns ?? n, values: values,
+                         fractionalBits: a.format.fractionalBits + b.format.fractionalBits)
     }
 
     /// The accumulator width and policy on sums computed some other way.

@@ -4,7 +4,8 @@ import Quantized
 public struct FixedLayerTrace: Sendable {
     /// `h_{l-1}`, the layer's input.
     public var input: FixedMatrix
-    /// Conv layers: the input unfolded into patches.
+    /// Conv layers: the input's patch matrices (`Convolution.patchMatrices`,
+    /// `batch * patch` rows of `positions`).
     public var inputPatches: FixedMatrix?
     /// Hidden layers: `relu(sums) * mask` narrowed to the activation format
     /// (conv: before pooling). The last layer: nil (see `logits`).
@@ -56,20 +57,16 @@ public struct FixedPointNetwork: Sendable {
             case .dense:
                 sums = arithmetic.sums(current, weights[index], transposeB: true, role: isLast ? .errors : .activations,
                                        operands: (inputRole, .weights))
-            case let .conv(shape, outChannels, k, _):
-                let unfolded = FixedMatrix(
-                    rows: current.rows * layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width,
-                    columns: shape.channels * k * k,
-                    codes: Convolution.unfold(current.codes, batch: current.rows, shape: shape, kernelSize: k,
-                                              threads: arithmetic.threads),
+            case let .conv(shape, _, k, _):
+                let positions = layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width
+                let patchMatrices = FixedMatrix(
+                    rows: current.rows * shape.channels * k * k, columns: positions,
+                    codes: Convolution.patchMatrices(current.codes, batch: current.rows, shape: shape, kernelSize: k,
+                                                     threads: arithmetic.threads),
                     format: current.format)
-                let positionMajor = arithmetic.sums(unfolded, weights[index], transposeB: true, role: .activations,
-                                                    operands: (inputRole, .weights))
-                sums = ExactSums(rows: current.rows, columns: positionMajor.values.count / current.rows,
-                                 values: Convolution.positionMajorToChannelMajor(positionMajor.values, batch: current.rows,
-                                                                                 channels: outChannels, threads: arithmetic.threads),
-                                 fractionalBits: positionMajor.fractionalBits)
-                patches = unfolded
+                sums = arithmetic.convolutionSums(patches: patchMatrices, weight: weights[index], batch: current.rows,
+                                                  role: .activations, operands: (inputRole, .weights))
+                patches = patchMatrices
             }
             if isLast {
                 let probabilities = softmax(sums, arithmetic: arithmetic)

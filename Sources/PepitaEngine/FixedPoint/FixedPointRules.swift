@@ -31,15 +31,6 @@ func codeDifference(_ a: FixedMatrix, _ b: FixedMatrix, operations: OperationRec
     return result
 }
 
-/// A conv layer's per-position deltas (`batch x (channels * positions)`) as
-/// `(batch * positions) x channels`, the left operand of the weight update.
-func positionMajor(_ delta: FixedMatrix, channels: Int, threads: Int) -> FixedMatrix {
-    FixedMatrix(rows: delta.count / channels, columns: channels,
-                codes: Convolution.channelMajorToPositionMajor(delta.codes, batch: delta.rows, channels: channels,
-                                                               threads: threads),
-                format: delta.format)
-}
-
 /// `dW = delta^T h_{l-1}` (dense) or the sum over positions of
 /// `outer(delta, patch)` (conv), exactly. `roles` are those of `delta` and of the layer's input.
 func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTrace, roles: (left: TensorRole, right: TensorRole),
@@ -47,9 +38,9 @@ func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTra
     switch layer {
     case .dense:
         return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates, operands: roles)
-    case let .conv(_, outChannels, _, _):
-        return arithmetic.sums(positionMajor(delta, channels: outChannels, threads: arithmetic.threads), trace.inputPatches!, transposeA: true, role: .updates,
-                               operands: roles)
+    case let .conv(shape, outChannels, k, _):
+        return arithmetic.convolutionWeightSums(delta: delta, patches: trace.inputPatches!, outChannels: outChannels,
+                                                patchSize: shape.channels * k * k, role: .updates, operands: roles)
     }
 }
 
