@@ -30,17 +30,6 @@ public enum FloatElementwise {
         }
     }
 
-    /// `target[c * rows + r] = source[r * columns + c]`: a `rows x columns` block
-    /// transposed (eight rows at a time in registers on the AVX paths; moves only).
-    public static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
-        ck_transpose_float(source, rows, columns, target)
-    }
-
-    /// The same for Int64 (exact sums), four rows at a time on the AVX paths.
-    public static func transpose(_ source: UnsafePointer<Int64>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Int64>) {
-        ck_transpose_int64(source, rows, columns, target)
-    }
-
     /// Elements per unit of work shared among threads.
     static let block = 1 << 12
     /// About how many multiply-add-sized operations an element costs, to weigh a

@@ -41,6 +41,53 @@ public enum FloatGEMM {
     }
 }
 
+extension FloatGEMM {
+    /// The products of a batch stored sample after sample (a conv layer's
+    /// per-sample patches): `C_s = A_s B_s` for each `s` in `0..<batch`, where
+    /// `A_s` is `a` moved on `s * aSampleStride` floats (0: the same `A` for
+    /// every sample), `B_s` likewise, and `C_s` starts `s * cSampleStride` floats
+    /// into `c`. Each sample's product runs on one thread (samples shared among
+    /// up to `threads` threads) and gives the floats `multiply` gives for it.
+    public static func multiplyEachSample(
+        _ a: StridedMatrix, aSampleStride: Int, _ b: StridedMatrix, bSampleStride: Int, batch: Int,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, cSampleStride: Int, threads: Int = 1
+    ) {
+        let path = KernelPath.active.code
+        let m = a.rows, n = b.columns, k = a.columns
+        TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * m * n * k, threads: threads) { _, samples in
+            for s in samples {
+                let cSample = c + s * cSampleStride
+                if TilePartition.finishedTrivially(a, b, into: cSample, ldc: ldc, accumulate: false) { continue }
+                ck_sgemm(path, ck_float_view(a.movedOn(s * aSampleStride)), ck_float_view(b.movedOn(s * bSampleStride)),
+                         cSample, ldc, 0, m, 0, n, 0)
+            }
+        }
+    }
+
+    /// The sum of a batch's products (a conv layer's weight gradient over its
+    /// samples): `C = sum over s of A_s B_s` (or `C +=` it), operands moved on
+    /// per sample as in `multiplyEachSample`. Sample 0's product is written (or
+    /// added) first and each next sample's added in order, each as `multiply`
+    /// with `accumulate` would; threads share whole row blocks or panels of `C`,
+    /// so the floats do not depend on `threads`.
+    public static func multiplySummingSamples(
+        _ a: StridedMatrix, aSampleStride: Int, _ b: StridedMatrix, bSampleStride: Int, batch: Int,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int = 1
+    ) {
+        if TilePartition.finishedTrivially(m: a.rows, k: a.columns * batch, innerOfB: b.rows * batch, n: b.columns,
+                                           into: c, ldc: ldc, accumulate: accumulate) { return }
+        let path = KernelPath.active.code
+        let m = a.rows, n = b.columns, k = a.columns
+        runTiles(m: m, n: n, k: k * batch, path: path, threads: threads) { rows, columns in
+            for s in 0..<batch {
+                ck_sgemm(path, ck_float_view(a.movedOn(s * aSampleStride)), ck_float_view(b.movedOn(s * bSampleStride)),
+                         c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound,
+                         accumulate || s > 0 ? 1 : 0)
+            }
+        }
+    }
+}
+
 /// A `k x n` operand packed once for several products `A B` by the same `B`
 /// (`FloatGEMM.pack`): PEPITA's two forward passes multiply by the same
 /// weights, so the transposing pack of `W^T` is done once per step. Holds the
@@ -100,7 +147,7 @@ extension FloatGEMM {
     }
 
     /// `TilePartition.runTiles` with the float tile of `path`.
-    private static func runTiles(m: Int, n: Int, k: Int, path: Int32, threads: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
+    fileprivate static func runTiles(m: Int, n: Int, k: Int, path: Int32, threads: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
         TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_float_row_block(path)),
                                panelWidth: Int(ck_float_panel_width(path)), threads: threads, body)
     }

@@ -2,8 +2,9 @@ import PepitaEngine
 import TestSupport
 import XCTest
 
-/// `Convolution` (im2col + the matrix-product kernel) against the direct sum
-/// over the kernel, and `MaxPool` on hand-worked examples.
+/// `Convolution` (per-sample patch matrices + the matrix-product kernel)
+/// against direct indexing and the direct sum over the kernel, and `MaxPool`
+/// on hand-worked examples; the same floats on 1 to 3 threads.
 final class ConvolutionTests: XCTestCase {
     /// 2 input channels, 5 x 7 (non-square), batch 2, kernel 3, 3 output channels.
     private let shape = SampleShape(channels: 2, height: 5, width: 7)
@@ -18,89 +19,70 @@ final class ConvolutionTests: XCTestCase {
                 values.matrix(outChannels, shape.channels * kernelSize * kernelSize, scale: 1))
     }
 
-    private func assertLayoutChangesMoveEveryValue<Element: Equatable & TransposableElement>(_ make: (Int) -> Element) {
-        // Sizes around the eight-row blocks of the float transpose, and an empty batch.
-        for (batch, positions, channels) in [(3, 7, 5), (2, 33, 17), (1, 16, 16), (4, 1, 40), (0, 9, 3), (2, 8, 9), (1, 576, 32)] {
-            let values = (0..<(batch * positions * channels)).map(make)
-            let channelMajor = Convolution.positionMajorToChannelMajor(values, batch: batch, channels: channels)
-            var expected = values
-            for b in 0..<batch {
-                for p in 0..<positions {
-                    for c in 0..<channels {
-                        expected[b * channels * positions + c * positions + p] = values[(b * positions + p) * channels + c]
-                    }
-                }
-            }
-            XCTAssertEqual(channelMajor, expected, "\(Element.self) \(batch) x \(positions) x \(channels)")
-            XCTAssertEqual(Convolution.channelMajorToPositionMajor(channelMajor, batch: batch, channels: channels), values)
-        }
-        // No positions: a batch of empty samples.
-        XCTAssertEqual(Convolution.positionMajorToChannelMajor([Element](), batch: 2, channels: 3), [])
-    }
-
-    func testLayoutChangesMoveEveryValueToItsIndexAndBack() {
-        // Int16 codes through the generic loop; Float and Int64 (fixed-point sums)
-        // through the vectorised transposes on every kernel path.
-        assertLayoutChangesMoveEveryValue { Int16(truncatingIfNeeded: $0 * 7 - 3) }
-        forEveryKernelPath { _ in
-            assertLayoutChangesMoveEveryValue { Float($0 * 7 - 3) }
-            assertLayoutChangesMoveEveryValue { Int64($0 * 7 - 3) << 33 | Int64($0) }
-        }
+    /// `patchMatrices` as a `Matrix` of `batch * patchSize` rows.
+    private func patches(_ input: Matrix, shape: SampleShape, kernelSize k: Int, threads: Int = 1) -> Matrix {
+        let positions = (shape.height - k + 1) * (shape.width - k + 1)
+        return Matrix(rows: input.rows * shape.channels * k * k, columns: positions,
+                      values: Convolution.patchMatrices(input.values, batch: input.rows, shape: shape, kernelSize: k,
+                                                        threads: threads))
     }
 
     func testSampleLoopsGiveTheSameResultOnOneTwoAndThreeThreads() {
         // Large enough to be shared (100 samples of 2 x 16 x 16, kernel 3, 20
         // channels out) and small enough to stay on one thread (3 samples).
         let input = SampleShape(channels: 2, height: 16, width: 16)
-        for batch in [100, 3] {
-            var values = TestValues(seed: 43)
-            let x = values.matrix(batch, input.featureCount, scale: 1).values
-            let single = Convolution.unfold(x, batch: batch, shape: input, kernelSize: 3)
-            let positions = 14 * 14, channels = 20
-            let sums = values.matrix(batch * positions, channels, scale: 1).values
-            let channelMajor = Convolution.positionMajorToChannelMajor(sums, batch: batch, channels: channels)
-            let pooledInput = SampleShape(channels: channels, height: 14, width: 14)
-            let pooled = MaxPool.forward(channelMajor, batch: batch, shape: pooledInput)
-            // The one-thread results are themselves checked against direct indexing below and in the other tests.
-            XCTAssertEqual(single, Convolution.unfold(x, batch: batch, shape: input, kernelSize: 3, threads: 1))
-            for threads in [2, 3] {
-                let label = "batch \(batch), \(threads) threads"
-                XCTAssertEqual(Convolution.unfold(x, batch: batch, shape: input, kernelSize: 3, threads: threads), single, label)
-                XCTAssertEqual(Convolution.positionMajorToChannelMajor(sums, batch: batch, channels: channels, threads: threads),
-                               channelMajor, label)
-                XCTAssertEqual(Convolution.channelMajorToPositionMajor(channelMajor, batch: batch, channels: channels,
-                                                                       threads: threads), sums, label)
-                let threaded = MaxPool.forward(channelMajor, batch: batch, shape: pooledInput, threads: threads)
-                XCTAssertEqual(threaded.output, pooled.output, label)
-                XCTAssertEqual(threaded.winners, pooled.winners, label)
-            }
-            // Every pooled value is the largest of its block and names it.
-            for b in 0..<batch {
-                for j in 0..<(channels * 7 * 7) {
-                    let c = j / 49, oy = j % 49 / 7, ox = j % 7
-                    let top = c * 196 + 2 * oy * 14 + 2 * ox
-                    let block = [top, top + 1, top + 14, top + 15].map { channelMajor[b * channels * 196 + $0] }
-                    XCTAssertEqual(pooled.output[b * channels * 49 + j], block.max()!)
-                    XCTAssertEqual(channelMajor[b * channels * 196 + Int(pooled.winners[b * channels * 49 + j])], block.max()!)
+        let pooledInput = SampleShape(channels: 20, height: 14, width: 14)
+        forEveryKernelPath { path in
+            for batch in [100, 3] {
+                var values = TestValues(seed: 43)
+                let x = values.matrix(batch, input.featureCount, scale: 1)
+                let weight = values.matrix(20, 18, scale: 1)
+                let delta = values.matrix(batch, pooledInput.featureCount, scale: 1)
+                let single = patches(x, shape: input, kernelSize: 3)
+                let output = Convolution.forward(patches: single, weight: weight, batch: batch, threads: 1)
+                let gradient = Convolution.weightGradient(delta: delta, patches: single, outChannels: 20, patchSize: 18,
+                                                          threads: 1)
+                let pooled = MaxPool.forward(output.values, batch: batch, shape: pooledInput)
+                // The one-thread results are themselves checked against direct sums and indexing in the other tests.
+                for threads in [2, 3] {
+                    let label = "[\(path.rawValue)] batch \(batch), \(threads) threads"
+                    XCTAssertEqual(patches(x, shape: input, kernelSize: 3, threads: threads), single, label)
+                    XCTAssertEqual(Convolution.forward(patches: single, weight: weight, batch: batch, threads: threads),
+                                   output, label)
+                    XCTAssertEqual(Convolution.weightGradient(delta: delta, patches: single, outChannels: 20, patchSize: 18,
+                                                              threads: threads), gradient, label)
+                    let threaded = MaxPool.forward(output.values, batch: batch, shape: pooledInput, threads: threads)
+                    XCTAssertEqual(threaded.output, pooled.output, label)
+                    XCTAssertEqual(threaded.winners, pooled.winners, label)
+                }
+                // Every pooled value is the largest of its block and names it.
+                let channelMajor = output.values
+                for b in 0..<batch {
+                    for j in 0..<(20 * 7 * 7) {
+                        let c = j / 49, oy = j % 49 / 7, ox = j % 7
+                        let top = c * 196 + 2 * oy * 14 + 2 * ox
+                        let block = [top, top + 1, top + 14, top + 15].map { channelMajor[b * 20 * 196 + $0] }
+                        XCTAssertEqual(pooled.output[b * 20 * 49 + j], block.max()!)
+                        XCTAssertEqual(channelMajor[b * 20 * 196 + Int(pooled.winners[b * 20 * 49 + j])], block.max()!)
+                    }
                 }
             }
         }
     }
 
-    func testUnfoldRowIsThePatchUnderTheKernelInChannelRowColumnOrder() {
+    func testPatchMatrixRowIsTheInputUnderOneKernelOffsetAtEveryPosition() {
         // One channel, 3 x 4, values 0..11; kernel 2: 2 x 3 positions, patches of 4.
         let input = Matrix(rows: 1, columns: 12, values: (0..<12).map(Float.init))
-        let columns = Convolution.unfold(input, shape: SampleShape(channels: 1, height: 3, width: 4), kernelSize: 2)
-        XCTAssertEqual(columns, Matrix(rowsOf: [[0, 1, 4, 5], [1, 2, 5, 6], [2, 3, 6, 7],
-                                                [4, 5, 8, 9], [5, 6, 9, 10], [6, 7, 10, 11]]))
+        XCTAssertEqual(patches(input, shape: SampleShape(channels: 1, height: 3, width: 4), kernelSize: 2),
+                       Matrix(rowsOf: [[0, 1, 2, 4, 5, 6], [1, 2, 3, 5, 6, 7], [4, 5, 6, 8, 9, 10], [5, 6, 7, 9, 10, 11]]))
     }
 
-    func testUnfoldMatchesDirectIndexingForTwoChannelsAndABatch() {
+    func testPatchMatricesMatchDirectIndexingForTwoChannelsAndABatch() {
         let (input, _) = fixture()
-        let columns = Convolution.unfold(input, shape: shape, kernelSize: kernelSize)
-        let positions = outHeight * outWidth
-        XCTAssertEqual(columns.rows, 2 * positions)
-        XCTAssertEqual(columns.columns, shape.channels * kernelSize * kernelSize)
+        let matrices = patches(input, shape: shape, kernelSize: kernelSize)
+        let positions = outHeight * outWidth, patchSize = shape.channels * kernelSize * kernelSize
+        XCTAssertEqual(matrices.rows, 2 * patchSize)
+        XCTAssertEqual(matrices.columns, positions)
         for b in 0..<2 {
             for oy in 0..<outHeight {
                 for ox in 0..<outWidth {
@@ -108,7 +90,7 @@ final class ConvolutionTests: XCTestCase {
                         for ky in 0..<kernelSize {
                             for kx in 0..<kernelSize {
                                 let expected = input[b, (c * shape.height + oy + ky) * shape.width + ox + kx]
-                                let got = columns[b * positions + oy * outWidth + ox, (c * kernelSize + ky) * kernelSize + kx]
+                                let got = matrices[b * patchSize + (c * kernelSize + ky) * kernelSize + kx, oy * outWidth + ox]
                                 XCTAssertEqual(got, expected, "b \(b) oy \(oy) ox \(ox) c \(c) ky \(ky) kx \(kx)")
                             }
                         }
@@ -116,13 +98,14 @@ final class ConvolutionTests: XCTestCase {
                 }
             }
         }
+        XCTAssertEqual(Convolution.patchMatrices([Float](), batch: 0, shape: shape, kernelSize: kernelSize), [])
     }
 
     func testForwardMatchesDirectConvolutionInChannelMajorOrder() {
         let (input, weight) = fixture()
-        let columns = Convolution.unfold(input, shape: shape, kernelSize: kernelSize)
+        let matrices = patches(input, shape: shape, kernelSize: kernelSize)
         for threads in [1, 2] {
-            let output = Convolution.forward(columns: columns, weight: weight, batch: 2, threads: threads)
+            let output = Convolution.forward(patches: matrices, weight: weight, batch: 2, threads: threads)
             let weightGrid = Oracle.grid(weight)
             let expected = Oracle.grid(input).map {
                 Oracle.convolve($0, shape: shape, weight: weightGrid, kernelSize: kernelSize)
@@ -137,8 +120,8 @@ final class ConvolutionTests: XCTestCase {
         let input = Matrix(rows: 1, columns: 20, values: (0..<20).map(Float.init))  // 1 x 4 x 5
         var weight = Matrix(zeros: 1, 9)
         weight[0, 1 * 3 + 2] = 1
-        let columns = Convolution.unfold(input, shape: SampleShape(channels: 1, height: 4, width: 5), kernelSize: 3)
-        let output = Convolution.forward(columns: columns, weight: weight, batch: 1, threads: 1)
+        let matrices = patches(input, shape: SampleShape(channels: 1, height: 4, width: 5), kernelSize: 3)
+        let output = Convolution.forward(patches: matrices, weight: weight, batch: 1, threads: 1)
         XCTAssertEqual(output, Matrix(rowsOf: [[7, 8, 9, 12, 13, 14]]))
     }
 
@@ -147,8 +130,9 @@ final class ConvolutionTests: XCTestCase {
         var values = TestValues(seed: 42)
         let positions = outHeight * outWidth
         let delta = values.matrix(2, outChannels * positions, scale: 1)
-        let columns = Convolution.unfold(input, shape: shape, kernelSize: kernelSize)
-        let gradient = Convolution.weightGradient(delta: delta, columns: columns, outChannels: outChannels, threads: 1)
+        let patchSize = shape.channels * kernelSize * kernelSize
+        let gradient = Convolution.weightGradient(delta: delta, patches: patches(input, shape: shape, kernelSize: kernelSize),
+                                                  outChannels: outChannels, patchSize: patchSize, threads: 1)
         var expected = Oracle.zeros(outChannels, shape.channels * kernelSize * kernelSize)
         for b in 0..<2 {
             for oc in 0..<outChannels {

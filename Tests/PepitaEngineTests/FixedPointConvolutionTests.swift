@@ -3,11 +3,11 @@ import Quantized
 import TestSupport
 import XCTest
 
-/// The fixed-point conv layer's products: `Convolution.patchMatrices` against
-/// direct indexing, and `FixedPointArithmetic.convolutionSums` /
-/// `convolutionWeightSums` against the direct sums over the kernel, with the
-/// same counts, accumulator policy and counters as the one product over
-/// `unfold`'s patches they replace; on every kernel path and 1 to 3 threads.
+/// The fixed-point conv layer's products, `FixedPointArithmetic.convolutionSums`
+/// and `convolutionWeightSums`, against the direct sums over the kernel, on
+/// every kernel path and 1 to 3 threads; and with the counts, accumulator
+/// policy and counters of the one product over patches by position that they
+/// compute per sample.
 final class FixedPointConvolutionTests: XCTestCase {
     private let shape = SampleShape(channels: 2, height: 6, width: 7)
     private let kernelSize = 3
@@ -26,44 +26,6 @@ final class FixedPointConvolutionTests: XCTestCase {
     /// `x[b, c, y, x]` of a batch stored C, H, W per sample.
     private func pixel(_ input: [Int16], _ b: Int, _ c: Int, _ y: Int, _ x: Int) -> Int64 {
         Int64(input[b * shape.featureCount + (c * shape.height + y) * shape.width + x])
-    }
-
-    func testPatchMatricesHoldEachSamplesPatchesByKernelOffset() {
-        for batch in [3, 0] {
-            let input = codes(batch * shape.featureCount, -99...99, seed: 3)
-            let patches = Convolution.patchMatrices(input, batch: batch, shape: shape, kernelSize: kernelSize)
-            XCTAssertEqual(patches.count, batch * patchSize * positions)
-            for b in 0..<batch {
-                for c in 0..<shape.channels {
-                    for ky in 0..<kernelSize {
-                        for kx in 0..<kernelSize {
-                            let row = (c * kernelSize + ky) * kernelSize + kx
-                            for oy in 0..<outHeight {
-                                for ox in 0..<outWidth {
-                                    XCTAssertEqual(Int64(patches[(b * patchSize + row) * positions + oy * outWidth + ox]),
-                                                   pixel(input, b, c, oy + ky, ox + kx))
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    func testPatchMatricesAreUnfoldTransposedPerSampleOnOneTwoAndThreeThreads() {
-        // 60 samples of 2 x 16 x 16 with kernel 3 are enough to be shared among threads.
-        let large = SampleShape(channels: 2, height: 16, width: 16)
-        let batch = 60, positions = 14 * 14, patch = 18
-        let input = codes(batch * large.featureCount, -32768...32767, seed: 4)
-        let unfolded = Convolution.unfold(input, batch: batch, shape: large, kernelSize: 3)
-        let single = Convolution.patchMatrices(input, batch: batch, shape: large, kernelSize: 3)
-        XCTAssertEqual(Convolution.channelMajorToPositionMajor(single, batch: batch, channels: patch), unfolded)
-        XCTAssertEqual(single.count, batch * positions * patch)
-        for threads in [2, 3] {
-            XCTAssertEqual(Convolution.patchMatrices(input, batch: batch, shape: large, kernelSize: 3, threads: threads),
-                           single, "\(threads) threads")
-        }
     }
 
     private func config(accumulatorBits: Int = 32) -> PrecisionConfig {
@@ -171,7 +133,7 @@ final class FixedPointConvolutionTests: XCTestCase {
 
     func testCountsPolicyAndCountersAreThoseOfTheOneProductOverUnfoldedPatches() {
         // 16-bit accumulators: full-range codes overflow them, so the policy runs
-        // and counts, as it does on the one product over `unfold`'s patches.
+        // and counts, as it does on the one product over patches by position.
         let batch = 3
         let input = codes(batch * shape.featureCount, -32768...32767, seed: 11)
         let weight = FixedMatrix(rows: outChannels, columns: patchSize,
@@ -182,13 +144,16 @@ final class FixedPointConvolutionTests: XCTestCase {
                                   codes: Convolution.patchMatrices(input, batch: batch, shape: shape,
                                                                    kernelSize: kernelSize),
                                   format: format(5))
-        let unfolded = FixedMatrix(rows: batch * positions, columns: patchSize,
-                                   codes: Convolution.unfold(input, batch: batch, shape: shape, kernelSize: kernelSize),
-                                   format: format(5))
+        // The operands of the one-product form: patches by position
+        // (`(batch * positions) x patchSize`) and deltas by position.
+        let unfolded = FixedMatrix(rows: batch * positions, columns: patchSize, codes: (0..<batch * positions * patchSize).map {
+            patches.codes[($0 / (positions * patchSize) * patchSize + $0 % patchSize) * positions + $0 / patchSize % positions]
+        }, format: format(5))
         let deltaByPosition = FixedMatrix(rows: batch * positions, columns: outChannels,
-                                          codes: Convolution.channelMajorToPositionMajor(delta.codes, batch: batch,
-                                                                                          channels: outChannels),
-                                          format: delta.format)
+                                          codes: (0..<batch * positions * outChannels).map {
+            delta.codes[($0 / (positions * outChannels) * outChannels + $0 % outChannels) * positions
+                        + $0 / outChannels % positions]
+        }, format: delta.format)
         func arithmetic() -> FixedPointArithmetic {
             let arithmetic = FixedPointArithmetic(config: config(accumulatorBits: 16), seed: 1, threads: 2)
             arithmetic.operations = OperationRecorder()
@@ -200,8 +165,14 @@ final class FixedPointConvolutionTests: XCTestCase {
                                         operands: (.activations, .weights))
         let positionMajor = product.sums(unfolded, weight, transposeB: true, role: .activations,
                                          operands: (.activations, .weights))
-        XCTAssertEqual(sums.values, Convolution.positionMajorToChannelMajor(positionMajor.values, batch: batch,
-                                                                           channels: outChannels))
+        for b in 0..<batch {
+            for o in 0..<outChannels {
+                for position in 0..<positions {
+                    XCTAssertEqual(sums.values[(b * outChannels + o) * positions + position],
+                                   positionMajor.values[(b * positions + position) * outChannels + o])
+                }
+            }
+        }
         let weightSums = conv.convolutionWeightSums(delta: delta, patches: patches, outChannels: outChannels,
                                                     patchSize: patchSize, role: .updates, operands: (.errors, .activations))
         let weightProduct = product.sums(deltaByPosition, unfolded, transposeA: true, role: .updates,

@@ -4,7 +4,7 @@ import Quantized
 
 // Independent oracles for the engine's tests (STYLE 15, 16): plain nested loops in
 // `Double`, written from the equations in SPEC §3, sharing no code with the engine
-// (no `product`, no `Convolution.unfold`, no `Elementwise`). The engine computes in
+// (no `product`, no `Convolution`, no `Elementwise`). The engine computes in
 // `Float` through its kernels; the tests compare the two with a stated tolerance.
 
 /// A matrix in `Double`, one array per row: `grid[row][column]`.

@@ -254,10 +254,6 @@ void ck_float_momentum(float *weights, float *velocity, const float *update, lon
  */
 void ck_fill_bernoulli(float *values, long count, uint64_t base, uint64_t first_index, uint64_t limit, float value);
 
-/* target[c * rows + r] = source[r * columns + c] for r < rows, c < columns, on the selected path. */
-void ck_transpose_float(const float *source, long rows, long columns, float *target);
-void ck_transpose_int64(const int64_t *source, long rows, long columns, int64_t *target);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,87 +1,22 @@
 import Quantized
 
-/// Elements the conv layout changes move: `transpose` writes
-/// `target[c * rows + r] = source[r * columns + c]` into uninitialised memory.
-/// Float (the float engine) and Int64 (fixed-point sums) use the vectorised C
-/// transposes; other elements (Int16 codes) the plain loop.
-public protocol TransposableElement {
-    static func transpose(_ source: UnsafePointer<Self>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Self>)
-}
-
-extension TransposableElement {
-    /// Reads each row once and writes `columns` lines side by side.
-    public static func transpose(_ source: UnsafePointer<Self>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Self>) {
-        for row in 0..<rows {
-            let line = source + row * columns
-            for column in 0..<columns { (target + (column &* rows &+ row)).initialize(to: line[column]) }
-        }
-    }
-}
-
-extension Float: TransposableElement {
-    public static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
-        FloatElementwise.transpose(source, rows: rows, columns: columns, into: target)
-    }
-}
-
-extension Int64: TransposableElement {
-    public static func transpose(_ source: UnsafePointer<Int64>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Int64>) {
-        FloatElementwise.transpose(source, rows: rows, columns: columns, into: target)
-    }
-}
-
-extension Int16: TransposableElement {}
-
 /// Convolution (stride 1, no padding) and 2x2 max pooling on batches stored
 /// `batch x (channels * height * width)` in C, H, W order.
 ///
-/// The convolution is im2col + the one matrix-product kernel: the input is
-/// unfolded into patches, a `(batch * positions) x (inChannels * k * k)` matrix
-/// whose row `(b, oy, ox)` holds the input patch under the kernel at that output
-/// position, in (channel, ky, kx) order — the order of a conv weight's columns.
-/// The layout helpers are generic so the float and the fixed-point engines
-/// share them.
+/// The convolution is im2col + the one matrix-product kernel, per sample: each
+/// sample's input is laid out as its patch matrix, `(inChannels * k * k) x
+/// positions`, whose row `(channel, ky, kx)` — the order of a conv weight's
+/// columns — holds the input under that kernel offset at every output position
+/// `(oy, ox)`. The weight times a sample's patch matrix is that sample's output
+/// in C, H, W order, and the weight gradient is the sum over samples of each
+/// sample's delta times its patch matrix transposed, so no layout changes are
+/// needed. The fixed-point engine shares `patchMatrices` and pooling (generic)
+/// and multiplies in `FixedPointArithmetic.convolutionSums` /
+/// `convolutionWeightSums`.
 public enum Convolution {
-    /// The unfolded input patches of `batch` samples of `shape`, row-major
-    /// `(batch * positions) x (channels * k * k)`.
-    /// Samples are shared among up to `threads` threads (each writes its own rows).
-    public static func unfold<Element>(_ input: [Element], batch: Int, shape: SampleShape, kernelSize k: Int,
-                                       threads: Int = 1) -> [Element] {
-        let outHeight = shape.height - k + 1, outWidth = shape.width - k + 1
-        let positions = outHeight * outWidth
-        let patchSize = shape.channels * k * k
-        precondition(input.count == batch * shape.featureCount)
-        // Written through buffers: appending slices retains and releases the
-        // input array once per kernel row, which dominated the conv epoch.
-        return [Element](unsafeUninitializedCapacity: batch * positions * patchSize) { columns, count in
-            input.withUnsafeBufferPointer { input in
-                perSample(batch: batch, elementsPerSample: positions * patchSize, threads: threads) { samples in
-                    for b in samples {
-                        let sample = b * shape.featureCount
-                        var next = b * positions * patchSize
-                        for oy in 0..<outHeight {
-                            for ox in 0..<outWidth {
-                                for c in 0..<shape.channels {
-                                    let plane = sample + c * shape.height * shape.width
-                                    for ky in 0..<k {
-                                        let row = plane + (oy + ky) * shape.width + ox
-                                        for kx in 0..<k { (columns.baseAddress! + next + kx).initialize(to: input[row + kx]) }
-                                        next += k
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            count = batch * positions * patchSize
-        }
-    }
-
-    /// The same patches as `unfold`, transposed per sample: each sample's
-    /// `(channels * k * k) x positions` matrix, samples one after the other.
-    /// Row `(c, ky, kx)` holds, at column `(oy, ox)`, `input[c, oy + ky, ox + kx]`,
-    /// so every output row of a row is one contiguous run of an input row.
+    /// Each sample's patch matrix, samples one after the other: row `(c, ky,
+    /// kx)` holds, at column `(oy, ox)`, `input[c, oy + ky, ox + kx]`, so each
+    /// row is `outHeight` contiguous runs copied from input rows.
     /// Samples are shared among up to `threads` threads (each writes its own).
     public static func patchMatrices<Element>(_ input: [Element], batch: Int, shape: SampleShape, kernelSize k: Int,
                                               threads: Int = 1) -> [Element] {
@@ -113,13 +48,6 @@ public enum Convolution {
         }
     }
 
-    /// `Matrix` form of `unfold`.
-    public static func unfold(_ input: Matrix, shape: SampleShape, kernelSize k: Int, threads: Int = 1) -> Matrix {
-        let positions = (shape.height - k + 1) * (shape.width - k + 1)
-        return Matrix(rows: input.rows * positions, columns: shape.channels * k * k,
-                      values: unfold(input.values, batch: input.rows, shape: shape, kernelSize: k, threads: threads))
-    }
-
     /// Calls `body` with ranges of samples that together cover `0..<batch`, on up
     /// to `threads` threads when the loop is large enough to share.
     static func perSample(batch: Int, elementsPerSample: Int, threads: Int, _ body: (Range<Int>) -> Void) {
@@ -128,59 +56,55 @@ public enum Convolution {
         }
     }
 
-    /// Convolution output `batch x (outChannels * positions)` from unfolded
-    /// input `columns` and weight `outChannels x patchSize`.
-    public static func forward(columns: Matrix, weight: Matrix, batch: Int, threads: Int,
+    /// Convolution output `batch x (outChannels * positions)`, channel-major as
+    /// a conv output is stored: each sample's patch matrix (`patchMatrices`;
+    /// `patches` holds `batch * patchSize` rows of `positions`) multiplied by
+    /// `weight` (`outChannels x patchSize`) from the left. The same multiply-adds
+    /// as, and counted as, the one product `patches (batch*positions x patchSize) · W^T`.
+    public static func forward(patches: Matrix, weight: Matrix, batch: Int, threads: Int,
                                counting: ProductCounting? = nil) -> Matrix {
-        // (batch*positions x patch) * (patch x outChannels): one product, then
-        // each sample's (positions x outChannels) block is transposed to C, H, W.
-        let positionMajor = product(columns, weight, transposeB: true, threads: threads, counting: counting)
-        return Matrix(rows: batch, columns: positionMajor.count / batch,
-                      values: positionMajorToChannelMajor(positionMajor.values, batch: batch, channels: weight.rows,
-                                                          threads: threads))
-    }
-
-    /// `sum over b, positions of outer(delta[b, :, position], columns[(b, position), :])`:
-    /// the weight gradient `outChannels x patchSize` (a plain sum, not averaged).
-    public static func weightGradient(delta: Matrix, columns: Matrix, outChannels: Int, threads: Int,
-                                      counting: ProductCounting? = nil) -> Matrix {
-        let batch = delta.rows
-        let positionMajor = channelMajorToPositionMajor(delta.values, batch: batch, channels: outChannels, threads: threads)
-        let deltaPositionMajor = Matrix(rows: positionMajor.count / outChannels, columns: outChannels, values: positionMajor)
-        return product(deltaPositionMajor, columns, transposeA: true, threads: threads, counting: counting)
-    }
-
-    /// `(batch*positions) x channels` -> `batch x (channels*positions)`.
-    public static func positionMajorToChannelMajor<Element: TransposableElement>(_ values: [Element], batch: Int, channels: Int,
-                                                            threads: Int = 1) -> [Element] {
-        let positions = values.isEmpty ? 0 : values.count / (batch * channels)
-        return transposedPerSample(values, batch: batch, rows: positions, columns: channels, threads: threads)
-    }
-
-    /// `batch x (channels*positions)` -> `(batch*positions) x channels`.
-    public static func channelMajorToPositionMajor<Element: TransposableElement>(_ values: [Element], batch: Int, channels: Int,
-                                                            threads: Int = 1) -> [Element] {
-        let positions = values.isEmpty ? 0 : values.count / (batch * channels)
-        return transposedPerSample(values, batch: batch, rows: channels, columns: positions, threads: threads)
-    }
-
-    /// Each sample's `rows x columns` block transposed (`Element.transpose`);
-    /// samples shared among up to `threads` threads.
-    static func transposedPerSample<Element: TransposableElement>(_ values: [Element], batch: Int, rows: Int, columns: Int,
-                                             threads: Int = 1) -> [Element] {
-        let block = rows * columns
-        precondition(values.count == batch * block, "\(values.count) values for \(batch) samples of \(rows) x \(columns)")
-        return [Element](unsafeUninitializedCapacity: values.count) { result, count in
-            values.withUnsafeBufferPointer { source in
-                guard block > 0 else { return }
-                perSample(batch: batch, elementsPerSample: block, threads: threads) { samples in
-                    for b in samples {
-                        Element.transpose(source.baseAddress! + b * block, rows: rows, columns: columns,
-                                          into: result.baseAddress! + b * block)
-                    }
+        let outChannels = weight.rows, patchSize = weight.columns, positions = patches.columns
+        precondition(patches.rows == batch * patchSize, "patches do not match the weight's \(patchSize) columns")
+        counting?.record(m: batch * positions, k: patchSize, n: outChannels, accumulates: false, leftBytes: 4,
+                         rightBytes: 4, resultBytes: 4, resultIsAccumulator: false)
+        if patches.values.isEmpty || weight.values.isEmpty { return Matrix(zeros: batch, outChannels * positions) }
+        return Matrix(rows: batch, columns: outChannels * positions) { output in
+            patches.values.withUnsafeBufferPointer { patches in
+                weight.values.withUnsafeBufferPointer { weight in
+                    FloatGEMM.multiplyEachSample(
+                        .rowMajor(weight.baseAddress!, rows: outChannels, columns: patchSize), aSampleStride: 0,
+                        .rowMajor(patches.baseAddress!, rows: patchSize, columns: positions),
+                        bSampleStride: patchSize * positions, batch: batch,
+                        into: output.baseAddress!, ldc: positions, cSampleStride: outChannels * positions, threads: threads)
                 }
             }
-            count = values.count
+        }
+    }
+
+    /// The weight gradient `outChannels x patchSize` (a plain sum, not averaged):
+    /// over every sample and position, `delta` (channel-major, `batch x
+    /// (outChannels * positions)`) times the patch matrices transposed, the
+    /// samples added in order. The same multiply-adds as, and counted as,
+    /// `delta^T (outChannels x batch*positions) · patches`.
+    public static func weightGradient(delta: Matrix, patches: Matrix, outChannels: Int, patchSize: Int, threads: Int,
+                                      counting: ProductCounting? = nil) -> Matrix {
+        let batch = delta.rows, positions = patches.columns
+        precondition(delta.columns == outChannels * positions && patches.rows == batch * patchSize,
+                     "delta and patches differ in samples or positions")
+        counting?.record(m: outChannels, k: batch * positions, n: patchSize, accumulates: false, leftBytes: 4,
+                         rightBytes: 4, resultBytes: 4, resultIsAccumulator: false)
+        if delta.values.isEmpty || patches.values.isEmpty { return Matrix(zeros: outChannels, patchSize) }
+        return Matrix(rows: outChannels, columns: patchSize) { gradient in
+            delta.values.withUnsafeBufferPointer { delta in
+                patches.values.withUnsafeBufferPointer { patches in
+                    FloatGEMM.multiplySummingSamples(
+                        .rowMajor(delta.baseAddress!, rows: outChannels, columns: positions),
+                        aSampleStride: outChannels * positions,
+                        .transposeOf(patches.baseAddress!, storedRows: patchSize, storedColumns: positions),
+                        bSampleStride: patchSize * positions, batch: batch,
+                        into: gradient.baseAddress!, ldc: patchSize, threads: threads)
+                }
+            }
         }
     }
 }

@@ -4,7 +4,8 @@ import Quantized
 public struct LayerTrace: Sendable {
     /// `h_{l-1}`: the layer's input, `batch x inputCount`.
     public var input: Matrix
-    /// For a conv layer, `input` unfolded into patches (see `Convolution.unfold`).
+    /// For a conv layer, `input`'s patch matrices (`Convolution.patchMatrices`:
+    /// `batch * patchSize` rows of `positions`).
     public var inputPatches: Matrix?
     /// `h_l` before pooling: ReLU output times the dropout mask for hidden layers
     /// (for conv layers, the conv output after ReLU); logits for the last layer.
@@ -78,10 +79,13 @@ public struct Network: Sendable {
                     activated = product(current, weights[index], transposeB: true, threads: threads, counting: counting)
                 }
             case let .conv(shape, _, k, _):
-                let unfolded = Convolution.unfold(current, shape: shape, kernelSize: k, threads: threads)
-                activated = Convolution.forward(columns: unfolded, weight: weights[index], batch: current.rows, threads: threads,
-                                                counting: counting)
-                patches = unfolded
+                let positions = layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width
+                let patchMatrices = Matrix(rows: current.rows * shape.channels * k * k, columns: positions,
+                                           values: Convolution.patchMatrices(current.values, batch: current.rows, shape: shape,
+                                                                             kernelSize: k, threads: threads))
+                activated = Convolution.forward(patches: patchMatrices, weight: weights[index], batch: current.rows,
+                                                threads: threads, counting: counting)
+                patches = patchMatrices
             }
             var output: Matrix
             var winners: [Int32]? = nil

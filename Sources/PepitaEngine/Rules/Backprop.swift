@@ -70,10 +70,10 @@ public struct Backprop: LearningRule {
             switch layers[index] {
             case .dense:
                 updates[index] = product(delta, layerTrace.input, transposeA: true, threads: threads, counting: gradientCounting)
-            case let .conv(_, outChannels, _, _):
-                updates[index] = Convolution.weightGradient(delta: delta, columns: layerTrace.inputPatches!,
-                                                            outChannels: outChannels, threads: threads,
-                                                            counting: gradientCounting)
+            case let .conv(shape, outChannels, k, _):
+                updates[index] = Convolution.weightGradient(delta: delta, patches: layerTrace.inputPatches!,
+                                                            outChannels: outChannels, patchSize: shape.channels * k * k,
+                                                            threads: threads, counting: gradientCounting)
             }
             if index == 0 { break }
             precondition(!layers[index].isConvolution || kind == .dfa,
