@@ -1,7 +1,6 @@
 /*
  * Float32 elementwise loops of a training step, per path: the momentum SGD
- * step, the dropout mask draw and the transpose of a block (conv layouts; also
- * of Int64 exact sums, the fixed-point engine's conv layouts).
+ * step and the dropout mask draw.
  * Each element depends on its index only, so callers may share a range among
  * threads and get the same floats.
  */

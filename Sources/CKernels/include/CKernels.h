@@ -254,6 +254,19 @@ void ck_float_momentum(float *weights, float *velocity, const float *update, lon
  */
 void ck_fill_bernoulli(float *values, long count, uint64_t base, uint64_t first_index, uint64_t limit, float value);
 
+/*
+ * 2x2 max pooling with stride 2 of `planes` planes of height x width stored
+ * one after the other (an odd last row or column is dropped), on the selected
+ * path: output[(p * (height / 2) + oy) * (width / 2) + ox] is the largest of
+ * the block whose top left is input[(p * height + 2 oy) * width + 2 ox], and
+ * winners[] at the same place its index in `input`, the first largest in
+ * row-major order (strict >: ties and NaN keep the earlier value). Indices
+ * must fit int32_t.
+ */
+void ck_max_pool_float(const float *input, long planes, long height, long width, float *output, int32_t *winners);
+void ck_max_pool_int16(const int16_t *input, long planes, long height, long width, int16_t *output,
+                       int32_t *winners);
+
 #ifdef __cplusplus
 }
 #endif

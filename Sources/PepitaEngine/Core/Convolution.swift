@@ -109,6 +109,27 @@ public enum Convolution {
     }
 }
 
+/// Values `MaxPool` pools with `PoolingKernel`: the float engine's values and
+/// the fixed-point engine's codes.
+public protocol PoolableElement: Comparable {
+    static func maxPool(_ input: UnsafePointer<Self>, planes: Int, height: Int, width: Int,
+                        output: UnsafeMutablePointer<Self>, winners: UnsafeMutablePointer<Int32>)
+}
+
+extension Float: PoolableElement {
+    public static func maxPool(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+                               output: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>) {
+        PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+    }
+}
+
+extension Int16: PoolableElement {
+    public static func maxPool(_ input: UnsafePointer<Int16>, planes: Int, height: Int, width: Int,
+                               output: UnsafeMutablePointer<Int16>, winners: UnsafeMutablePointer<Int32>) {
+        PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+    }
+}
+
 /// 2x2 max pooling with stride 2 (odd trailing rows/columns are dropped, as
 /// PyTorch's `MaxPool2d(2, 2)` does). The forward pass records, for every
 /// pooled value, the flat index of the winning input so backprop can route
@@ -121,41 +142,30 @@ public enum MaxPool {
 
     /// Pooled values (`batch x pooled features`) and the winning input index
     /// (within its sample) of each. Ties go to the first in row-major order.
-    /// Samples are shared among up to `threads` threads (each writes its own outputs).
-    public static func forward<Element: Comparable>(_ input: [Element], batch: Int, shape: SampleShape, threads: Int = 1,
-                                                    recorder: OperationRecorder? = nil) -> (output: [Element], winners: [Int32]) {
+    /// Samples are shared among up to `threads` threads (each writes its own
+    /// outputs); each sample is one `PoolingKernel` call.
+    public static func forward<Element: PoolableElement>(_ input: [Element], batch: Int, shape: SampleShape, threads: Int = 1,
+                                                         recorder: OperationRecorder? = nil) -> (output: [Element], winners: [Int32]) {
         let pooled = outputShape(shape)
         precondition(input.count == batch * shape.featureCount)
+        precondition(shape.featureCount <= Int(Int32.max), "winner indices must fit Int32")
         recorder?.count(OperationTally(compares: 3 * batch * pooled.featureCount))
         let total = batch * pooled.featureCount
-        var winners = [Int32](repeating: 0, count: total)
+        var winners: [Int32] = []
         let output = [Element](unsafeUninitializedCapacity: total) { output, count in
-            input.withUnsafeBufferPointer { input in
-                winners.withUnsafeMutableBufferPointer { winners in
+            winners = [Int32](unsafeUninitializedCapacity: total) { winners, winnerCount in
+                input.withUnsafeBufferPointer { input in
+                    guard total > 0 else { return }
                     Convolution.perSample(batch: batch, elementsPerSample: 4 * pooled.featureCount, threads: threads) { samples in
                         for b in samples {
-                            let sample = input.baseAddress! + b * shape.featureCount
-                            var next = b * pooled.featureCount
-                            for c in 0..<shape.channels {
-                                for oy in 0..<pooled.height {
-                                    for ox in 0..<pooled.width {
-                                        let topLeft = c * shape.height * shape.width + (2 * oy) * shape.width + 2 * ox
-                                        var bestIndex = topLeft
-                                        var best = sample[topLeft]
-                                        // The other three in row-major order.
-                                        let right = topLeft + 1, below = topLeft + shape.width, belowRight = below + 1
-                                        if sample[right] > best { best = sample[right]; bestIndex = right }
-                                        if sample[below] > best { best = sample[below]; bestIndex = below }
-                                        if sample[belowRight] > best { best = sample[belowRight]; bestIndex = belowRight }
-                                        (output.baseAddress! + next).initialize(to: best)
-                                        winners[next] = Int32(bestIndex)
-                                        next += 1
-                                    }
-                                }
-                            }
+                            Element.maxPool(input.baseAddress! + b * shape.featureCount, planes: shape.channels,
+                                            height: shape.height, width: shape.width,
+                                            output: output.baseAddress! + b * pooled.featureCount,
+                                            winners: winners.baseAddress! + b * pooled.featureCount)
                         }
                     }
                 }
+                winnerCount = total
             }
             count = total
         }

@@ -1,0 +1,102 @@
+@testable import Quantized
+import TestSupport
+import XCTest
+
+/// `PoolingKernel.maxPool` against the block-by-block loop it replaced, on
+/// every kernel path this CPU has: rows of fewer than eight blocks, of eight,
+/// and of more than eight but not a multiple (the overlapping last step), odd
+/// heights and widths (dropped), ties everywhere (the first in row-major order
+/// wins), NaN and signed zeros (strict `>` keeps the earlier value), and the
+/// extreme Int16 codes.
+final class PoolingKernelTests: XCTestCase {
+    /// (planes, height, width)
+    private static let shapes = [(3, 5, 17), (2, 24, 24), (1, 2, 40), (2, 3, 3), (1, 1, 9), (4, 6, 16), (1, 4, 33)]
+
+    /// The loop `MaxPool.forward` ran before the kernel.
+    private func reference<T: Comparable>(_ input: [T], planes: Int, height: Int, width: Int) -> (output: [T], winners: [Int32]) {
+        var output: [T] = [], winners: [Int32] = []
+        for p in 0..<planes {
+            for oy in 0..<height / 2 {
+                for ox in 0..<width / 2 {
+                    let topLeft = (p * height + 2 * oy) * width + 2 * ox
+                    var bestIndex = topLeft
+                    for index in [topLeft + 1, topLeft + width, topLeft + width + 1] where input[index] > input[bestIndex] {
+                        bestIndex = index
+                    }
+                    output.append(input[bestIndex])
+                    winners.append(Int32(bestIndex))
+                }
+            }
+        }
+        return (output, winners)
+    }
+
+    private func pooled<T>(_ input: [T], planes: Int, height: Int, width: Int, zero: T,
+                           _ kernel: (UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafeMutablePointer<Int32>) -> Void)
+        -> (output: [T], winners: [Int32]) {
+        let count = planes * (height / 2) * (width / 2)
+        // One element more than the pooling writes: it must stay untouched.
+        var output = [T](repeating: zero, count: count + 1), winners = [Int32](repeating: -1, count: count + 1)
+        input.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { output in
+                winners.withUnsafeMutableBufferPointer { winners in
+                    kernel(input.baseAddress!, output.baseAddress!, winners.baseAddress!)
+                }
+            }
+        }
+        XCTAssertEqual(winners.removeLast(), -1, "written past the end")
+        return (Array(output.dropLast()), winners)
+    }
+
+    func testFloatPoolingMatchesTheBlockLoopWithTiesNaNAndSignedZeros() {
+        forEveryKernelPath { path in
+            var values = TestValues(seed: 17)
+            for (planes, height, width) in Self.shapes {
+                // Few distinct values, so that ties are common; some NaN and -0.0.
+                let palette: [Float] = [-1, 0, -0.0, 1, 2, .nan, 2, -.infinity]
+                let input = (0..<planes * height * width).map { _ in palette[Int(values.nextUnit() * 8)] }
+                let expected = reference(input, planes: planes, height: height, width: width)
+                let got = pooled(input, planes: planes, height: height, width: width, zero: Float(7)) { input, output, winners in
+                    PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+                }
+                let label = "[\(path.rawValue)] \(planes) x \(height) x \(width)"
+                XCTAssertEqual(got.winners, expected.winners, label)
+                XCTAssertEqual(got.output.map(\.bitPattern), expected.output.map(\.bitPattern), label)
+            }
+        }
+    }
+
+    func testInt16PoolingMatchesTheBlockLoopWithTiesAndExtremeCodes() {
+        forEveryKernelPath { path in
+            var values = TestValues(seed: 19)
+            for (planes, height, width) in Self.shapes {
+                let palette: [Int16] = [-32768, -1, 0, 1, 32767, 32767, -32768, 5]
+                let input = (0..<planes * height * width).map { _ in palette[Int(values.nextUnit() * 8)] }
+                let expected = reference(input, planes: planes, height: height, width: width)
+                let got = pooled(input, planes: planes, height: height, width: width, zero: Int16(7)) { input, output, winners in
+                    PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+                }
+                let label = "[\(path.rawValue)] \(planes) x \(height) x \(width)"
+                XCTAssertEqual(got.winners, expected.winners, label)
+                XCTAssertEqual(got.output, expected.output, label)
+            }
+        }
+    }
+
+    func testDistinctValuesPickTheLargestOfEachBlock() {
+        // Random distinct values: every block has one winner, which is the maximum.
+        forEveryKernelPath { path in
+            var values = TestValues(seed: 23)
+            let (planes, height, width) = (2, 24, 24)
+            let input = values.floats(planes * height * width, scale: 1)
+            let got = pooled(input, planes: planes, height: height, width: width, zero: Float(7)) { input, output, winners in
+                PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+            }
+            XCTAssertEqual(got.output, reference(input, planes: planes, height: height, width: width).output, "[\(path.rawValue)]")
+            for (index, winner) in got.winners.enumerated() {
+                guard input.indices.contains(Int(winner)) else { return XCTFail("[\(path.rawValue)] winner \(winner) at \(index)") }
+                XCTAssertEqual(input[Int(winner)], got.output[index])
+            }
+        }
+    }
+}
