@@ -92,19 +92,30 @@ public enum TensorQuantization {
 
     /// ReLU on exact sums in place, then, with `keep`, the dropout mask and its
     /// scale: `sums[i] = max(sums[i], 0) * (keep[i] > 0 ? mantissa : 0)` (C,
-    /// vectorised for the active kernel path). A product beyond Int64 is a
+    /// vectorised for the active kernel path, shared among up to `threads`
+    /// threads in blocks). Returns the largest `|sums[i]|` afterwards, so that a
+    /// dynamic format needs no scan of its own. A product beyond Int64 is a
     /// precondition failure, as the Swift multiply was.
+    @discardableResult
     public static func reluAndDropout(_ sums: UnsafeMutableBufferPointer<Int64>, keep: UnsafeBufferPointer<Float>?,
-                                      mantissa: Int64) {
-        guard let base = sums.baseAddress else { return }
-        if let keep {
-            precondition(keep.count == sums.count, "\(keep.count) mask values for \(sums.count) sums")
-            let largest = ck_relu_keep(base, sums.count, keep.baseAddress, mantissa)
-            precondition(!largest.multipliedReportingOverflow(by: mantissa).overflow,
-                         "dropout scale \(mantissa) times the sum \(largest) overflows Int64")
-        } else {
-            _ = ck_relu_keep(base, sums.count, nil, 0)
+                                      mantissa: Int64, threads: Int = 1) -> UInt64 {
+        guard let base = sums.baseAddress else { return 0 }
+        if let keep { precondition(keep.count == sums.count, "\(keep.count) mask values for \(sums.count) sums") }
+        // Each part's largest value after ReLU that is kept (before the scale).
+        var largest = [Int64](repeating: 0, count: TilePartition.partSlots(threads: threads))
+        largest.withUnsafeMutableBufferPointer { largest in
+            TilePartition.runBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * scanCost,
+                                    threads: threads) { part, elements in
+                let first = elements.lowerBound
+                largest[part] = ck_relu_keep(base + first, elements.count, keep.map { $0.baseAddress! + first },
+                                             keep == nil ? 0 : mantissa)
+            }
         }
+        let kept = largest.max() ?? 0
+        guard keep != nil else { return kept.magnitude }
+        let (scaled, overflow) = kept.multipliedReportingOverflow(by: mantissa)
+        precondition(!overflow, "dropout scale \(mantissa) times the sum \(kept) overflows Int64")
+        return scaled.magnitude
     }
 
     /// ReLU's derivative on exact sums from the layer's output codes, then a

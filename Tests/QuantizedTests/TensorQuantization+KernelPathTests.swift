@@ -87,22 +87,39 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         }
     }
 
-    func testReluAndDropoutEqualTheElementwiseFormula() {
+    func testReluAndDropoutEqualTheElementwiseFormulaAndReturnTheLargestOnOneTwoAndThreeThreads() {
         var samples = SampleBits(seed: 15)
-        let count = 1000  // not a multiple of any vector width
-        let sums = (0..<count).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
-        let keep = (0..<count).map { index -> Float in [0, 1.25, .nan, -1, 0x1p-149][index % 5] }
         let mantissa: Int64 = 9_363
-        forEveryKernelPath { path in
-            var relu = sums
-            relu.withUnsafeMutableBufferPointer { TensorQuantization.reluAndDropout($0, keep: nil, mantissa: 0) }
-            XCTAssertEqual(relu, sums.map { max($0, 0) }, "\(path) ReLU")
-            var dropped = sums
-            dropped.withUnsafeMutableBufferPointer { values in
-                keep.withUnsafeBufferPointer { TensorQuantization.reluAndDropout(values, keep: $0, mantissa: mantissa) }
+        // 1,000 sums stay on one thread (not a multiple of any vector width); 140,001 are shared.
+        for count in [1000, 140_001] {
+            let sums = (0..<count).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
+            let keep = (0..<count).map { index -> Float in [0, 1.25, .nan, -1, 0x1p-149][index % 5] }
+            let expectedRelu = sums.map { max($0, 0) }
+            let expectedDropped = zip(sums, keep).map { sum, keep in keep > 0 ? max(sum, 0) * mantissa : 0 }
+            forEveryKernelPath { path in
+                for threads in [1, 2, 3] {
+                    let label = "\(path) \(count) sums, \(threads) threads"
+                    var relu = sums
+                    let largestRelu = relu.withUnsafeMutableBufferPointer {
+                        TensorQuantization.reluAndDropout($0, keep: nil, mantissa: 0, threads: threads)
+                    }
+                    XCTAssertEqual(relu, expectedRelu, "\(label): ReLU")
+                    XCTAssertEqual(largestRelu, expectedRelu.max()!.magnitude, "\(label): ReLU's largest")
+                    var dropped = sums
+                    let largestDropped = dropped.withUnsafeMutableBufferPointer { values in
+                        keep.withUnsafeBufferPointer {
+                            TensorQuantization.reluAndDropout(values, keep: $0, mantissa: mantissa, threads: threads)
+                        }
+                    }
+                    XCTAssertEqual(dropped, expectedDropped, "\(label): dropout")
+                    XCTAssertEqual(largestDropped, expectedDropped.max()!.magnitude, "\(label): dropout's largest")
+                }
             }
-            XCTAssertEqual(dropped, zip(sums, keep).map { sum, keep in keep > 0 ? max(sum, 0) * mantissa : 0 }, "\(path) dropout")
         }
+        // All negative: nothing is left, and the largest is 0.
+        var negative: [Int64] = [-5, -1, -(1 << 50)]
+        XCTAssertEqual(negative.withUnsafeMutableBufferPointer { TensorQuantization.reluAndDropout($0, keep: nil, mantissa: 0) }, 0)
+        XCTAssertEqual(negative, [0, 0, 0])
     }
 
     func testGateByCodesEqualsTheElementwiseFormula() {

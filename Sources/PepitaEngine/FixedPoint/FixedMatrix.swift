@@ -50,7 +50,12 @@ public struct ExactSums: Sendable {
 
     /// Largest magnitude as a real number (the scan shared among up to `threads` threads).
     public func maxAbsValue(threads: Int = 1) -> Double {
-        Double(maxMagnitude(threads: threads)) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
+        realMagnitude(maxMagnitude(threads: threads))
+    }
+
+    /// The real number a sum of this magnitude stands for.
+    public func realMagnitude(_ magnitude: UInt64) -> Double {
+        Double(magnitude) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
     }
 
     /// Largest `|values[i]|` as an integer (the scan shared among up to `threads` threads).

@@ -151,10 +151,13 @@ public final class FixedPointArithmetic {
     }
 
     /// Exact sums narrowed to `role`'s format (or `format`, when the caller
-    /// fixes it), with the role's rounding.
-    public func requantize(_ sums: ExactSums, role: TensorRole, format: FixedPointFormat? = nil) -> FixedMatrix {
+    /// fixes it), with the role's rounding. A dynamic format comes from the
+    /// largest `|sum|`: `maxMagnitude` when the caller knows it, else a scan.
+    public func requantize(_ sums: ExactSums, role: TensorRole, format: FixedPointFormat? = nil,
+                           maxMagnitude: UInt64? = nil) -> FixedMatrix {
         let settings = config[role]
-        let target = format ?? settings.format(forMaxAbs: sums.maxAbsValue(threads: threads))
+        let target = format
+            ?? settings.format(forMaxAbs: sums.realMagnitude(maxMagnitude ?? sums.maxMagnitude(threads: threads)))
         var roleCounters = counters[role] ?? QuantizationCounters()
         let codes = TensorQuantization.requantize(sums.values, fromFractionalBits: sums.fractionalBits, to: target,
                                                   mode: settings.rounding, random: nextRandom(), threads: threads,

@@ -84,16 +84,17 @@ public struct FixedPointNetwork: Sendable {
                 operations?.count(OperationTally(multiplies: sums.values.count))
                 sums.fractionalBits += keepScale.shift
             }
-            sums.values.withUnsafeMutableBufferPointer { values in
+            let largest = sums.values.withUnsafeMutableBufferPointer { values in
                 if let (mask, keepScale) = dropout {
-                    mask.values.withUnsafeBufferPointer { keep in
-                        TensorQuantization.reluAndDropout(values, keep: keep, mantissa: keepScale.mantissa)
+                    return mask.values.withUnsafeBufferPointer { keep in
+                        TensorQuantization.reluAndDropout(values, keep: keep, mantissa: keepScale.mantissa,
+                                                          threads: arithmetic.threads)
                     }
-                } else {
-                    TensorQuantization.reluAndDropout(values, keep: nil, mantissa: 0)
                 }
+                return TensorQuantization.reluAndDropout(values, keep: nil, mantissa: 0, threads: arithmetic.threads)
             }
-            let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil)
+            let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil,
+                                                  maxMagnitude: largest)
             arithmetic.recorder?.record("h\(index + 1)", activated, role: .activations,
                                         note: "relu(sums) * dropout mask, narrowed (conv: before pooling)")
             formats.append(activated.format)
