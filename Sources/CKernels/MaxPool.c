@@ -30,24 +30,23 @@ CK_POOL_BLOCK(int16_t, pool_block_int16)
     for (long ox = ox_begin; ox < ow; ox++)                                                                     \
         BLOCK(input, top + 2 * ox, width, output + row + ox, winners + row + ox)
 
+/* Every block of every plane, one at a time. */
+#define CK_POOL_ROWS_PORTABLE(BLOCK)                                                                             \
+    long oh = height / 2, ow = width / 2;                                                                       \
+    for (long p = 0; p < planes; p++)                                                                           \
+        for (long oy = 0; oy < oh; oy++) {                                                                      \
+            long top = (p * height + 2 * oy) * width, row = (p * oh + oy) * ow, ox_begin = 0;                   \
+            CK_POOL_ROW_REST(BLOCK);                                                                            \
+        }
+
 static void pool_float_portable(const float *input, long planes, long height, long width, float *output,
                                 int32_t *winners) {
-    long oh = height / 2, ow = width / 2;
-    for (long p = 0; p < planes; p++)
-        for (long oy = 0; oy < oh; oy++) {
-            long top = (p * height + 2 * oy) * width, row = (p * oh + oy) * ow, ox_begin = 0;
-            CK_POOL_ROW_REST(pool_block_float);
-        }
+    CK_POOL_ROWS_PORTABLE(pool_block_float)
 }
 
 static void pool_int16_portable(const int16_t *input, long planes, long height, long width, int16_t *output,
                                 int32_t *winners) {
-    long oh = height / 2, ow = width / 2;
-    for (long p = 0; p < planes; p++)
-        for (long oy = 0; oy < oh; oy++) {
-            long top = (p * height + 2 * oy) * width, row = (p * oh + oy) * ow, ox_begin = 0;
-            CK_POOL_ROW_REST(pool_block_int16);
-        }
+    CK_POOL_ROWS_PORTABLE(pool_block_int16)
 }
 
 #if CK_X86

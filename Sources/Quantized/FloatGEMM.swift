@@ -54,6 +54,7 @@ extension FloatGEMM {
     ) {
         let path = KernelPath.active.code
         let m = a.rows, n = b.columns, k = a.columns
+        TilePartition.checkSampleOutputs(m: m, n: n, ldc: ldc, batch: batch, cSampleStride: cSampleStride)
         TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * m * n * k, threads: threads) { _, samples in
             for s in samples {
                 let cSample = c + s * cSampleStride
@@ -147,7 +148,7 @@ extension FloatGEMM {
     }
 
     /// `TilePartition.runTiles` with the float tile of `path`.
-    fileprivate static func runTiles(m: Int, n: Int, k: Int, path: Int32, threads: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
+    private static func runTiles(m: Int, n: Int, k: Int, path: Int32, threads: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
         TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_float_row_block(path)),
                                panelWidth: Int(ck_float_panel_width(path)), threads: threads, body)
     }

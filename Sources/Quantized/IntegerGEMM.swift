@@ -63,6 +63,7 @@ public enum IntegerGEMM {
         guard batch > 0 else { return 0 }
         let path = KernelPath.active.code
         let m = a.rows, n = b.columns, k = a.columns
+        TilePartition.checkSampleOutputs(m: m, n: n, ldc: ldc, batch: batch, cSampleStride: cSampleStride)
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
         TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * m * n * k, threads: threads) { _, samples in

@@ -51,7 +51,7 @@ public enum TilePartition {
     /// calls `body(slot, units)` once per non-empty part, each part with its own
     /// `slot` in `0..<partSlots(threads:)`, so that parts may write per-part
     /// results (counts, maxima) without sharing them.
-    /// Loops outside this module (the engine's layout changes and pooling) share
+    /// Loops outside this module (the engine's patch matrices and pooling) share
     /// their samples this way too; `multiplyAdds` weighs the loop against the
     /// threshold below which it stays on the calling thread.
     public static func runBlocks(count: Int, block: Int, multiplyAdds: Int, threads: Int, _ body: (Int, Range<Int>) -> Void) {
@@ -79,6 +79,13 @@ public enum TilePartition {
             }
         }
         if ran == 0 { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+    }
+
+    /// The per-sample products' outputs (`m x n` each, leading dimension `ldc`,
+    /// `cSampleStride` apart) must not overlap: each is written by one thread.
+    static func checkSampleOutputs(m: Int, n: Int, ldc: Int, batch: Int, cSampleStride: Int) {
+        precondition(m == 0 || n == 0 || (ldc >= n && (batch <= 1 || cSampleStride >= (m - 1) * ldc + n)),
+                     "per-sample outputs of \(m) x \(n) with ldc \(ldc), \(cSampleStride) apart, overlap")
     }
 
     /// The shape checks every product kernel starts with. Returns true when

@@ -19,12 +19,8 @@ final class ConvolutionTests: XCTestCase {
                 values.matrix(outChannels, shape.channels * kernelSize * kernelSize, scale: 1))
     }
 
-    /// `patchMatrices` as a `Matrix` of `batch * patchSize` rows.
     private func patches(_ input: Matrix, shape: SampleShape, kernelSize k: Int, threads: Int = 1) -> Matrix {
-        let positions = (shape.height - k + 1) * (shape.width - k + 1)
-        return Matrix(rows: input.rows * shape.channels * k * k, columns: positions,
-                      values: Convolution.patchMatrices(input.values, batch: input.rows, shape: shape, kernelSize: k,
-                                                        threads: threads))
+        Convolution.patchMatrices(input, shape: shape, kernelSize: k, threads: threads)
     }
 
     func testSampleLoopsGiveTheSameResultOnOneTwoAndThreeThreads() {

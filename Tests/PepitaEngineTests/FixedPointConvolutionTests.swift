@@ -28,6 +28,11 @@ final class FixedPointConvolutionTests: XCTestCase {
         Int64(input[b * shape.featureCount + (c * shape.height + y) * shape.width + x])
     }
 
+    func testTheLargeBatchesAreLargeEnoughToThread() {
+        // 150 samples: both products exceed TilePartition's threshold (2^18 multiply-adds).
+        XCTAssertGreaterThanOrEqual(150 * outChannels * positions * patchSize, 1 << 18)
+    }
+
     private func config(accumulatorBits: Int = 32) -> PrecisionConfig {
         var config = PrecisionConfig.preset(named: "int16")!
         config.accumulatorBits = accumulatorBits
@@ -40,7 +45,7 @@ final class FixedPointConvolutionTests: XCTestCase {
 
     func testConvolutionSumsAreTheDirectSumsChannelMajor() {
         forEveryKernelPath { path in
-            for (batch, range) in [(4, -128...127), (3, -32768...32767), (0, -5...5)] as [(Int, ClosedRange<Int64>)] {
+            for (batch, range) in [(150, -128...127), (3, -32768...32767), (0, -5...5)] as [(Int, ClosedRange<Int64>)] {
                 let input = FixedMatrix(rows: batch, columns: shape.featureCount,
                                         codes: codes(batch * shape.featureCount, range, seed: 7), format: format(5))
                 let weight = FixedMatrix(rows: outChannels, columns: patchSize,
@@ -85,7 +90,7 @@ final class FixedPointConvolutionTests: XCTestCase {
 
     func testConvolutionWeightSumsAreTheDirectSumsOverSamplesAndPositions() {
         forEveryKernelPath { path in
-            for (batch, range) in [(30, -128...127), (3, -32768...32767), (0, -5...5)] as [(Int, ClosedRange<Int64>)] {
+            for (batch, range) in [(150, -128...127), (3, -32768...32767), (0, -5...5)] as [(Int, ClosedRange<Int64>)] {
                 let input = codes(batch * shape.featureCount, range, seed: 9)
                 let delta = FixedMatrix(rows: batch, columns: outChannels * positions,
                                         codes: codes(batch * outChannels * positions, range, seed: 10), format: format(12))
@@ -131,7 +136,7 @@ final class FixedPointConvolutionTests: XCTestCase {
         }
     }
 
-    func testCountsPolicyAndCountersAreThoseOfTheOneProductOverUnfoldedPatches() {
+    func testCountsPolicyAndCountersAreThoseOfTheOneProductOverPatchesByPosition() {
         // 16-bit accumulators: full-range codes overflow them, so the policy runs
         // and counts, as it does on the one product over patches by position.
         let batch = 3

@@ -44,8 +44,11 @@ final class PoolingKernelTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(winners.removeLast(), -1, "written past the end")
-        return (Array(output.dropLast()), winners)
+        XCTAssertEqual(winners.removeLast(), -1, "winner written past the end")
+        let spare = output.removeLast()
+        XCTAssertTrue(withUnsafeBytes(of: spare) { spareBytes in withUnsafeBytes(of: zero) { spareBytes.elementsEqual($0) } },
+                      "value written past the end")
+        return (output, winners)
     }
 
     func testFloatPoolingMatchesTheBlockLoopWithTiesNaNAndSignedZeros() {
@@ -80,6 +83,21 @@ final class PoolingKernelTests: XCTestCase {
                 XCTAssertEqual(got.winners, expected.winners, label)
                 XCTAssertEqual(got.output, expected.output, label)
             }
+        }
+    }
+
+    func testInt16RowsTooWideForInt16OffsetsTakeTheBlockLoop() {
+        // Offsets of the lower row (width, width + 1) do not fit Int16 lanes here.
+        forEveryKernelPath { path in
+            var values = TestValues(seed: 29)
+            let (planes, height, width) = (1, 2, 32768)
+            let input = (0..<planes * height * width).map { _ in Int16(values.nextUnit() * 65536 - 32768) }
+            let got = pooled(input, planes: planes, height: height, width: width, zero: Int16(7)) { input, output, winners in
+                PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+            }
+            let expected = reference(input, planes: planes, height: height, width: width)
+            XCTAssertEqual(got.winners, expected.winners, "[\(path.rawValue)]")
+            XCTAssertEqual(got.output, expected.output, "[\(path.rawValue)]")
         }
     }
 

@@ -25,6 +25,7 @@ public enum Convolution {
         let patchSize = shape.channels * k * k
         precondition(input.count == batch * shape.featureCount)
         return [Element](unsafeUninitializedCapacity: batch * positions * patchSize) { patches, count in
+            guard batch * positions * patchSize > 0 else { return }
             input.withUnsafeBufferPointer { input in
                 perSample(batch: batch, elementsPerSample: positions * patchSize, threads: threads) { samples in
                     for b in samples {
@@ -46,6 +47,12 @@ public enum Convolution {
             }
             count = batch * positions * patchSize
         }
+    }
+
+    /// `Matrix` form of `patchMatrices`: `batch * (channels * k * k)` rows of `positions`.
+    public static func patchMatrices(_ input: Matrix, shape: SampleShape, kernelSize k: Int, threads: Int = 1) -> Matrix {
+        Matrix(rows: input.rows * shape.channels * k * k, columns: (shape.height - k + 1) * (shape.width - k + 1),
+               values: patchMatrices(input.values, batch: input.rows, shape: shape, kernelSize: k, threads: threads))
     }
 
     /// Calls `body` with ranges of samples that together cover `0..<batch`, on up

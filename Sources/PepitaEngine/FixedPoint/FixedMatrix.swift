@@ -48,11 +48,6 @@ public struct ExactSums: Sendable {
         self.fractionalBits = fractionalBits
     }
 
-    /// Largest magnitude as a real number (the scan shared among up to `threads` threads).
-    public func maxAbsValue(threads: Int = 1) -> Double {
-        realMagnitude(maxMagnitude(threads: threads))
-    }
-
     /// The real number a sum of this magnitude stands for.
     public func realMagnitude(_ magnitude: UInt64) -> Double {
         Double(magnitude) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)

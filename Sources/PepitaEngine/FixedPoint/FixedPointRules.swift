@@ -38,9 +38,9 @@ func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTra
     switch layer {
     case .dense:
         return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates, operands: roles)
-    case let .conv(shape, outChannels, k, _):
+    case let .conv(_, outChannels, _, _):
         return arithmetic.convolutionWeightSums(delta: delta, patches: trace.inputPatches!, outChannels: outChannels,
-                                                patchSize: shape.channels * k * k, role: .updates, operands: roles)
+                                                patchSize: layer.weightShape.columns, role: .updates, operands: roles)
     }
 }
 

@@ -79,10 +79,7 @@ public struct Network: Sendable {
                     activated = product(current, weights[index], transposeB: true, threads: threads, counting: counting)
                 }
             case let .conv(shape, _, k, _):
-                let positions = layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width
-                let patchMatrices = Matrix(rows: current.rows * shape.channels * k * k, columns: positions,
-                                           values: Convolution.patchMatrices(current.values, batch: current.rows, shape: shape,
-                                                                             kernelSize: k, threads: threads))
+                let patchMatrices = Convolution.patchMatrices(current, shape: shape, kernelSize: k, threads: threads)
                 activated = Convolution.forward(patches: patchMatrices, weight: weights[index], batch: current.rows,
                                                 threads: threads, counting: counting)
                 patches = patchMatrices

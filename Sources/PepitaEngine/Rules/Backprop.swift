@@ -70,9 +70,9 @@ public struct Backprop: LearningRule {
             switch layers[index] {
             case .dense:
                 updates[index] = product(delta, layerTrace.input, transposeA: true, threads: threads, counting: gradientCounting)
-            case let .conv(shape, outChannels, k, _):
+            case let .conv(_, outChannels, _, _):
                 updates[index] = Convolution.weightGradient(delta: delta, patches: layerTrace.inputPatches!,
-                                                            outChannels: outChannels, patchSize: shape.channels * k * k,
+                                                            outChannels: outChannels, patchSize: layers[index].weightShape.columns,
                                                             threads: threads, counting: gradientCounting)
             }
             if index == 0 { break }

@@ -80,9 +80,9 @@ public struct Pepita: LearningRule {
             case .dense:
                 updates.append(product(delta, modulatedTrace.input, transposeA: true, threads: threads, counting: counting))
                 divisors.append(1)
-            case let .conv(shape, outChannels, k, _):
+            case let .conv(_, outChannels, _, _):
                 updates.append(Convolution.weightGradient(delta: delta, patches: modulatedTrace.inputPatches!,
-                                                          outChannels: outChannels, patchSize: shape.channels * k * k,
+                                                          outChannels: outChannels, patchSize: layer.weightShape.columns,
                                                           threads: threads, counting: counting))
                 let positions = layer.convolutionOutputShape!.height * layer.convolutionOutputShape!.width
                 divisors.append(Float(positions) * (convolutionBatchAverageTwice ? Float(batch) : 1))
