@@ -37,9 +37,10 @@ public struct Matrix: Equatable, Sendable {
     public var count: Int { values.count }
 }
 
-/// The one entry point for float matrix products in the engine:
-/// `op(a) * op(b)` where `op` transposes when asked. Every dense and conv
-/// layer goes through here, so speed and counting live in one place: with
+/// The entry point for float matrix products in the engine:
+/// `op(a) * op(b)` where `op` transposes when asked. Every dense layer goes
+/// through here (conv layers through `Convolution.forward` / `weightGradient`,
+/// which count the same way), so speed and counting live in one place: with
 /// `counting`, the product records `m k n` MACs (plus `m n` adds when it
 /// accumulates into `accumulator`) and its operands' and result's bytes.
 public func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transposeB: Bool = false,
