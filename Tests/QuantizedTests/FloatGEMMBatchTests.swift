@@ -9,38 +9,6 @@ import XCTest
 /// CPU has and on 1, 2 and 3 threads. `multiply` itself is checked against the
 /// reference in `FloatGEMMTests`.
 final class FloatGEMMBatchTests: XCTestCase {
-    private struct Batch {
-        let batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool
-        let a: [Float], b: [Float]
-
-        init(batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool, seed: UInt64) {
-            self.batch = batch; self.m = m; self.n = n; self.k = k
-            self.sharedA = sharedA; self.transposeB = transposeB
-            var values = TestValues(seed: seed)
-            // One value more than the samples use, so that no storage is empty.
-            a = values.floats((sharedA ? 1 : batch) * m * k + 1, scale: 1)
-            b = values.floats(batch * k * n + 1, scale: 1)
-        }
-
-        var aSampleStride: Int { sharedA ? 0 : m * k }
-        var bSampleStride: Int { k * n }
-
-        /// Calls `body` with the views of sample 0.
-        func withViews<R>(_ body: (StridedMatrix, StridedMatrix) -> R) -> R {
-            a.withUnsafeBufferPointer { aBuffer in
-                b.withUnsafeBufferPointer { bBuffer in
-                    body(.rowMajor(aBuffer.baseAddress!, rows: m, columns: k),
-                         .of(bBuffer.baseAddress!, storedRows: transposeB ? n : k, storedColumns: transposeB ? k : n,
-                             transposed: transposeB))
-                }
-            }
-        }
-
-        var description: String {
-            "[\(KernelPath.active.rawValue)] batch \(batch) m \(m) n \(n) k \(k) sharedA \(sharedA) transposeB \(transposeB)"
-        }
-    }
-
     private static let shapes = [
         // (batch, m, n, k): a conv layer's per-sample shape; depth past one k
         // block; edge panels and row blocks. The first two are large enough to share.
@@ -144,5 +112,16 @@ final class FloatGEMMBatchTests: XCTestCase {
                        [Float](repeating: 2, count: 18))
         XCTAssertEqual(summingSamples(operands, initial: nil, threads: 2).filter { $0 == 0 }.count, 12)
         XCTAssertEqual(eachSample(operands, threads: 2), [])
+    }
+}
+
+private typealias Batch = SampleBatch<Float>
+
+extension SampleBatch where Element == Float {
+    /// Floats uniform in [-1, 1).
+    init(batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool, seed: UInt64) {
+        var values = TestValues(seed: seed)
+        self.init(batch: batch, m: m, n: n, k: k, sharedA: sharedA, transposeB: transposeB,
+                  make: { values.floats($0, scale: 1) })
     }
 }

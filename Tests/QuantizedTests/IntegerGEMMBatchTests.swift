@@ -9,46 +9,6 @@ import XCTest
 /// extreme code in the last sample alone must change the method), with the
 /// returned bound holding every sum, and bit-identical for 1, 2 and 3 threads.
 final class IntegerGEMMBatchTests: XCTestCase {
-    /// A batch of operands stored sample after sample: `A_s` (`m x k`, or one
-    /// shared `A`), `B_s` (`k x n`, stored `n x k` when transposed).
-    private struct Batch {
-        let batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool
-        var a: [Int16], b: [Int16]
-
-        init(batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool, range: ClosedRange<Int64>,
-             seed: UInt64) {
-            self.batch = batch; self.m = m; self.n = n; self.k = k
-            self.sharedA = sharedA; self.transposeB = transposeB
-            var samples = SampleBits(seed: seed)
-            // One code more than the samples use, so that no storage is empty.
-            a = (0...(sharedA ? 1 : batch) * m * k).map { _ in Int16(samples.next(in: range)) }
-            b = (0...batch * k * n).map { _ in Int16(samples.next(in: range)) }
-        }
-
-        var aSampleStride: Int { sharedA ? 0 : m * k }
-        var bSampleStride: Int { k * n }
-
-        /// Calls `body` with the views of sample 0.
-        func withViews<R>(_ body: (IntegerMatrixView, IntegerMatrixView) -> R) -> R {
-            a.withUnsafeBufferPointer { aBuffer in
-                b.withUnsafeBufferPointer { bBuffer in
-                    body(.rowMajor(aBuffer.baseAddress!, rows: m, columns: k),
-                         .of(bBuffer.baseAddress!, storedRows: transposeB ? n : k, storedColumns: transposeB ? k : n,
-                             transposed: transposeB))
-                }
-            }
-        }
-
-        /// `A_s B_s` by the reference.
-        func referenceProduct(_ s: Int) -> [Int64] {
-            withViews { a, b in ReferenceIntegerGEMM.multiply(a.movedOn(s * aSampleStride), b.movedOn(s * bSampleStride)) }
-        }
-
-        var description: String {
-            "[\(KernelPath.active.rawValue)] batch \(batch) m \(m) n \(n) k \(k) sharedA \(sharedA) transposeB \(transposeB)"
-        }
-    }
-
     private static let shapes = [
         // (batch, m, n, k): a conv layer's per-sample shape, odd depth, edge panels
         // and row blocks; the first two are large enough to be shared among threads.
@@ -184,5 +144,21 @@ final class IntegerGEMMBatchTests: XCTestCase {
             XCTAssertEqual(eachSample(noDepth, threads: 1).bound, 0)
             _ = summingSamples(noDepth, initial: nil, threads: 1)
         }
+    }
+}
+
+private typealias Batch = SampleBatch<Int16>
+
+extension SampleBatch where Element == Int16 {
+    /// Codes uniform in `range`.
+    init(batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool, range: ClosedRange<Int64>, seed: UInt64) {
+        var samples = SampleBits(seed: seed)
+        self.init(batch: batch, m: m, n: n, k: k, sharedA: sharedA, transposeB: transposeB,
+                  make: { count in (0..<count).map { _ in Int16(samples.next(in: range)) } })
+    }
+
+    /// `A_s B_s` by the reference.
+    func referenceProduct(_ s: Int) -> [Int64] {
+        withViews { a, b in ReferenceIntegerGEMM.multiply(a.movedOn(s * aSampleStride), b.movedOn(s * bSampleStride)) }
     }
 }

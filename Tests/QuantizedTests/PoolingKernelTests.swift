@@ -51,39 +51,43 @@ final class PoolingKernelTests: XCTestCase {
         return (output, winners)
     }
 
-    func testFloatPoolingMatchesTheBlockLoopWithTiesNaNAndSignedZeros() {
+    /// `PoolingKernel.maxPool` for one element type.
+    private typealias Kernel<T> = (UnsafePointer<T>, Int, Int, Int, UnsafeMutablePointer<T>, UnsafeMutablePointer<Int32>) -> Void
+    private let floatKernel: Kernel<Float> = {
+        PoolingKernel.maxPool($0, planes: $1, height: $2, width: $3, output: $4, winners: $5)
+    }
+    private let int16Kernel: Kernel<Int16> = {
+        PoolingKernel.maxPool($0, planes: $1, height: $2, width: $3, output: $4, winners: $5)
+    }
+
+    /// Inputs drawn from a few values (so that ties are common) on every shape
+    /// and path: the kernel's winners, and its outputs compared by `bits`, are the loop's.
+    private func assertMatchesTheBlockLoop<T: Comparable, B: Equatable>(palette: [T], seed: UInt64, zero: T,
+                                                                        bits: (T) -> B, _ kernel: Kernel<T>) {
         forEveryKernelPath { path in
-            var values = TestValues(seed: 17)
+            var values = TestValues(seed: seed)
             for (planes, height, width) in Self.shapes {
-                // Few distinct values, so that ties are common; some NaN and -0.0.
-                let palette: [Float] = [-1, 0, -0.0, 1, 2, .nan, 2, -.infinity]
-                let input = (0..<planes * height * width).map { _ in palette[Int(values.nextUnit() * 8)] }
+                let input = (0..<planes * height * width).map { _ in palette[Int(values.nextUnit() * Double(palette.count))] }
                 let expected = reference(input, planes: planes, height: height, width: width)
-                let got = pooled(input, planes: planes, height: height, width: width, zero: Float(7)) { input, output, winners in
-                    PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+                let got = pooled(input, planes: planes, height: height, width: width, zero: zero) {
+                    kernel($0, planes, height, width, $1, $2)
                 }
                 let label = "[\(path.rawValue)] \(planes) x \(height) x \(width)"
                 XCTAssertEqual(got.winners, expected.winners, label)
-                XCTAssertEqual(got.output.map(\.bitPattern), expected.output.map(\.bitPattern), label)
+                XCTAssertEqual(got.output.map(bits), expected.output.map(bits), label)
             }
         }
     }
 
+    func testFloatPoolingMatchesTheBlockLoopWithTiesNaNAndSignedZeros() {
+        // NaN and -0.0 compared by their bits.
+        assertMatchesTheBlockLoop(palette: [-1, 0, -0.0, 1, 2, .nan, 2, -.infinity], seed: 17, zero: Float(7),
+                                  bits: \.bitPattern, floatKernel)
+    }
+
     func testInt16PoolingMatchesTheBlockLoopWithTiesAndExtremeCodes() {
-        forEveryKernelPath { path in
-            var values = TestValues(seed: 19)
-            for (planes, height, width) in Self.shapes {
-                let palette: [Int16] = [-32768, -1, 0, 1, 32767, 32767, -32768, 5]
-                let input = (0..<planes * height * width).map { _ in palette[Int(values.nextUnit() * 8)] }
-                let expected = reference(input, planes: planes, height: height, width: width)
-                let got = pooled(input, planes: planes, height: height, width: width, zero: Int16(7)) { input, output, winners in
-                    PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
-                }
-                let label = "[\(path.rawValue)] \(planes) x \(height) x \(width)"
-                XCTAssertEqual(got.winners, expected.winners, label)
-                XCTAssertEqual(got.output, expected.output, label)
-            }
-        }
+        assertMatchesTheBlockLoop(palette: [-32768, -1, 0, 1, 32767, 32767, -32768, 5], seed: 19, zero: Int16(7),
+                                  bits: { $0 }, int16Kernel)
     }
 
     func testInt16RowsTooWideForInt16OffsetsTakeTheBlockLoop() {
@@ -92,8 +96,8 @@ final class PoolingKernelTests: XCTestCase {
             var values = TestValues(seed: 29)
             let (planes, height, width) = (1, 2, 32768)
             let input = (0..<planes * height * width).map { _ in Int16(values.nextUnit() * 65536 - 32768) }
-            let got = pooled(input, planes: planes, height: height, width: width, zero: Int16(7)) { input, output, winners in
-                PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+            let got = pooled(input, planes: planes, height: height, width: width, zero: Int16(7)) {
+                int16Kernel($0, planes, height, width, $1, $2)
             }
             let expected = reference(input, planes: planes, height: height, width: width)
             XCTAssertEqual(got.winners, expected.winners, "[\(path.rawValue)]")
@@ -107,8 +111,8 @@ final class PoolingKernelTests: XCTestCase {
             var values = TestValues(seed: 23)
             let (planes, height, width) = (2, 24, 24)
             let input = values.floats(planes * height * width, scale: 1)
-            let got = pooled(input, planes: planes, height: height, width: width, zero: Float(7)) { input, output, winners in
-                PoolingKernel.maxPool(input, planes: planes, height: height, width: width, output: output, winners: winners)
+            let got = pooled(input, planes: planes, height: height, width: width, zero: Float(7)) {
+                floatKernel($0, planes, height, width, $1, $2)
             }
             XCTAssertEqual(got.output, reference(input, planes: planes, height: height, width: width).output, "[\(path.rawValue)]")
             for (index, winner) in got.winners.enumerated() {

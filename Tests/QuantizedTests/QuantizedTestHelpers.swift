@@ -54,3 +54,38 @@ func everyFormat(totalBits: Int) -> [FixedPointFormat] {
 
 /// The deterministic rounding modes (all but `.stochastic`).
 let deterministicModes: [RoundingMode] = [.nearestEven, .nearestAway, .truncate]
+
+/// Operands of per-sample products stored sample after sample, as a conv
+/// layer's are (`multiplyEachSample`, `multiplySummingSamples`): `A_s` (`m x k`,
+/// or one shared `A`) and `B_s` (`k x n`, stored `n x k` when transposed).
+struct SampleBatch<Element> {
+    let batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool
+    var a: [Element], b: [Element]
+
+    /// `make(count)` gives `count` values: A's, then B's. Each gets one value
+    /// more than the samples use, so that no storage is empty.
+    init(batch: Int, m: Int, n: Int, k: Int, sharedA: Bool, transposeB: Bool, make: (Int) -> [Element]) {
+        self.batch = batch; self.m = m; self.n = n; self.k = k
+        self.sharedA = sharedA; self.transposeB = transposeB
+        a = make((sharedA ? 1 : batch) * m * k + 1)
+        b = make(batch * k * n + 1)
+    }
+
+    var aSampleStride: Int { sharedA ? 0 : m * k }
+    var bSampleStride: Int { k * n }
+
+    /// Calls `body` with the views of sample 0.
+    func withViews<R>(_ body: (StridedView<Element>, StridedView<Element>) -> R) -> R {
+        a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                body(.rowMajor(aBuffer.baseAddress!, rows: m, columns: k),
+                     .of(bBuffer.baseAddress!, storedRows: transposeB ? n : k, storedColumns: transposeB ? k : n,
+                         transposed: transposeB))
+            }
+        }
+    }
+
+    var description: String {
+        "[\(KernelPath.active.rawValue)] batch \(batch) m \(m) n \(n) k \(k) sharedA \(sharedA) transposeB \(transposeB)"
+    }
+}
