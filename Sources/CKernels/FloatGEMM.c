@@ -56,7 +56,7 @@ static ck_float_tile float_tile(int path) {
  * a_packed[block][p][r] = A[row0 + block*mr + r, p0 + p], zero past `rows`.
  * Writes up to 8 - mr floats past the last block's end (a_packed has 8 of padding).
  */
-static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, long mr, float *a_packed) {
+static void pack_a(int path, ck_float_view a, long row0, long rows, long p0, long depth, long mr, float *a_packed) {
     for (long block = 0; block * mr < rows; block++) {
         float *target = a_packed + block * mr * depth;
         long height = ck_min(mr, rows - block * mr);
@@ -67,7 +67,7 @@ static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, l
            next block, packed after this one, or in the padding). Reads rows past
            the block, never past A. */
         long first_row = row0 + block * mr;
-        if (a.column_stride == 1 && mr <= 8 && height == mr && first_row + 8 <= a.rows && ck_path_supported(CK_PATH_AVX2)) {
+        if (a.column_stride == 1 && mr <= 8 && height == mr && first_row + 8 <= a.rows && path != CK_PATH_SCALAR) {
             ck_pack_columns8_avx2(a.base + first_row * a.row_stride + p0, a.row_stride, depth, target, mr);
             continue;
         }
@@ -103,7 +103,7 @@ static void pack_a(ck_float_view a, long row0, long rows, long p0, long depth, l
 }
 
 /* b_packed[p][j] = B[p0 + p, column0 + j], zero past `width`. */
-static void pack_b(ck_float_view b, long p0, long depth, long column0, long width, long nr, float *b_packed) {
+static void pack_b(int path, ck_float_view b, long p0, long depth, long column0, long width, long nr, float *b_packed) {
     if (width < nr) memset(b_packed, 0, sizeof(float) * depth * nr);
     if (b.column_stride == 1) {
         for (long p = 0; p < depth; p++) {
@@ -119,7 +119,7 @@ static void pack_b(ck_float_view b, long p0, long depth, long column0, long widt
     long j = 0;
 #if CK_X86
     /* B read transposed (W^T): 8 x 8 blocks transposed in registers. */
-    if (b.row_stride == 1 && ck_path_supported(CK_PATH_AVX2))
+    if (b.row_stride == 1 && path != CK_PATH_SCALAR)
         for (; j + 8 <= width; j += 8)
             ck_pack_columns8_avx2(b.base + (column0 + j) * b.column_stride + p0, b.column_stride, depth, b_packed + j, nr);
 #endif
@@ -147,7 +147,7 @@ void ck_float_pack_panels(int path, ck_float_view b, long column_begin, long col
     for (long p0 = 0; p0 < k; p0 += block_depth) {
         long depth = ck_min(block_depth, k - p0);
         for (long column0 = column_begin; column0 < column_end; column0 += nr)
-            pack_b(b, p0, depth, column0, ck_min(nr, column_end - column0), nr,
+            pack_b(path, b, p0, depth, column0, ck_min(nr, column_end - column0), nr,
                    (float *)prepacked_panel(packed, n, nr, p0, depth, column0));
     }
 }
@@ -173,12 +173,12 @@ static void sgemm(int path, ck_float_view a, const ck_float_view *b, const float
     for (long p0 = 0; p0 < k; p0 += block_depth) {
         long depth = ck_min(block_depth, k - p0);
         int add_to_c = accumulate || p0 > 0;
-        pack_a(a, row_begin, rows, p0, depth, mr, a_packed);
+        pack_a(path, a, row_begin, rows, p0, depth, mr, a_packed);
         for (long column0 = column_begin; column0 < column_end; column0 += nr) {
             long width = ck_min(nr, column_end - column0);
             const float *b_packed = b_packing;
             if (b) {
-                pack_b(*b, p0, depth, column0, width, nr, b_packing);
+                pack_b(path, *b, p0, depth, column0, width, nr, b_packing);
             } else {
                 b_packed = prepacked_panel(prepacked, n, nr, p0, depth, column0);
             }

@@ -94,7 +94,6 @@ void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
     int16_range_portable(view, minimum, maximum);
 }
 
-
 int ck_igemm_method(int path, int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max) {
     if (path == CK_PATH_SCALAR || !ck_path_supported(path)) return CK_INT_EXACT64;
     if (path == CK_PATH_AVX512 && a_min >= -128 && a_max <= 127 && b_min >= -128 && b_max <= 127)

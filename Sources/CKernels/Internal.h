@@ -211,7 +211,6 @@ static inline __attribute__((always_inline)) int32_t ck_narrow32(int32_t sum, in
     return code;
 }
 
-/* Mask and half of a right shift by `right` (0..31) for ck_narrow32. */
 /* |value| as unsigned (INT64_MIN's is 2^63). */
 static inline uint64_t ck_magnitude64(int64_t value) {
     return value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
@@ -223,6 +222,7 @@ static inline int64_t ck_range_magnitude(int32_t low, int32_t high) {
     return a > b ? a : b;
 }
 
+/* Mask and half of a right shift by `right` (0..31) for ck_narrow32. */
 static inline int32_t ck_mask32(int right) { return (int32_t)(((uint32_t)1 << right) - 1); }
 static inline int32_t ck_half32(int right) { return right > 0 ? (int32_t)((uint32_t)1 << (right - 1)) : INT32_MAX; }
 

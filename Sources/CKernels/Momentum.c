@@ -135,7 +135,6 @@ static inline __attribute__((always_inline)) void momentum_loop32(const ck_momen
     *unmoved += moved_not;
 }
 
-
 static int narrowing_fits_32_bits(ck_narrowing_spec narrowing, int mode) {
     /* A format holding 0 also lets the vector loops pad with zeros that count nothing. */
     return narrowing.mode == mode && narrowing.min_code >= INT16_MIN && narrowing.max_code <= INT16_MAX &&
