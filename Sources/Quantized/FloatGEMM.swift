@@ -53,15 +53,11 @@ extension FloatGEMM {
         into c: UnsafeMutablePointer<Float>, ldc: Int, cSampleStride: Int, threads: Int = 1
     ) {
         let path = KernelPath.active.code
-        let m = a.rows, n = b.columns, k = a.columns
-        TilePartition.checkSampleOutputs(m: m, n: n, ldc: ldc, batch: batch, cSampleStride: cSampleStride)
-        TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * m * n * k, threads: threads) { _, samples in
-            for s in samples {
-                let cSample = c + s * cSampleStride
-                if TilePartition.finishedTrivially(a, b, into: cSample, ldc: ldc, accumulate: false) { continue }
-                ck_sgemm(path, ck_float_view(a.movedOn(s * aSampleStride)), ck_float_view(b.movedOn(s * bSampleStride)),
-                         cSample, ldc, 0, m, 0, n, 0)
-            }
+        let m = a.rows, n = b.columns
+        TilePartition.runEachSample(m: m, n: n, k: a.columns, innerOfB: b.rows, batch: batch, into: c, ldc: ldc,
+                                    cSampleStride: cSampleStride, threads: threads) { s in
+            ck_sgemm(path, ck_float_view(a.movedOn(s * aSampleStride)), ck_float_view(b.movedOn(s * bSampleStride)),
+                     c + s * cSampleStride, ldc, 0, m, 0, n, 0)
         }
     }
 
@@ -75,16 +71,12 @@ extension FloatGEMM {
         _ a: StridedMatrix, aSampleStride: Int, _ b: StridedMatrix, bSampleStride: Int, batch: Int,
         into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int = 1
     ) {
-        if TilePartition.finishedTrivially(m: a.rows, k: a.columns * batch, innerOfB: b.rows * batch, n: b.columns,
-                                           into: c, ldc: ldc, accumulate: accumulate) { return }
         let path = KernelPath.active.code
-        let m = a.rows, n = b.columns, k = a.columns
-        runTiles(m: m, n: n, k: k * batch, path: path, threads: threads) { rows, columns in
-            for s in 0..<batch {
-                ck_sgemm(path, ck_float_view(a.movedOn(s * aSampleStride)), ck_float_view(b.movedOn(s * bSampleStride)),
-                         c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound,
-                         accumulate || s > 0 ? 1 : 0)
-            }
+        TilePartition.runSummingSamples(m: a.rows, n: b.columns, k: a.columns, innerOfB: b.rows, batch: batch, into: c,
+                                        ldc: ldc, accumulate: accumulate, rowBlock: Int(ck_float_row_block(path)),
+                                        panelWidth: Int(ck_float_panel_width(path)), threads: threads) { s, rows, columns, add in
+            ck_sgemm(path, ck_float_view(a.movedOn(s * aSampleStride)), ck_float_view(b.movedOn(s * bSampleStride)),
+                     c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, add ? 1 : 0)
         }
     }
 }

@@ -51,31 +51,27 @@ public enum IntegerGEMM {
     /// The products of a batch stored sample after sample (a conv layer's
     /// per-sample patches): `C_s = A_s B_s` for each `s` in `0..<batch`, where
     /// `A_s` is `a` moved on `s * aSampleStride` codes (0: the same `A` for every
-    /// sample), `B_s` likewise, and `C_s` starts `s * cSampleStride` sums into `c`.
-    /// Each sample's product runs on one thread; samples are shared among up to
-    /// `threads` threads. The same sums as `batch` calls of `multiply`; returns
-    /// the bound of every sum as `multiply` does.
+    /// sample; otherwise the samples lie back to back, the stride one sample's
+    /// stored lines), `B_s` likewise, and `C_s` starts `s * cSampleStride` sums
+    /// into `c`. Each sample's product runs on one thread; samples are shared
+    /// among up to `threads` threads. The same sums as `batch` calls of
+    /// `multiply`; returns the bound of every sum as `multiply` does.
     @discardableResult
     public static func multiplyEachSample(
         _ a: IntegerMatrixView, aSampleStride: Int, _ b: IntegerMatrixView, bSampleStride: Int, batch: Int,
         into c: UnsafeMutablePointer<Int64>, ldc: Int, cSampleStride: Int, threads: Int = 1
     ) -> UInt64 {
-        guard batch > 0 else { return 0 }
         let path = KernelPath.active.code
         let m = a.rows, n = b.columns, k = a.columns
-        TilePartition.checkSampleOutputs(m: m, n: n, ldc: ldc, batch: batch, cSampleStride: cSampleStride)
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
-        TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * m * n * k, threads: threads) { _, samples in
-            for s in samples {
-                let aView = ck_int16_view(a.movedOn(s * aSampleStride)), bView = ck_int16_view(b.movedOn(s * bSampleStride))
-                let cSample = c + s * cSampleStride
-                if TilePartition.finishedTrivially(a, b, into: cSample, ldc: ldc, accumulate: false) { continue }
-                ck_igemm(path, aView, bView, aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
-                         cSample, ldc, 0, m, 0, n, 0)
-            }
+        TilePartition.runEachSample(m: m, n: n, k: k, innerOfB: b.rows, batch: batch, into: c, ldc: ldc,
+                                    cSampleStride: cSampleStride, threads: threads) { s in
+            ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
+                     aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
+                     c + s * cSampleStride, ldc, 0, m, 0, n, 0)
         }
-        return productBound(k: k, aCodes: aRange, bCodes: bRange)
+        return batch == 0 ? 0 : productBound(k: k, aCodes: aRange, bCodes: bRange)
     }
 
     /// The sum of a batch's products (a conv layer's weight update over its
@@ -88,44 +84,33 @@ public enum IntegerGEMM {
         _ a: IntegerMatrixView, aSampleStride: Int, _ b: IntegerMatrixView, bSampleStride: Int, batch: Int,
         into c: UnsafeMutablePointer<Int64>, ldc: Int, accumulate: Bool = false, threads: Int = 1
     ) -> UInt64 {
-        if TilePartition.finishedTrivially(m: a.rows, k: a.columns * batch, innerOfB: b.rows * batch, n: b.columns,
-                                           into: c, ldc: ldc, accumulate: accumulate) { return 0 }
         let path = KernelPath.active.code
-        let m = a.rows, n = b.columns, k = a.columns
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
-        TilePartition.runTiles(m: m, n: n, k: k * batch, rowBlock: Int(ck_int_row_block(path)),
-                               panelWidth: Int(ck_int_panel_width(path)), threads: threads) { rows, columns in
-            for s in 0..<batch {
-                ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
-                         aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
-                         c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound,
-                         accumulate || s > 0 ? 1 : 0)
-            }
+        TilePartition.runSummingSamples(m: a.rows, n: b.columns, k: a.columns, innerOfB: b.rows, batch: batch, into: c,
+                                        ldc: ldc, accumulate: accumulate, rowBlock: Int(ck_int_row_block(path)),
+                                        panelWidth: Int(ck_int_panel_width(path)), threads: threads) { s, rows, columns, add in
+            ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
+                     aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
+                     c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, add ? 1 : 0)
         }
-        return productBound(k: k * batch, aCodes: aRange, bCodes: bRange)
+        return productBound(k: a.columns * batch, aCodes: aRange, bCodes: bRange)
     }
 
-    /// The smallest and largest code of `view` moved on by `s * sampleStride`
-    /// for every sample `s` (samples shared among up to `threads` threads).
+    /// The smallest and largest code of every sample of `view` (samples back to
+    /// back, `sampleStride` apart, or all the same for 0): the range of the one
+    /// view over their stored lines.
     static func codeRange(_ view: IntegerMatrixView, sampleStride: Int, batch: Int, threads: Int) -> ClosedRange<Int32> {
         guard sampleStride != 0 && batch > 1 else { return ck_int16_view(view).codeRange(threads: threads) }
-        let parts = TilePartition.partSlots(threads: threads)
-        var lows = [Int32](repeating: .max, count: parts), highs = [Int32](repeating: .min, count: parts)
-        lows.withUnsafeMutableBufferPointer { lows in
-            highs.withUnsafeMutableBufferPointer { highs in
-                TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * view.rows * view.columns,
-                                        threads: threads) { part, samples in
-                    for s in samples {
-                        let range = ck_int16_view(view.movedOn(s * sampleStride)).codeRange()
-                        lows[part] = min(lows[part], range.lowerBound)
-                        highs[part] = max(highs[part], range.upperBound)
-                    }
-                }
-            }
-        }
-        guard view.rows > 0 && view.columns > 0 else { return 0...0 }
-        return lows.min()!...highs.max()!
+        let rowsStored = view.columnStride == 1 || view.rowStride != 1
+        let lines = rowsStored ? view.rows : view.columns, lineStride = rowsStored ? view.rowStride : view.columnStride
+        precondition(sampleStride == lines * lineStride, "samples \(sampleStride) apart are not stored back to back")
+        let all = rowsStored
+            ? IntegerMatrixView(base: view.base, rows: view.rows * batch, columns: view.columns,
+                                rowStride: view.rowStride, columnStride: view.columnStride)
+            : IntegerMatrixView(base: view.base, rows: view.rows, columns: view.columns * batch,
+                                rowStride: view.rowStride, columnStride: view.columnStride)
+        return ck_int16_view(all).codeRange(threads: threads)
     }
 
     /// `k * max|a| * max|b|` for codes in these ranges, saturating at `UInt64.max`.

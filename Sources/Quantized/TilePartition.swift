@@ -51,9 +51,8 @@ public enum TilePartition {
     /// calls `body(slot, units)` once per non-empty part, each part with its own
     /// `slot` in `0..<partSlots(threads:)`, so that parts may write per-part
     /// results (counts, maxima) without sharing them.
-    /// Loops outside this module (the engine's patch matrices and pooling) share
-    /// their samples this way too; `multiplyAdds` weighs the loop against the
-    /// threshold below which it stays on the calling thread.
+    /// `multiplyAdds` weighs the loop against the threshold below which it
+    /// stays on the calling thread.
     public static func runBlocks(count: Int, block: Int, multiplyAdds: Int, threads: Int, _ body: (Int, Range<Int>) -> Void) {
         let slots = partSlots(threads: threads), blocks = (count + block - 1) / block
         run(rows: count, rowBlock: block, panels: 1, multiplyAdds: multiplyAdds, threads: slots) { units, _ in
@@ -81,11 +80,51 @@ public enum TilePartition {
         if ran == 0 { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
     }
 
-    /// The per-sample products' outputs (`m x n` each, leading dimension `ldc`,
-    /// `cSampleStride` apart) must not overlap: each is written by one thread.
-    static func checkSampleOutputs(m: Int, n: Int, ldc: Int, batch: Int, cSampleStride: Int) {
+    /// Calls `body(s)` for every sample `s` in `0..<batch`, samples shared among
+    /// up to `threads` threads (each sample on one); `multiplyAdds` is the whole
+    /// loop's work, weighed as in `runBlocks`. The per-sample products, and the
+    /// engine's patch matrices and pooling, share their samples this way.
+    public static func runSamples(batch: Int, multiplyAdds: Int, threads: Int, _ body: (Int) -> Void) {
+        runBlocks(count: batch, block: 1, multiplyAdds: multiplyAdds, threads: threads) { _, samples in
+            for s in samples { body(s) }
+        }
+    }
+
+    /// The shape checks and the split of a batch's per-sample products `C_s =
+    /// A_s B_s` (`m x n` each, leading dimension `ldc`, `cSampleStride` apart,
+    /// which must not overlap: each is written by one thread). With nothing
+    /// to sum (`k` 0), every `C_s` is zeroed; otherwise `product(s)` computes
+    /// sample `s`, samples shared as in `runSamples`.
+    static func runEachSample<C: Numeric>(m: Int, n: Int, k: Int, innerOfB: Int, batch: Int,
+                                          into c: UnsafeMutablePointer<C>, ldc: Int, cSampleStride: Int, threads: Int,
+                                          _ product: (Int) -> Void) {
         precondition(m == 0 || n == 0 || (ldc >= n && (batch <= 1 || cSampleStride >= (m - 1) * ldc + n)),
                      "per-sample outputs of \(m) x \(n) with ldc \(ldc), \(cSampleStride) apart, overlap")
+        if k == 0 || m == 0 || n == 0 {
+            for s in 0..<batch {
+                _ = finishedTrivially(m: m, k: k, innerOfB: innerOfB, n: n, into: c + s * cSampleStride, ldc: ldc,
+                                      accumulate: false)
+            }
+            return
+        }
+        precondition(k == innerOfB, "inner dimensions differ: \(k) vs \(innerOfB)")
+        runSamples(batch: batch, multiplyAdds: batch * m * n * k, threads: threads, product)
+    }
+
+    /// The shape checks and the split of a batch's summed products `C (+)= sum
+    /// over s of A_s B_s`: threads own whole row blocks or panels of `C`
+    /// (`runTiles` over the batch's whole depth) and call `product(s, rows,
+    /// columns, add)` for each sample in order, `add` false only for sample 0
+    /// of a product that does not accumulate.
+    static func runSummingSamples<C: Numeric>(m: Int, n: Int, k: Int, innerOfB: Int, batch: Int,
+                                              into c: UnsafeMutablePointer<C>, ldc: Int, accumulate: Bool,
+                                              rowBlock: Int, panelWidth: Int, threads: Int,
+                                              _ product: (Int, Range<Int>, Range<Int>, Bool) -> Void) {
+        if finishedTrivially(m: m, k: k * batch, innerOfB: innerOfB * batch, n: n, into: c, ldc: ldc,
+                             accumulate: accumulate) { return }
+        runTiles(m: m, n: n, k: k * batch, rowBlock: rowBlock, panelWidth: panelWidth, threads: threads) { rows, columns in
+            for s in 0..<batch { product(s, rows, columns, accumulate || s > 0) }
+        }
     }
 
     /// The shape checks every product kernel starts with. Returns true when

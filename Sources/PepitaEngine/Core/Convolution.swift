@@ -27,19 +27,17 @@ public enum Convolution {
         return [Element](unsafeUninitializedCapacity: batch * positions * patchSize) { patches, count in
             guard batch * positions * patchSize > 0 else { return }
             input.withUnsafeBufferPointer { input in
-                perSample(batch: batch, elementsPerSample: positions * patchSize, threads: threads) { samples in
-                    for b in samples {
-                        var target = patches.baseAddress! + b * patchSize * positions
-                        for c in 0..<shape.channels {
-                            let plane = input.baseAddress! + b * shape.featureCount + c * shape.height * shape.width
-                            for ky in 0..<k {
-                                for kx in 0..<k {
-                                    for oy in 0..<outHeight {
-                                        (target + oy * outWidth).initialize(from: plane + (oy + ky) * shape.width + kx,
-                                                                            count: outWidth)
-                                    }
-                                    target += positions
+                TilePartition.runSamples(batch: batch, multiplyAdds: batch * positions * patchSize, threads: threads) { b in
+                    var target = patches.baseAddress! + b * patchSize * positions
+                    for c in 0..<shape.channels {
+                        let plane = input.baseAddress! + b * shape.featureCount + c * shape.height * shape.width
+                        for ky in 0..<k {
+                            for kx in 0..<k {
+                                for oy in 0..<outHeight {
+                                    (target + oy * outWidth).initialize(from: plane + (oy + ky) * shape.width + kx,
+                                                                        count: outWidth)
                                 }
+                                target += positions
                             }
                         }
                     }
@@ -53,14 +51,6 @@ public enum Convolution {
     public static func patchMatrices(_ input: Matrix, shape: SampleShape, kernelSize k: Int, threads: Int = 1) -> Matrix {
         Matrix(rows: input.rows * shape.channels * k * k, columns: (shape.height - k + 1) * (shape.width - k + 1),
                values: patchMatrices(input.values, batch: input.rows, shape: shape, kernelSize: k, threads: threads))
-    }
-
-    /// Calls `body` with ranges of samples that together cover `0..<batch`, on up
-    /// to `threads` threads when the loop is large enough to share.
-    static func perSample(batch: Int, elementsPerSample: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-        TilePartition.runBlocks(count: batch, block: 1, multiplyAdds: batch * elementsPerSample, threads: threads) { _, samples in
-            body(samples)
-        }
     }
 
     /// Convolution output `batch x (outChannels * positions)`, channel-major as
@@ -163,13 +153,11 @@ public enum MaxPool {
             winners = [Int32](unsafeUninitializedCapacity: total) { winners, winnerCount in
                 input.withUnsafeBufferPointer { input in
                     guard total > 0 else { return }
-                    Convolution.perSample(batch: batch, elementsPerSample: 4 * pooled.featureCount, threads: threads) { samples in
-                        for b in samples {
-                            Element.maxPool(input.baseAddress! + b * shape.featureCount, planes: shape.channels,
-                                            height: shape.height, width: shape.width,
-                                            output: output.baseAddress! + b * pooled.featureCount,
-                                            winners: winners.baseAddress! + b * pooled.featureCount)
-                        }
+                    TilePartition.runSamples(batch: batch, multiplyAdds: 4 * total, threads: threads) { b in
+                        Element.maxPool(input.baseAddress! + b * shape.featureCount, planes: shape.channels,
+                                        height: shape.height, width: shape.width,
+                                        output: output.baseAddress! + b * pooled.featureCount,
+                                        winners: winners.baseAddress! + b * pooled.featureCount)
                     }
                 }
                 winnerCount = total
