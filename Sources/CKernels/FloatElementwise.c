@@ -45,9 +45,8 @@ void ck_float_momentum(float *weights, float *velocity, const float *update, lon
 
 static inline __attribute__((always_inline)) void bernoulli_loop(float *values, long count, uint64_t base,
                                                                  uint64_t first_index, uint64_t limit, float value) {
-    const uint64_t golden = 0x9E3779B97F4A7C15ull;
     for (long i = 0; i < count; i++) {
-        uint64_t bits = ck_mix(base + (first_index + (uint64_t)i + 1) * golden);
+        uint64_t bits = ck_draw_bits(base, first_index + (uint64_t)i);
         values[i] = (bits >> 40) < limit ? value : 0.0f;
     }
 }

@@ -124,6 +124,12 @@ static inline uint64_t ck_mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
+/* The random bits of draw `index` under `key`: ck_mix of the key plus index + 1
+   golden-ratio steps (wrapping), as StochasticBits and RandomStream define them. */
+static inline uint64_t ck_draw_bits(uint64_t key, uint64_t index) {
+    return ck_mix(key + 0x9E3779B97F4A7C15ull * (index + 1));
+}
+
 /* Per-tensor tallies of one narrowing, added into ck_narrowing_counts at the end. */
 typedef struct {
     long saturations;
@@ -160,7 +166,7 @@ static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, i
         shifted = floor + (remainder > n.half || (remainder == n.half && sum >= 0));
         break;
     case CK_ROUND_STOCHASTIC: {
-        uint64_t bits = ck_mix(n.key + 0x9E3779B97F4A7C15ull * (index + 1));
+        uint64_t bits = ck_draw_bits(n.key, index);
         shifted = floor + (int64_t)((remainder + (bits & n.mask)) >> n.right);
         break;
     }

@@ -7,9 +7,6 @@
  */
 #include "Internal.h"
 
-static const uint64_t gamma_step = 0x9E3779B97F4A7C15ull;
-
-
 /* The largest |sums[i]| (for dynamic formats), one vectorised loop per path. */
 static inline __attribute__((always_inline)) uint64_t max_magnitude_loop(const int64_t *sums, long count) {
     uint64_t largest = 0;
@@ -133,7 +130,7 @@ static inline __attribute__((always_inline)) void quantize_loop(
             case CK_ROUND_NEAREST_EVEN: up = fraction > 0.5 || (fraction == 0.5 && (floor & 1)); break;
             case CK_ROUND_NEAREST_AWAY: up = fraction > 0.5 || (fraction == 0.5 && scaled > 0); break;
             case CK_ROUND_STOCHASTIC: {
-                uint64_t bits = ck_mix(key + gamma_step * (first_index + (uint64_t)i + 1));
+                uint64_t bits = ck_draw_bits(key, first_index + (uint64_t)i);
                 up = (double)(bits >> 11) * 0x1p-53 < fraction;
                 break;
             }
