@@ -45,31 +45,34 @@ CK_TARGET_AVX2 static inline long lanes32(__m256i mask) {
 CK_TARGET_AVX2 static inline __m256i magnitude32(__m256i x) { return _mm256_abs_epi32(x); }
 
 /*
- * One narrowing of eight sums (narrow32's arithmetic): codes returned, counts
- * and the largest |sum| accumulated. `shape`: CK_SHIFT_NONE skips the shift and
+ * The shift and rounding of one narrowing of eight sums (narrow32's
+ * arithmetic before the clamp). `shape`: CK_SHIFT_NONE skips the shift and
  * rounding; CK_SHIFT_RIGHT skips the left shift.
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i shift_round8(const narrowing32 *n, int mode, int shape,
+                                                                                 __m256i sum) {
+    if (shape == CK_SHIFT_NONE) return sum;
+    __m256i floor = shape == CK_SHIFT_RIGHT ? _mm256_sra_epi32(sum, n->right)
+                                            : _mm256_sra_epi32(_mm256_sll_epi32(sum, n->left), n->right);
+    if (mode != CK_ROUND_NEAREST_EVEN && mode != CK_ROUND_NEAREST_AWAY) return floor;
+    /* Up when the remainder is above half, or at half with an odd floor
+       (nearest even) or a nonnegative sum (nearest away): both are
+       "remainder > half - tie bit", and half - 1 does not wrap. */
+    __m256i tie_bit = mode == CK_ROUND_NEAREST_EVEN ? _mm256_and_si256(floor, _mm256_set1_epi32(1))
+                                                    : _mm256_srli_epi32(_mm256_cmpgt_epi32(sum, _mm256_set1_epi32(-1)), 31);
+    __m256i remainder = _mm256_and_si256(sum, n->mask);
+    return _mm256_sub_epi32(floor, _mm256_cmpgt_epi32(remainder, _mm256_sub_epi32(n->half, tie_bit))); /* -1 where rounding up */
+}
+
+/*
+ * One narrowing of eight sums (narrow32's arithmetic): codes returned, counts
+ * and the largest |sum| accumulated. `shape` as for shift_round8.
  */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i narrow8(const narrowing32 *n, int mode, int shape,
                                                                             __m256i sum, long *saturations,
                                                                             long *rounded_to_zero, __m256i *largest) {
     const __m256i zero = _mm256_setzero_si256();
-    __m256i shifted;
-    if (shape == CK_SHIFT_NONE) {
-        shifted = sum;
-    } else {
-        __m256i floor = shape == CK_SHIFT_RIGHT ? _mm256_sra_epi32(sum, n->right)
-                                                : _mm256_sra_epi32(_mm256_sll_epi32(sum, n->left), n->right);
-        __m256i remainder = _mm256_and_si256(sum, n->mask);
-        __m256i up = zero;
-        if (mode == CK_ROUND_NEAREST_EVEN || mode == CK_ROUND_NEAREST_AWAY) {
-            __m256i above = _mm256_cmpgt_epi32(remainder, n->half);
-            __m256i tie = _mm256_cmpeq_epi32(remainder, n->half);
-            __m256i tie_up = mode == CK_ROUND_NEAREST_EVEN ? _mm256_srai_epi32(_mm256_slli_epi32(floor, 31), 31)
-                                                           : _mm256_cmpgt_epi32(sum, _mm256_set1_epi32(-1));
-            up = _mm256_or_si256(above, _mm256_and_si256(tie, tie_up));
-        }
-        shifted = _mm256_sub_epi32(floor, up); /* up is -1 where rounding up */
-    }
+    __m256i shifted = shift_round8(n, mode, shape, sum);
     __m256i code = _mm256_min_epi32(_mm256_max_epi32(shifted, n->min), n->max);
     __m256i kept = _mm256_cmpeq_epi32(code, shifted);
     *saturations += 8 - lanes32(kept);
@@ -274,6 +277,9 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_we
 typedef struct {
     __m256i momentum, mask0, half0, min0, max0, mask2, half2, min2, max2, min3, max3, mask4, half4, min4, max4;
     __m128i right0, left0, right2, right4, weight_align, velocity_align;
+    /* Narrowing 1 when the updates are computed in the same loop (updates16). */
+    narrowing32 n1;
+    __m256i factor, min1, max1;
 } pass_b16;
 
 /*
@@ -293,29 +299,74 @@ CK_TARGET_AVX2 static inline long sum16(__m256i lanes) {
     return _mm_cvtsi128_si32(sums);
 }
 
+/*
+ * floor rounded by `mode`: up (floor + 1) when the remainder is above half,
+ * or at half with an odd floor (nearest even) or a nonnegative value (nearest
+ * away); both are "remainder > half - tie bit", and half - 1 does not wrap.
+ */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i round16(int mode, __m256i floor, __m256i remainder,
                                                                              __m256i half, __m256i nonnegative) {
     if (mode == CK_ROUND_TRUNCATE) return floor;
-    __m256i above = _mm256_cmpgt_epi16(remainder, half), tie = _mm256_cmpeq_epi16(remainder, half);
-    __m256i tie_up = mode == CK_ROUND_NEAREST_EVEN ? _mm256_srai_epi16(_mm256_slli_epi16(floor, 15), 15) : nonnegative;
-    return _mm256_sub_epi16(floor, _mm256_or_si256(above, _mm256_and_si256(tie, tie_up)));
+    __m256i tie_bit = mode == CK_ROUND_NEAREST_EVEN ? _mm256_and_si256(floor, _mm256_set1_epi16(1)) : _mm256_srli_epi16(nonnegative, 15);
+    return _mm256_sub_epi16(floor, _mm256_cmpgt_epi16(remainder, _mm256_sub_epi16(half, tie_bit))); /* -1 where rounding up */
 }
 
-/* Clamps and counts (a kept lane and, among kept lanes, a nonzero input giving code 0); returns the code. */
+/*
+ * Clamps and counts kept lanes; returns the code. Lanes rounded to zero (a
+ * nonzero input, kept, giving code 0) are counted as zero shifted values
+ * minus zero inputs (`input_zero`): a zero input always shifts to zero, and a
+ * zero shifted value is always kept as code 0 (every format holds 0).
+ */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i clamp16(__m256i shifted, __m256i low, __m256i high,
-                                                                             __m256i sum_nonzero, __m256i *kept_lanes,
+                                                                             __m256i input_zero, __m256i *kept_lanes,
                                                                              __m256i *vanished_lanes) {
     __m256i code = _mm256_min_epi16(_mm256_max_epi16(shifted, low), high);
-    __m256i kept = _mm256_cmpeq_epi16(code, shifted);
-    *kept_lanes = _mm256_sub_epi16(*kept_lanes, kept);
-    __m256i vanished = _mm256_and_si256(sum_nonzero, _mm256_cmpeq_epi16(code, _mm256_setzero_si256()));
-    *vanished_lanes = _mm256_sub_epi16(*vanished_lanes, _mm256_and_si256(vanished, kept));
+    *kept_lanes = _mm256_sub_epi16(*kept_lanes, _mm256_cmpeq_epi16(code, shifted));
+    *vanished_lanes = _mm256_add_epi16(_mm256_sub_epi16(*vanished_lanes, _mm256_cmpeq_epi16(shifted, _mm256_setzero_si256())),
+                                       input_zero);
     return code;
+}
+
+/*
+ * Narrowing 1 of sixteen update sums, for layers whose sums and products fit
+ * in Int32 (small products), a nonzero factor and an updates format strictly
+ * inside Int16: u = narrow(s * factor) in element order, counted in the 16-bit
+ * lanes of `counted`, the largest |s| kept in 32-bit lanes. The shifted
+ * products are packed into 16-bit lanes with saturation: a value beyond Int16
+ * is also beyond the format, so it clamps and counts as it would in 32 bits;
+ * a product is zero exactly when its sum is (packing keeps that too).
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i updates16(const pass_b16 *b, int mode, const int64_t *sums,
+                                                                               lane_counts16 *counted, momentum_totals *t) {
+    /* The low dwords of the sums: x holds elements 0 1 4 5 | 2 3 6 7, y 8 9 12 13 | 10 11 14 15. */
+    __m256 s0 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)sums));
+    __m256 s1 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 4)));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 8)));
+    __m256 s3 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 12)));
+    __m256i x = _mm256_castps_si256(_mm256_shuffle_ps(s0, s1, 0x88)), y = _mm256_castps_si256(_mm256_shuffle_ps(s2, s3, 0x88));
+    t->largest_sum = _mm256_max_epu32(t->largest_sum, _mm256_max_epu32(magnitude32(x), magnitude32(y)));
+    __m256i shifted_x = shift_round8(&b->n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(x, b->factor));
+    __m256i shifted_y = shift_round8(&b->n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(y, b->factor));
+    /* 16-bit lanes in the order 0 1 4 5 8 9 12 13 | 2 3 6 7 10 11 14 15. */
+    __m256i shifted = _mm256_packs_epi32(shifted_x, shifted_y);
+    __m256i sum_zero = _mm256_cmpeq_epi16(_mm256_packs_epi32(x, y), _mm256_setzero_si256());
+    __m256i u = clamp16(shifted, b->min1, b->max1, sum_zero, &counted->kept[1], &counted->vanished[1]);
+    return _mm256_permutevar8x32_epi32(u, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Narrowing 2 of sixteen update codes (a right shift of at most 15): u' in the velocity format. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i move16(const pass_b16 *b, int mode, __m256i u,
+                                                                            lane_counts16 *counted, momentum_totals *t) {
+    t->largest2_16 = _mm256_max_epu16(t->largest2_16, _mm256_abs_epi16(u));
+    __m256i shifted = round16(mode, _mm256_sra_epi16(u, b->right2), _mm256_and_si256(u, b->mask2), b->half2,
+                              _mm256_cmpgt_epi16(u, _mm256_set1_epi16(-1)));
+    return clamp16(shifted, b->min2, b->max2, _mm256_cmpeq_epi16(u, _mm256_setzero_si256()), &counted->kept[2],
+                   &counted->vanished[2]);
 }
 
 /* Sixteen elements of pass B16 (see velocity_and_weights_b16), in place. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void b16_vector(
-    const pass_b16 *b, int mode, int with_updates, int move, int momentum_nonzero, int16_t *weights, int16_t *velocity,
+    const pass_b16 *b, int mode, int with_updates, int move, __m256i momentum_zero, int16_t *weights, int16_t *velocity,
     const int16_t *updates, const int16_t *moved, lane_counts16 *counted, momentum_totals *t) {
     const __m256i zero = _mm256_setzero_si256(), ones = _mm256_set1_epi16(-1);
     __m256i old_velocity = _mm256_loadu_si256((const __m256i *)velocity);
@@ -323,32 +374,28 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void b16_vector(
     __m256i high = _mm256_mulhi_epi16(old_velocity, b->momentum), low = _mm256_mullo_epi16(old_velocity, b->momentum);
     __m256i floor = _mm256_or_si256(_mm256_sll_epi16(high, b->left0), _mm256_srl_epi16(low, b->right0));
     __m256i shifted = round16(mode, floor, _mm256_and_si256(low, b->mask0), b->half0, _mm256_cmpgt_epi16(high, ones));
-    __m256i product_nonzero = momentum_nonzero ? _mm256_xor_si256(_mm256_cmpeq_epi16(old_velocity, zero), ones) : zero;
-    __m256i v = clamp16(shifted, b->min0, b->max0, product_nonzero, &counted->kept[0], &counted->vanished[0]);
+    __m256i product_zero = _mm256_or_si256(_mm256_cmpeq_epi16(old_velocity, zero), momentum_zero);
+    __m256i v = clamp16(shifted, b->min0, b->max0, product_zero, &counted->kept[0], &counted->vanished[0]);
     if (with_updates) {
         __m256i u_velocity;
         if (move) {
-            __m256i u = _mm256_loadu_si256((const __m256i *)updates);
-            t->largest2_16 = _mm256_max_epu16(t->largest2_16, _mm256_abs_epi16(u));
-            __m256i u_shifted = round16(mode, _mm256_sra_epi16(u, b->right2), _mm256_and_si256(u, b->mask2), b->half2,
-                                        _mm256_cmpgt_epi16(u, ones));
-            __m256i u_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(u, zero), ones);
-            u_velocity = clamp16(u_shifted, b->min2, b->max2, u_nonzero, &counted->kept[2], &counted->vanished[2]);
+            u_velocity = move16(b, mode, _mm256_loadu_si256((const __m256i *)updates), counted, t);
         } else {
             u_velocity = _mm256_loadu_si256((const __m256i *)moved);
         }
         __m256i sum = _mm256_add_epi16(v, u_velocity);
         t->largest3_16 = _mm256_max_epu16(t->largest3_16, _mm256_abs_epi16(sum));
-        __m256i sum_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(sum, zero), ones);
-        v = clamp16(sum, b->min3, b->max3, sum_nonzero, &counted->kept[3], &counted->vanished[3]);
+        /* No shift: a kept lane is its own code, so none is rounded to zero. */
+        v = _mm256_min_epi16(_mm256_max_epi16(sum, b->min3), b->max3);
+        counted->kept[3] = _mm256_sub_epi16(counted->kept[3], _mm256_cmpeq_epi16(v, sum));
     }
     __m256i old = _mm256_loadu_si256((const __m256i *)weights);
     __m256i difference = _mm256_sub_epi16(_mm256_sll_epi16(old, b->weight_align), _mm256_sll_epi16(v, b->velocity_align));
     t->largest4_16 = _mm256_max_epu16(t->largest4_16, _mm256_abs_epi16(difference));
     __m256i moved_shifted = round16(mode, _mm256_sra_epi16(difference, b->right4), _mm256_and_si256(difference, b->mask4),
                                     b->half4, _mm256_cmpgt_epi16(difference, ones));
-    __m256i difference_nonzero = _mm256_xor_si256(_mm256_cmpeq_epi16(difference, zero), ones);
-    __m256i w = clamp16(moved_shifted, b->min4, b->max4, difference_nonzero, &counted->kept[4], &counted->vanished[4]);
+    __m256i w = clamp16(moved_shifted, b->min4, b->max4, _mm256_cmpeq_epi16(difference, zero), &counted->kept[4],
+                        &counted->vanished[4]);
     counted->unmoved = _mm256_sub_epi16(counted->unmoved, _mm256_andnot_si256(_mm256_cmpeq_epi16(v, zero), _mm256_cmpeq_epi16(w, old)));
     _mm256_storeu_si256((__m256i *)velocity, v);
     _mm256_storeu_si256((__m256i *)weights, w);
@@ -358,18 +405,34 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void b16_vector(
  * One block of pass B16. With `move` the update codes (`updates`, updates
  * format) are moved to the velocity format here by a right shift of at most 15
  * (narrowing 2 in 16-bit lanes); without, `moved` holds them moved already.
+ * With `fused` the update sums `sums` are narrowed to u (updates16) and moved
+ * to u' into `moved` first, in a loop of their own (short dependency chains
+ * in each loop let the processor overlap more vectors), then read as without
+ * `move`.
  * Whole vectors in place; a ragged end through zero-padded copies (`updates`
  * and `moved` are zero-padded to whole vectors), whose lanes count as kept.
  */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b16(
-    const pass_b16 *b, int mode, int with_updates, int move, int16_t *weights, int16_t *velocity, const int16_t *updates,
-    const int16_t *moved, long count, momentum_totals *t) {
-    const int momentum_nonzero = !_mm256_testz_si256(b->momentum, b->momentum);
+    const pass_b16 *b, int mode, int with_updates, int move, int fused, int16_t *weights, int16_t *velocity,
+    const int64_t *sums, const int16_t *updates, int16_t *moved, long count, momentum_totals *t) {
+    /* Every product m * v is zero for a zero momentum. */
+    const __m256i momentum_zero = _mm256_cmpeq_epi16(b->momentum, _mm256_setzero_si256());
     lane_counts16 counted;
     memset(&counted, 0, sizeof counted);
     const long full = count / 16 * 16;
+    if (fused) {
+        for (long j = 0; j < full; j += 16) {
+            _mm256_storeu_si256((__m256i *)(moved + j), move16(b, mode, updates16(b, mode, sums + j, &counted, t), &counted, t));
+        }
+        if (full < count) {
+            int64_t sum_lanes[16] = {0};
+            memcpy(sum_lanes, sums + full, (size_t)(count - full) * sizeof(int64_t));
+            _mm256_storeu_si256((__m256i *)(moved + full), move16(b, mode, updates16(b, mode, sum_lanes, &counted, t), &counted, t));
+        }
+        move = 0;
+    }
     for (long j = 0; j < full; j += 16) {
-        b16_vector(b, mode, with_updates, move, momentum_nonzero, weights + j, velocity + j, updates + j, moved + j, &counted, t);
+        b16_vector(b, mode, with_updates, move, momentum_zero, weights + j, velocity + j, updates + j, moved + j, &counted, t);
     }
     const long vectors = (count + 15) / 16;
     if (full < count) {
@@ -377,13 +440,13 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_we
         int16_t weight_lanes[16] = {0}, velocity_lanes[16] = {0};
         memcpy(weight_lanes, weights + full, (size_t)lanes * sizeof(int16_t));
         memcpy(velocity_lanes, velocity + full, (size_t)lanes * sizeof(int16_t));
-        b16_vector(b, mode, with_updates, move, momentum_nonzero, weight_lanes, velocity_lanes, updates + full, moved + full,
+        b16_vector(b, mode, with_updates, move, momentum_zero, weight_lanes, velocity_lanes, updates + full, moved + full,
                    &counted, t);
         memcpy(velocity + full, velocity_lanes, (size_t)lanes * sizeof(int16_t));
         memcpy(weights + full, weight_lanes, (size_t)lanes * sizeof(int16_t));
     }
     for (int n = 0; n < 5; n++) {
-        if (n == 1 || (n == 2 && !move) || ((n == 2 || n == 3) && !with_updates)) continue;
+        if ((n == 1 && !fused) || (n == 2 && !move && !fused) || ((n == 1 || n == 2 || n == 3) && !with_updates)) continue;
         t->saturations[n] += 16 * vectors - sum16(counted.kept[n]);
         t->rounded_to_zero[n] += sum16(counted.vanished[n]);
     }
@@ -470,6 +533,14 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     const uint64_t factor = ck_magnitude64(layer->factor_mantissa);
     const int small_products = spec[1].shift <= 31 && (factor == 0 || layer->update_sums_bound <= (uint64_t)INT32_MAX / factor);
     const __m256i factor8 = _mm256_set1_epi32((int32_t)layer->factor_mantissa);
+    /* The updates computed inside pass B16 (updates16), where its conditions hold. */
+    const int fused = move16 && small_products && factor != 0 && spec[1].min_code > INT16_MIN && spec[1].max_code < INT16_MAX;
+    if (fused) {
+        p16.n1 = n1;
+        p16.factor = factor8;
+        p16.min1 = _mm256_set1_epi16((int16_t)spec[1].min_code);
+        p16.max1 = _mm256_set1_epi16((int16_t)spec[1].max_code);
+    }
     momentum_totals t;
     memset(&t, 0, sizeof t);
     t.largest0 = t.largest_sum = t.largest2 = t.largest3 = t.largest4 = zero;
@@ -480,6 +551,12 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     const long count = layer->count;
     for (long start = 0; start < count; start += block_elements) {
         const long block = ck_min(count - start, block_elements);
+        const int b16_block = b16 && weights_in_format(weights + start, block, (int16_t)spec[4].min_code, (int16_t)spec[4].max_code);
+        if (b16_block && fused) {
+            velocity_and_weights_b16(&p16, mode, 1, 1, 1, weights + start, velocity + start, layer->update_sums + start, updates,
+                                     moved, block, &t);
+            continue;
+        }
         if (with_updates) {
             /* Padded with zeros to whole 16-lane vectors (zeros count nothing). */
             const long padded = (block + 15) / 16 * 16;
@@ -492,9 +569,9 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
             }
             for (long j = block; j < padded; j++) updates[j] = 0;
         }
-        const int b16_block = b16 && weights_in_format(weights + start, block, (int16_t)spec[4].min_code, (int16_t)spec[4].max_code);
         if (b16_block && move16) {
-            velocity_and_weights_b16(&p16, mode, with_updates, 1, weights + start, velocity + start, updates, moved, block, &t);
+            velocity_and_weights_b16(&p16, mode, with_updates, 1, 0, weights + start, velocity + start, NULL, updates, moved, block,
+                                     &t);
             continue;
         }
         if (with_updates) {
@@ -502,7 +579,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
                                &t.largest2);
         }
         if (b16_block) {
-            velocity_and_weights_b16(&p16, mode, with_updates, 0, weights + start, velocity + start, updates, moved, block, &t);
+            velocity_and_weights_b16(&p16, mode, with_updates, 0, 0, weights + start, velocity + start, NULL, updates, moved, block,
+                                     &t);
         } else {
             velocity_and_weights_b32(&b32, mode, with_updates, weights + start, velocity + start, moved, block, &t);
         }
