@@ -6,12 +6,16 @@
  * momentum_loop32, element for element; the tests run both.
  *
  * Per block of 512 elements, two passes:
- *  A. the updates u = narrow(s * factor) in 64-bit lanes (vpmuldq; the right
- *     shift through a 2^62 bias, as momentum_loop32), into a small Int32 buffer;
+ *  A. the updates u = narrow(s * factor) into a small buffer: in 64-bit lanes
+ *     (vpmuldq; the right shift through a 2^62 bias, as momentum_loop32), in
+ *     32-bit lanes when the products fit, or, for the common layers (16-bit
+ *     pass B below, products inside Int32), sixteen at a time in 16-bit lanes
+ *     together with their move to the velocity format (updates16, move16);
  *  B. the narrowings of the velocity (m * v; u moved to the velocity format;
- *     v + u') and of the weight, in 32-bit lanes.
- * Counts are taken with movemask + popcount into scalar totals; the largest
- * magnitudes stay in vectors.
+ *     v + u') and of the weight, in 16-bit lanes where the values fit
+ *     (pass B16), else in 32-bit lanes.
+ * Counts are taken with movemask + popcount into scalar totals, or in 16-bit
+ * lane counters per block; the largest magnitudes stay in vectors.
  */
 #include "Internal.h"
 #if CK_X86
