@@ -219,8 +219,80 @@ static inline __attribute__((always_inline)) void quantize_nearest_even_loop(
 
 CK_QUANTIZE_BY_MODE(quantize_portable, )
 #if CK_X86
-CK_QUANTIZE_BY_MODE(quantize_avx2, CK_TARGET_AVX2)
+#include <immintrin.h>
+
+/*
+ * quantize_nearest_even_loop with AVX2 intrinsics in float lanes, eight
+ * values at a time, for |fractional_bits| <= 100 and codes inside Int16. The
+ * float product value * 2^fractional_bits is exact wherever it matters: a
+ * power-of-two scale only moves the exponent, a product beyond float range is
+ * infinite (saturated either way), and one that would be subnormal is below
+ * half a step (code 0 either way). Codes are exact in float, so the rounding
+ * (roundeven), the compares and the clamp are those of the double loop. The
+ * tail (fewer than eight) goes through quantize_nearest_even_loop.
+ */
+CK_TARGET_AVX2 static void quantize_nearest_even_avx2(const float *values, long count, int fractional_bits, int32_t min_code,
+                                                      int32_t max_code, int16_t *codes, ck_narrowing_counts *counts,
+                                                      float *max_magnitude_float) {
+    float scale = 1.0f; /* 2^fractional_bits, a normal float for |fractional_bits| <= 100 */
+    for (int i = 0; i < fractional_bits; i++) scale *= 2.0f;
+    for (int i = 0; i > fractional_bits; i--) scale *= 0.5f;
+    const __m256 factor = _mm256_set1_ps(scale);
+    const __m256 low = _mm256_set1_ps((float)min_code), high = _mm256_set1_ps((float)max_code), zero = _mm256_setzero_ps();
+    const __m256i magnitude_bits = _mm256_set1_epi32(0x7FFFFFFF);
+    __m256i saturated_lanes = _mm256_setzero_si256(), vanished_lanes = _mm256_setzero_si256(), largest = _mm256_setzero_si256();
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 value = _mm256_loadu_ps(values + i);
+        __m256 not_a_number = _mm256_cmp_ps(value, value, _CMP_UNORD_Q);
+        __m256 rounded = _mm256_round_ps(_mm256_mul_ps(value, factor), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256 saturated = _mm256_or_ps(not_a_number, _mm256_or_ps(_mm256_cmp_ps(rounded, low, _CMP_LT_OQ),
+                                                                   _mm256_cmp_ps(rounded, high, _CMP_GT_OQ)));
+        /* max/min return their second operand for NaN: NaN lanes become `low`, then 0 below. */
+        __m256 clamped = _mm256_min_ps(_mm256_max_ps(rounded, low), high);
+        __m256i code = _mm256_andnot_si256(_mm256_castps_si256(not_a_number), _mm256_cvttps_epi32(clamped));
+        __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+        _mm_storeu_si128((__m128i *)(codes + i), packed);
+        saturated_lanes = _mm256_sub_epi32(saturated_lanes, _mm256_castps_si256(saturated));
+        __m256 vanished = _mm256_andnot_ps(saturated, _mm256_and_ps(_mm256_cmp_ps(rounded, zero, _CMP_EQ_OQ),
+                                                                    _mm256_cmp_ps(value, zero, _CMP_NEQ_UQ)));
+        vanished_lanes = _mm256_sub_epi32(vanished_lanes, _mm256_castps_si256(vanished));
+        __m256i bits = _mm256_andnot_si256(_mm256_castps_si256(not_a_number),
+                                           _mm256_and_si256(_mm256_castps_si256(value), magnitude_bits));
+        largest = _mm256_max_epu32(largest, bits);
+    }
+    uint32_t lanes[8], vanish[8], top[8];
+    _mm256_storeu_si256((__m256i *)lanes, saturated_lanes);
+    _mm256_storeu_si256((__m256i *)vanish, vanished_lanes);
+    _mm256_storeu_si256((__m256i *)top, largest);
+    uint32_t largest_bits = 0;
+    for (int lane = 0; lane < 8; lane++) {
+        counts->saturations += lanes[lane];
+        counts->rounded_to_zero += vanish[lane];
+        largest_bits = top[lane] > largest_bits ? top[lane] : largest_bits;
+    }
+    float vector_largest;
+    memcpy(&vector_largest, &largest_bits, sizeof vector_largest);
+    if (vector_largest > *max_magnitude_float) *max_magnitude_float = vector_largest;
+    quantize_nearest_even_loop(values + i, count - i, fractional_bits, min_code, max_code, codes + i, counts,
+                               max_magnitude_float);
+}
+
+CK_QUANTIZE_BY_MODE(quantize_avx2_loops, CK_TARGET_AVX2)
 CK_QUANTIZE_BY_MODE(quantize_avx512, CK_TARGET_AVX512)
+
+/* The AVX2 path: the intrinsics loop where it applies (counts per call below 2^31 per lane: the caller's blocks). */
+CK_TARGET_AVX2 static void quantize_avx2(const float *values, long count, int fractional_bits, int32_t min_code,
+                                         int32_t max_code, int mode, uint64_t key, uint64_t first_index, int16_t *codes,
+                                         ck_narrowing_counts *counts, float *max_magnitude_float) {
+    if (mode == CK_ROUND_NEAREST_EVEN && fractional_bits >= -100 && fractional_bits <= 100 && min_code >= INT16_MIN &&
+        max_code <= INT16_MAX && count < INT32_MAX) {
+        quantize_nearest_even_avx2(values, count, fractional_bits, min_code, max_code, codes, counts, max_magnitude_float);
+        return;
+    }
+    quantize_avx2_loops(values, count, fractional_bits, min_code, max_code, mode, key, first_index, codes, counts,
+                        max_magnitude_float);
+}
 #endif
 
 void ck_quantize(const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
@@ -333,4 +405,52 @@ uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int
     if (path == CK_PATH_AVX2) return gate_avx2(values, codes, count, mantissa);
 #endif
     return gate_portable(values, codes, count, mantissa);
+}
+
+/* out[i] = a[i] + b[i] saturated to [min_code, max_code] (ck_saturating_add16 in CKernels.h). */
+static inline __attribute__((always_inline)) long saturating_add16_loop(const int16_t *a, const int16_t *b, int16_t *out,
+                                                                         long count, int32_t min_code, int32_t max_code) {
+    int32_t saturations = 0; /* per call below 2^31 elements: the caller splits longer tensors */
+    for (long i = 0; i < count; i++) {
+        int32_t sum = (int32_t)a[i] + (int32_t)b[i];
+        int32_t code = sum < min_code ? min_code : sum > max_code ? max_code : sum;
+        out[i] = (int16_t)code;
+        saturations += code != sum;
+    }
+    return saturations;
+}
+
+static long saturating_add16_portable(const int16_t *a, const int16_t *b, int16_t *out, long count, int32_t min_code,
+                                      int32_t max_code) {
+    return saturating_add16_loop(a, b, out, count, min_code, max_code);
+}
+#if CK_X86
+CK_TARGET_AVX2 static long saturating_add16_avx2(const int16_t *a, const int16_t *b, int16_t *out, long count,
+                                                 int32_t min_code, int32_t max_code) {
+    return saturating_add16_loop(a, b, out, count, min_code, max_code);
+}
+CK_TARGET_AVX512 static long saturating_add16_avx512(const int16_t *a, const int16_t *b, int16_t *out, long count,
+                                                     int32_t min_code, int32_t max_code) {
+    return saturating_add16_loop(a, b, out, count, min_code, max_code);
+}
+#endif
+
+long ck_saturating_add16(const int16_t *a, const int16_t *b, int16_t *out, long count, int32_t min_code, int32_t max_code) {
+    long saturations = 0;
+    for (long start = 0; start < count; start += INT32_MAX) {
+        long part = ck_min(count - start, INT32_MAX);
+#if CK_X86
+        int path = ck_active_path();
+        if (path == CK_PATH_AVX512) {
+            saturations += saturating_add16_avx512(a + start, b + start, out + start, part, min_code, max_code);
+            continue;
+        }
+        if (path == CK_PATH_AVX2) {
+            saturations += saturating_add16_avx2(a + start, b + start, out + start, part, min_code, max_code);
+            continue;
+        }
+#endif
+        saturations += saturating_add16_portable(a + start, b + start, out + start, part, min_code, max_code);
+    }
+    return saturations;
 }

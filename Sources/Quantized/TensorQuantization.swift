@@ -15,8 +15,9 @@ public enum TensorQuantization {
     /// Elements per unit of work shared among threads by the whole-tensor loops.
     static let scanBlock = 1 << 12
     /// About how many multiply-add-sized operations one element costs a scan and
-    /// a narrowing, to weigh them against `TilePartition`'s threshold (2^18): a
-    /// narrowing of 64 x 1024 sums (a hidden layer's batch) is shared.
+    /// a narrowing (or a quantisation, or ReLU with dropout), to weigh them
+    /// against `TilePartition`'s threshold (2^18): a narrowing of 64 x 1024 sums
+    /// (a hidden layer's batch) or a quantisation of 64 x 784 inputs is shared.
     static let scanCost = 2
     static let narrowingCost = 8
 
@@ -24,34 +25,44 @@ public enum TensorQuantization {
     /// (including NaN and +-infinity), `roundedToZero` (nonzero, not saturated,
     /// code 0), `maxAbsValue` (largest |value|, NaN ignored).
     public static func quantize(_ values: [Float], to format: FixedPointFormat, mode: RoundingMode,
-                                random: StochasticBits, counters: inout QuantizationCounters) -> [Int16] {
+                                random: StochasticBits, threads: Int = 1, counters: inout QuantizationCounters) -> [Int16] {
         [Int16](unsafeUninitializedCapacity: values.count) { codes, count in
             values.withUnsafeBufferPointer { values in
-                quantize(values, into: codes, to: format, mode: mode, random: random, counters: &counters)
+                quantize(values, into: codes, to: format, mode: mode, random: random, threads: threads, counters: &counters)
             }
             count = values.count
         }
     }
 
-    /// `quantize` from one buffer into another of the same count.
+    /// `quantize` from one buffer into another of the same count. Large
+    /// tensors are shared among up to `threads` threads as in `requantize`.
     public static func quantize(_ values: UnsafeBufferPointer<Float>, into codes: UnsafeMutableBufferPointer<Int16>,
                                 to format: FixedPointFormat, mode: RoundingMode, random: StochasticBits,
-                                firstIndex: UInt64 = 0, counters: inout QuantizationCounters) {
+                                firstIndex: UInt64 = 0, threads: Int = 1, counters: inout QuantizationCounters) {
         precondition(codes.count == values.count, "\(values.count) values into \(codes.count) codes")
         precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
         // The loop is C (`ck_quantize`): `FixedPoint.quantize`'s arithmetic, one
         // straight loop per rounding mode.
-        var counts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
-        var maxAbs: Float = 0
+        let total = values.count, slots = TilePartition.partSlots(threads: threads)
+        var partCounts = [ck_narrowing_counts](repeating: ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0),
+                                               count: slots)
+        var partLargest = [Float](repeating: 0, count: slots)
         if let source = values.baseAddress, let target = codes.baseAddress {
-            ck_quantize(source, values.count, Int32(format.fractionalBits), format.minCode, format.maxCode,
-                        mode.kernelCode, random.key, firstIndex, target, &counts, &maxAbs)
+            partCounts.withUnsafeMutableBufferPointer { partCounts in
+                partLargest.withUnsafeMutableBufferPointer { partLargest in
+                    TilePartition.runBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
+                                            threads: threads) { part, elements in
+                        ck_quantize(source + elements.lowerBound, elements.count, Int32(format.fractionalBits), format.minCode,
+                                    format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
+                                    target + elements.lowerBound, &partCounts[part], &partLargest[part])
+                    }
+                }
+            }
         }
-        let saturations = counts.saturations, roundedToZero = counts.rounded_to_zero
-        counters.elements += values.count
-        counters.saturations += saturations
-        counters.roundedToZero += roundedToZero
-        counters.maxAbsValue = max(counters.maxAbsValue, Double(maxAbs))
+        counters.elements += total
+        counters.saturations += partCounts.reduce(0) { $0 + $1.saturations }
+        counters.roundedToZero += partCounts.reduce(0) { $0 + $1.rounded_to_zero }
+        counters.maxAbsValue = max(counters.maxAbsValue, Double(partLargest.max() ?? 0))
     }
 
     /// Narrows exact sums at scale `2^-fromFractionalBits` (e.g. `IntegerGEMM`
@@ -104,7 +115,7 @@ public enum TensorQuantization {
         // Each part's largest value after ReLU that is kept (before the scale).
         var largest = [Int64](repeating: 0, count: TilePartition.partSlots(threads: threads))
         largest.withUnsafeMutableBufferPointer { largest in
-            TilePartition.runBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * scanCost,
+            TilePartition.runBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * narrowingCost,
                                     threads: threads) { part, elements in
                 let first = elements.lowerBound
                 largest[part] = ck_relu_keep(base + first, elements.count, keep.map { $0.baseAddress! + first },
@@ -132,6 +143,15 @@ public enum TensorQuantization {
             precondition(!product.overflow && product.partialValue <= UInt64(Int64.max),
                          "the scale \(mantissa) times the sum \(largest) overflows Int64")
         }
+    }
+
+    /// `codes[i] += addends[i]` with `FixedPoint.saturate` to `format` (C,
+    /// vectorised for the active kernel path); returns how many sums saturated.
+    public static func saturatingAdd(_ codes: UnsafeMutableBufferPointer<Int16>, _ addends: UnsafeBufferPointer<Int16>,
+                                     format: FixedPointFormat) -> Int {
+        precondition(addends.count == codes.count, "\(addends.count) addends for \(codes.count) codes")
+        guard let base = codes.baseAddress, let addendBase = addends.baseAddress else { return 0 }
+        return ck_saturating_add16(base, addendBase, base, codes.count, format.minCode, format.maxCode)
     }
 
     /// `requantize` from one buffer into another of the same count. Large

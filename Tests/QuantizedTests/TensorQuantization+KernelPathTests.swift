@@ -162,6 +162,36 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         }
     }
 
+    func testQuantizeIsTheSameOnOneTwoAndThreeThreads() {
+        // Large enough to be shared among threads (16 blocks of 4,096 and a
+        // ragged end), with NaN, saturating values and values that round to
+        // zero; the largest |value| in the last block: stochastic bits follow
+        // the element index, counts add up and the largest is taken over parts.
+        var samples = SampleBits(seed: 18)
+        var values = (0..<(16 * 4096 + 77)).map { index -> Float in
+            index % 997 == 3 ? .nan : Float(samples.next(in: -300_000...300_000)) / 65_536
+        }
+        values[16 * 4096 + 70] = -7.5
+        let format = FixedPointFormat(totalBits: 8, fractionalBits: 6)
+        forEveryKernelPath { path in
+            for mode in RoundingMode.allCases {
+                var reference = QuantizationCounters()
+                let one = TensorQuantization.quantize(values, to: format, mode: mode, random: random, threads: 1,
+                                                      counters: &reference)
+                for threads in [2, 3] {
+                    var counters = QuantizationCounters()
+                    let codes = TensorQuantization.quantize(values, to: format, mode: mode, random: random, threads: threads,
+                                                            counters: &counters)
+                    XCTAssertEqual(codes, one, "\(path) \(mode) \(threads) threads")
+                    XCTAssertEqual(counters, reference, "\(path) \(mode) \(threads) threads")
+                }
+                XCTAssertGreaterThan(reference.saturations, 0)
+                XCTAssertGreaterThan(reference.roundedToZero, 0)
+                XCTAssertEqual(reference.maxAbsValue, 7.5)
+            }
+        }
+    }
+
     func testLargestMagnitudeOfSumsOnEveryPathAndThreadCount() {
         // At the start, the end and on both sides of the splits between threads
         // (66 blocks of 4,096: two parts split at block 33, three at 22 and 44),

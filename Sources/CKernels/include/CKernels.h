@@ -182,6 +182,13 @@ int64_t ck_relu_keep(int64_t *values, long count, const float *keep, int64_t man
  */
 uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int64_t mantissa);
 
+/*
+ * On the selected path: out[i] = a[i] + b[i] saturated to [min_code,
+ * max_code] (FixedPoint.saturate of the exact sum); returns how many sums
+ * saturated. `out` may be `a` or `b`.
+ */
+long ck_saturating_add16(const int16_t *a, const int16_t *b, int16_t *out, long count, int32_t min_code, int32_t max_code);
+
 /* The largest |sums[i]| for i < count (0 when count is 0), on the selected path. */
 uint64_t ck_max_magnitude(const int64_t *sums, long count);
 

@@ -48,7 +48,7 @@ public final class FixedPointArithmetic {
         let target = format ?? settings.format(forMaxAbs: Double(matrix.values.reduce(Float(0)) { max($0, abs($1)) }))
         var roleCounters = counters[role] ?? QuantizationCounters()
         let codes = TensorQuantization.quantize(matrix.values, to: target, mode: settings.rounding,
-                                                random: nextRandom(), counters: &roleCounters)
+                                                random: nextRandom(), threads: threads, counters: &roleCounters)
         counters[role] = roleCounters
         return FixedMatrix(rows: matrix.rows, columns: matrix.columns, codes: codes, format: target)
     }
@@ -250,11 +250,8 @@ extension FixedPointArithmetic {
         precondition(a.format == b.format && a.count == b.count)
         operations?.count(OperationTally(adds: a.count))
         var result = a
-        var saturations = 0
-        for i in result.codes.indices {
-            let (code, saturated) = FixedPoint.saturate(Int64(a.codes[i]) + Int64(b.codes[i]), to: a.format)
-            result.codes[i] = Int16(code)
-            if saturated { saturations += 1 }
+        let saturations = result.codes.withUnsafeMutableBufferPointer { sums in
+            b.codes.withUnsafeBufferPointer { TensorQuantization.saturatingAdd(sums, $0, format: a.format) }
         }
         counters[role, default: QuantizationCounters()].saturations += saturations
         return result
