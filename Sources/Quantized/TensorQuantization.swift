@@ -145,13 +145,22 @@ public enum TensorQuantization {
         }
     }
 
-    /// `codes[i] += addends[i]` with `FixedPoint.saturate` to `format` (C,
-    /// vectorised for the active kernel path); returns how many sums saturated.
-    public static func saturatingAdd(_ codes: UnsafeMutableBufferPointer<Int16>, _ addends: UnsafeBufferPointer<Int16>,
-                                     format: FixedPointFormat) -> Int {
-        precondition(addends.count == codes.count, "\(addends.count) addends for \(codes.count) codes")
-        guard let base = codes.baseAddress, let addendBase = addends.baseAddress else { return 0 }
-        return ck_saturating_add16(base, addendBase, base, codes.count, format.minCode, format.maxCode)
+    /// `a[i] + b[i]` with `FixedPoint.saturate` to `format` (C, vectorised for
+    /// the active kernel path), and how many sums saturated.
+    public static func saturatingSum(_ a: [Int16], _ b: [Int16], format: FixedPointFormat) -> (codes: [Int16], saturations: Int) {
+        precondition(a.count == b.count, "\(a.count) codes and \(b.count) addends")
+        var saturations = 0
+        let codes = [Int16](unsafeUninitializedCapacity: a.count) { target, count in
+            a.withUnsafeBufferPointer { left in
+                b.withUnsafeBufferPointer { right in
+                    if let target = target.baseAddress, let left = left.baseAddress, let right = right.baseAddress {
+                        saturations = ck_saturating_add16(left, right, target, a.count, format.minCode, format.maxCode)
+                    }
+                }
+            }
+            count = a.count
+        }
+        return (codes, saturations)
     }
 
     /// `requantize` from one buffer into another of the same count. Large

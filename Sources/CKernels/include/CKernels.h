@@ -185,7 +185,7 @@ uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int
 /*
  * On the selected path: out[i] = a[i] + b[i] saturated to [min_code,
  * max_code] (FixedPoint.saturate of the exact sum); returns how many sums
- * saturated. `out` may be `a` or `b`.
+ * saturated. `out` must not overlap `a` or `b` (the loop then vectorises).
  */
 long ck_saturating_add16(const int16_t *a, const int16_t *b, int16_t *out, long count, int32_t min_code, int32_t max_code);
 

@@ -249,11 +249,8 @@ extension FixedPointArithmetic {
     public func saturatingSum(_ a: FixedMatrix, _ b: FixedMatrix, role: TensorRole) -> FixedMatrix {
         precondition(a.format == b.format && a.count == b.count)
         operations?.count(OperationTally(adds: a.count))
-        var result = a
-        let saturations = result.codes.withUnsafeMutableBufferPointer { sums in
-            b.codes.withUnsafeBufferPointer { TensorQuantization.saturatingAdd(sums, $0, format: a.format) }
-        }
+        let (codes, saturations) = TensorQuantization.saturatingSum(a.codes, b.codes, format: a.format)
         counters[role, default: QuantizationCounters()].saturations += saturations
-        return result
+        return FixedMatrix(rows: a.rows, columns: a.columns, codes: codes, format: a.format)
     }
 }
