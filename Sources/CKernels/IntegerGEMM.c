@@ -312,11 +312,12 @@ static void pack_b(ck_int16_view b, long p0, long depth, long column0, long widt
 void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
               int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max,
               int64_t *c, long ldc, long row_begin, long row_end, long column_begin, long column_end,
-              int accumulate) {
+              int accumulate, uint64_t *largest) {
     long k = a.columns, rows = row_end - row_begin;
     if (rows <= 0 || column_end <= column_begin) return;
     int method = ck_igemm_method(path, a_min, a_max, b_min, b_max);
     if (method == CK_INT_EXACT64 || k == 0) {
+        if (largest) __atomic_store_n(largest, UINT64_MAX, __ATOMIC_RELAXED);
         igemm_exact64(a, b, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
         return;
     }
@@ -335,6 +336,10 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
     }
     long block_depth = ck_block_depth(k, limit, group);
     if (block_depth > limit) block_depth = limit; /* limit is a multiple of group, so blocks stay exact */
+    /* The largest |C| is taken from the tiles' Int32 sums when they are C itself. */
+    int take_largest = largest && tile == ck_pairs_tile_avx2 && passes == 1 && block_depth >= k && !accumulate;
+    uint32_t tiles_largest = 0;
+    if (largest && !take_largest) __atomic_store_n(largest, UINT64_MAX, __ATOMIC_RELAXED);
     long groups_max = (block_depth + group - 1) / group;
     long row_blocks = (rows + mr - 1) / mr;
     size_t element = group == 4 ? 1 : 2;
@@ -361,10 +366,11 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
                     int shift = pass == 1 ? 8 : 0;
                     const int32_t *offsets = method == CK_INT_QUADS8 ? column_offsets : NULL;
                     if (width == nr) {
-                        tile(groups, a_block, b_packed[pass], offsets, c_tile, ldc, add, shift, height);
+                        tile(groups, a_block, b_packed[pass], offsets, c_tile, ldc, add, shift, height,
+                             take_largest ? &tiles_largest : NULL);
                         continue;
                     }
-                    tile(groups, a_block, b_packed[pass], offsets, edge, nr, 0, shift, mr);
+                    tile(groups, a_block, b_packed[pass], offsets, edge, nr, 0, shift, mr, take_largest ? &tiles_largest : NULL);
                     for (long r = 0; r < height; r++)
                         for (long j = 0; j < width; j++) {
                             uint64_t value = (uint64_t)edge[r * nr + j];
@@ -377,5 +383,12 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
     free(a_packed);
     free(b_packed[0]);
     free(b_packed[1]);
+    if (take_largest) {
+        /* Raise the shared value (a UINT64_MAX left by another part stays: they all take it or none does). */
+        uint64_t seen = __atomic_load_n(largest, __ATOMIC_RELAXED);
+        while (tiles_largest > seen &&
+               !__atomic_compare_exchange_n(largest, &seen, tiles_largest, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        }
+    }
 #endif
 }

@@ -27,8 +27,9 @@ static inline void widen_512(__m512i sums, const int32_t *offsets, int64_t *c, i
 
 /* AVX-512 VNNI, Int16 pairs: 8 rows x 32 columns, vpdpwssd. */
 CK_TARGET_AVX512
-void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packed,
-                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height) {
+void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packed, const int32_t *column_offsets,
+                          int64_t *c, long ldc, int add_to_c, int shift, long height, uint32_t *largest) {
+    (void)largest; /* not taken here (Internal.h) */
     const int32_t *a = a_packed;
     const __m512i *b = b_packed;
 #define CK_DECLARE(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
@@ -49,8 +50,9 @@ void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packe
 
 /* AVX-512 VNNI, bytes: 8 rows x 32 columns, vpdpbusd on (A + 128) as unsigned and B as signed. */
 CK_TARGET_AVX512
-void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packed,
-                          const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height) {
+void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packed, const int32_t *column_offsets,
+                          int64_t *c, long ldc, int add_to_c, int shift, long height, uint32_t *largest) {
+    (void)largest; /* not taken here (Internal.h) */
     const int32_t *a = a_packed;
     const __m512i *b = b_packed;
 #define CK_DECLARE(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
@@ -100,8 +102,8 @@ static inline void widen_256(__m256i sums, int64_t *c, int add_to_c, int shift) 
 
 /* AVX2, Int16 pairs: 6 rows x 16 columns, vpmaddwd + vpaddd. */
 CK_TARGET_AVX2
-void ck_pairs_tile_avx2(long groups, const void *a_packed, const void *b_packed,
-                        const int32_t *column_offsets, int64_t *c, long ldc, int add_to_c, int shift, long height) {
+void ck_pairs_tile_avx2(long groups, const void *a_packed, const void *b_packed, const int32_t *column_offsets,
+                        int64_t *c, long ldc, int add_to_c, int shift, long height, uint32_t *largest) {
     (void)column_offsets;
     const int32_t *a = a_packed;
     const __m256i *b = b_packed;
@@ -122,6 +124,17 @@ void ck_pairs_tile_avx2(long groups, const void *a_packed, const void *b_packed,
     widen_256(s##r##1, c + r * ldc + 8, add_to_c, shift); }
     CK_ROWS_256(CK_WIDEN)
 #undef CK_WIDEN
+    if (largest) {
+        __m256i top = _mm256_setzero_si256();
+#define CK_TOP(r) top = _mm256_max_epu32(top, _mm256_max_epu32(_mm256_abs_epi32(s##r##0), _mm256_abs_epi32(s##r##1)));
+        CK_ROWS_256(CK_TOP)
+#undef CK_TOP
+        __m128i m = _mm_max_epu32(_mm256_castsi256_si128(top), _mm256_extracti128_si256(top, 1));
+        m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
+        m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
+        uint32_t tile_largest = (uint32_t)_mm_cvtsi128_si32(m);
+        if (tile_largest > *largest) *largest = tile_largest;
+    }
 #undef CK_ROWS_256
 }
 #endif

@@ -27,24 +27,33 @@ public enum IntegerGEMM {
     /// Returns a bound on every `|(A B)[i][j]|` from the operands' code ranges,
     /// `k * max|a| * max|b|` (saturating at `UInt64.max`): a caller whose
     /// accumulator holds that bound knows no sum can overflow it without
-    /// reading the sums.
+    /// reading the sums. `largestMagnitude`, when given, receives the largest
+    /// `|C[i][j]|` where the kernel takes it as it stores the sums (the AVX2
+    /// path's Int16-pair tiles, `k` up to one block of depth, no `accumulate`:
+    /// a weight update's `dY^T X`), else nil (scan `C` for it).
     @discardableResult
     public static func multiply(
         _ a: IntegerMatrixView, _ b: IntegerMatrixView,
         into c: UnsafeMutablePointer<Int64>, ldc: Int,
-        accumulate: Bool = false, threads: Int = 1
+        accumulate: Bool = false, threads: Int = 1, largestMagnitude: UnsafeMutablePointer<UInt64?>? = nil
     ) -> UInt64 {
+        largestMagnitude?.pointee = nil
         if TilePartition.finishedTrivially(a, b, into: c, ldc: ldc, accumulate: accumulate) { return 0 }
         let path = KernelPath.active.code
         let m = a.rows, n = b.columns, k = a.columns
         let aView = ck_int16_view(a), bView = ck_int16_view(b)
         let aRange = aView.codeRange(threads: threads), bRange = bView.codeRange(threads: threads)
         let sumBound = productBound(k: k, aCodes: aRange, bCodes: bRange)
-        TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_int_row_block(path)), panelWidth: Int(ck_int_panel_width(path)),
-                               threads: threads) { rows, columns in
-            ck_igemm(path, aView, bView, aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
-                     c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, accumulate ? 1 : 0)
+        var largest: UInt64 = 0
+        withUnsafeMutablePointer(to: &largest) { largest in
+            TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_int_row_block(path)),
+                                   panelWidth: Int(ck_int_panel_width(path)), threads: threads) { rows, columns in
+                ck_igemm(path, aView, bView, aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
+                         c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, accumulate ? 1 : 0,
+                         largestMagnitude == nil ? nil : largest)
+            }
         }
+        largestMagnitude?.pointee = largest == .max ? nil : largest
         return sumBound
     }
 
@@ -69,7 +78,7 @@ public enum IntegerGEMM {
                                     cSampleStride: cSampleStride, threads: threads) { s in
             ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
                      aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
-                     c + s * cSampleStride, ldc, 0, m, 0, n, 0)
+                     c + s * cSampleStride, ldc, 0, m, 0, n, 0, nil)
         }
         return batch == 0 ? 0 : productBound(k: k, aCodes: aRange, bCodes: bRange)
     }
@@ -92,7 +101,7 @@ public enum IntegerGEMM {
                                         panelWidth: Int(ck_int_panel_width(path)), threads: threads) { s, rows, columns, add in
             ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
                      aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
-                     c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, add ? 1 : 0)
+                     c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, add ? 1 : 0, nil)
         }
         return productBound(k: a.columns * batch, aCodes: aRange, bCodes: bRange)
     }

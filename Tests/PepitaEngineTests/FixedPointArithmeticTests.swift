@@ -5,6 +5,40 @@ import XCTest
 
 /// Elementwise helpers of `FixedPointArithmetic` against `FixedPoint`'s scalar operations.
 final class FixedPointArithmeticTests: XCTestCase {
+    func testExactSumsKeepTheirGivenLargestMagnitudeOnlyUntilTheirValuesChange() {
+        // The given value is returned as is (here deliberately not the values'
+        // largest, to see that no scan runs), and forgotten by any change.
+        var sums = ExactSums(rows: 1, columns: 3, values: [4, -9, 2], fractionalBits: 3, maxMagnitude: 99)
+        XCTAssertEqual(sums.maxMagnitude(), 99)
+        sums.fractionalBits = 5
+        XCTAssertEqual(sums.maxMagnitude(), 99, "the scale is not the values")
+        sums.values[2] = -40
+        XCTAssertEqual(sums.maxMagnitude(), 40)
+        var inPlace = ExactSums(rows: 1, columns: 3, values: [4, -9, 2], fractionalBits: 3, maxMagnitude: 9)
+        inPlace.values.withUnsafeMutableBufferPointer { $0[0] = 1 << 40 }
+        XCTAssertEqual(inPlace.maxMagnitude(threads: 2), 1 << 40)
+        XCTAssertEqual(ExactSums(rows: 1, columns: 3, values: [4, -9, 2], fractionalBits: 3).maxMagnitude(), 9)
+    }
+
+    func testUpdateSumsCarryTheirLargestMagnitude() {
+        // dY^T X as the PEPITA update forms it (k = batch), on 1 and 2 threads:
+        // whether or not the kernel took it, the largest magnitude is the scan's.
+        // Codes spread over Q0.7 by a multiplicative hash (deterministic).
+        func codes(_ count: Int, _ seed: Int) -> [Int16] { (0..<count).map { Int16(($0 &* 2_654_435_761 &+ seed) % 256 - 128) } }
+        let format = FixedPointFormat(totalBits: 8, fractionalBits: 7)
+        forEveryKernelPath { path in
+            for threads in [1, 2] {
+                let arithmetic = FixedPointArithmetic(config: PrecisionConfig.preset(named: "int8")!, seed: 1, threads: threads)
+                let delta = FixedMatrix(rows: 64, columns: 300, codes: codes(64 * 300, 7),
+                                        format: format)
+                let input = FixedMatrix(rows: 64, columns: 70, codes: codes(64 * 70, 3),
+                                        format: format)
+                let sums = arithmetic.sums(delta, input, transposeA: true, role: .updates, operands: (.activations, .modulatedInput))
+                XCTAssertEqual(sums.maxMagnitude(), sums.values.map(\.magnitude).max(), "\(path), \(threads) thread(s)")
+            }
+        }
+    }
+
     func testSaturatingSumClampsToTheFormatAndCountsEverySaturation() {
         // Pairs of Q1.6 codes whose sums cross either end, and sums inside; a
         // length that is not a multiple of any vector width. Also an unsigned

@@ -46,16 +46,20 @@ final class IntegerGEMMTests: XCTestCase {
             let ldc = ldc ?? n
             var c = initial ?? [Int64](repeating: 0x5EED, count: m * ldc)
             let accumulating = accumulate ?? (initial != nil)
+            var taken: UInt64?
             let bound = withViews { aView, bView in
                 c.withUnsafeMutableBufferPointer { cBuffer in
                     IntegerGEMM.multiply(aView, bView, into: cBuffer.baseAddress!, ldc: ldc, accumulate: accumulating,
-                                         threads: threads)
+                                         threads: threads, largestMagnitude: &taken)
                 }
             }
-            // The returned bound holds every sum of the product.
-            if !accumulating {
-                let largest = (0..<m).flatMap { row in (0..<n).map { c[row * ldc + $0].magnitude } }.max() ?? 0
-                XCTAssertLessThanOrEqual(largest, bound, "\(description): sum bound")
+            // The returned bound holds every sum of the product; a largest
+            // magnitude the kernel took is the largest sum's, and only for C = A B.
+            let largest = (0..<m).flatMap { row in (0..<n).map { c[row * ldc + $0].magnitude } }.max() ?? 0
+            if !accumulating { XCTAssertLessThanOrEqual(largest, bound, "\(description): sum bound") }
+            if let taken {
+                XCTAssertFalse(accumulating, "\(description): a largest magnitude taken while accumulating")
+                XCTAssertEqual(taken, largest, "\(description), \(threads) thread(s): largest magnitude")
             }
             return c
         }
@@ -271,6 +275,61 @@ final class IntegerGEMMTests: XCTestCase {
                     }
                 }
             }
+        }
+    }
+
+    func testLargestMagnitudeIsTakenByTheAVX2PairsTilesForOneBlockOfDepth() {
+        // C = A B of int8-range and mid-range codes with k up to one block of
+        // depth (512 pairs' worth for int8 codes), on the AVX2 path: the tiles
+        // take the largest |C| as they store it, wherever it lies (first and last
+        // row, the last panel's edge, each thread's part). Not taken for two
+        // blocks of depth, for C += A B, for the split method or on the scalar path.
+        var samples = SampleBits(seed: 65)
+        forEveryKernelPath { path in
+            for (m, n, k) in [(7, 19, 64), (130, 33, 62), (6, 203, 220), (1, 1, 1)] {
+                for (range, extreme) in [(Int64(-128)...127, Int16(-128)), (-3000...3000, 3000)] {
+                    let operands = Operands(m: m, n: n, k: k, transposeA: true, transposeB: false, range: range, samples: &samples)
+                    for row in [0, m / 2, m - 1] {
+                        for column in [0, n / 2, n - 1] {
+                            // Column `column` of B and row `row` of A (stored k x m) all extreme: C[row][column] is the largest.
+                            var placed = operands
+                            for p in 0..<k {
+                                placed.a[p * m + row] = extreme
+                                placed.b[p * n + column] = extreme
+                            }
+                            for threads in [1, 2, 3] {
+                                var taken: UInt64?
+                                var c = [Int64](repeating: 0, count: m * n)
+                                placed.withViews { aView, bView in
+                                    _ = IntegerGEMM.multiply(aView, bView, into: &c, ldc: n, threads: threads, largestMagnitude: &taken)
+                                }
+                                let label = "\(path) \(m)x\(n)x\(k) \(range) extreme at \(row), \(column), \(threads) thread(s)"
+                                XCTAssertEqual(c, placed.reference(), label)
+                                if path == .avx2 {
+                                    XCTAssertEqual(taken, UInt64(k) * UInt64(extreme.magnitude) * UInt64(extreme.magnitude), label)
+                                } else if path == .scalar {
+                                    XCTAssertNil(taken, label)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let twoBlocks = Operands(m: 5, n: 17, k: 1100, transposeA: false, transposeB: true, range: -128...127, samples: &samples)
+            var c = [Int64](repeating: 0, count: 5 * 17)
+            for accumulate in [false, true] {
+                var taken: UInt64? = 7
+                twoBlocks.withViews { aView, bView in
+                    _ = IntegerGEMM.multiply(aView, bView, into: &c, ldc: 17, accumulate: accumulate, largestMagnitude: &taken)
+                }
+                XCTAssertNil(taken, "\(path): two blocks of depth, accumulate \(accumulate)")
+            }
+            let wide = Operands(m: 5, n: 17, k: 64, transposeA: false, transposeB: true, range: -32768...32767, samples: &samples)
+            var taken: UInt64? = 7
+            wide.withViews { aView, bView in
+                _ = IntegerGEMM.multiply(aView, bView, into: &c, ldc: 17, largestMagnitude: &taken)
+            }
+            XCTAssertNil(taken, "\(path): the split method")
         }
     }
 

@@ -37,15 +37,21 @@ public struct FixedMatrix: Equatable, Sendable {
 public struct ExactSums: Sendable {
     public var rows: Int
     public var columns: Int
-    public var values: [Int64]
+    /// Any change to the values forgets a largest magnitude given at init.
+    public var values: [Int64] { didSet { knownMaxMagnitude = nil } }
     public var fractionalBits: Int
+    private var knownMaxMagnitude: UInt64?
 
-    public init(rows: Int, columns: Int, values: [Int64], fractionalBits: Int) {
+    /// `maxMagnitude`, when given, must be the largest `|values[i]|` (a product
+    /// kernel that took it as it stored the sums); `maxMagnitude(threads:)`
+    /// then returns it without a scan.
+    public init(rows: Int, columns: Int, values: [Int64], fractionalBits: Int, maxMagnitude: UInt64? = nil) {
         precondition(values.count == rows * columns)
         self.rows = rows
         self.columns = columns
         self.values = values
         self.fractionalBits = fractionalBits
+        knownMaxMagnitude = maxMagnitude
     }
 
     /// The real number a sum of this magnitude stands for.
@@ -53,9 +59,10 @@ public struct ExactSums: Sendable {
         Double(magnitude) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
     }
 
-    /// Largest `|values[i]|` as an integer (the scan shared among up to `threads` threads).
+    /// Largest `|values[i]|` as an integer: the one given at init while the
+    /// values are unchanged, else a scan shared among up to `threads` threads.
     public func maxMagnitude(threads: Int = 1) -> UInt64 {
-        values.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0, threads: threads) }
+        knownMaxMagnitude ?? values.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0, threads: threads) }
     }
 }
 

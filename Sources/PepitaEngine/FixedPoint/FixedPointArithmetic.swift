@@ -65,7 +65,9 @@ public final class FixedPointArithmetic {
         return exactSums(m: m, k: k, n: n, of: a, b, role: role, operands: operands) { aCodes, bCodes, c in
             let aView = IntegerMatrixView.of(aCodes, storedRows: a.rows, storedColumns: a.columns, transposed: transposeA)
             let bView = IntegerMatrixView.of(bCodes, storedRows: b.rows, storedColumns: b.columns, transposed: transposeB)
-            return IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads)
+            var largest: UInt64?
+            let bound = IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads, largestMagnitude: &largest)
+            return (bound, largest)
         }
     }
 
@@ -80,10 +82,10 @@ public final class FixedPointArithmetic {
         precondition(patches.rows == batch * patchSize, "patches do not match the weight's \(patchSize) columns")
         return exactSums(m: batch * positions, k: patchSize, n: outChannels, of: patches, weight, role: role,
                          operands: operands, rows: batch, columns: outChannels * positions) { patches, weight, c in
-            IntegerGEMM.multiplyEachSample(
+            (IntegerGEMM.multiplyEachSample(
                 .rowMajor(weight, rows: outChannels, columns: patchSize), aSampleStride: 0,
                 .rowMajor(patches, rows: patchSize, columns: positions), bSampleStride: patchSize * positions,
-                batch: batch, into: c, ldc: positions, cSampleStride: outChannels * positions, threads: threads)
+                batch: batch, into: c, ldc: positions, cSampleStride: outChannels * positions, threads: threads), nil)
         }
     }
 
@@ -98,21 +100,22 @@ public final class FixedPointArithmetic {
                      "delta and patches differ in samples or positions")
         return exactSums(m: outChannels, k: batch * positions, n: patchSize, of: delta, patches, role: role,
                          operands: operands) { delta, patches, c in
-            IntegerGEMM.multiplySummingSamples(
+            (IntegerGEMM.multiplySummingSamples(
                 .rowMajor(delta, rows: outChannels, columns: positions), aSampleStride: outChannels * positions,
                 .transposeOf(patches, storedRows: patchSize, storedColumns: positions), bSampleStride: patchSize * positions,
-                batch: batch, into: c, ldc: patchSize, threads: threads)
+                batch: batch, into: c, ldc: patchSize, threads: threads), nil)
         }
     }
 
     /// Records the product `m x k` by `k x n` of `a` and `b`, lets `compute`
-    /// write every sum (no zeroing first; it returns their bound) and, when the
-    /// bound does not fit the accumulator, passes them through its policy.
+    /// write every sum (no zeroing first; it returns their bound, and their
+    /// largest magnitude when the kernel took it) and, when the bound does not
+    /// fit the accumulator, passes them through its policy.
     /// The sums are stored `rows x columns` (default `m x n`).
     private func exactSums(
         m: Int, k: Int, n: Int, of a: FixedMatrix, _ b: FixedMatrix, role: TensorRole,
         operands: (left: TensorRole, right: TensorRole), rows: Int? = nil, columns: Int? = nil,
-        compute: (UnsafePointer<Int16>, UnsafePointer<Int16>, UnsafeMutablePointer<Int64>) -> UInt64
+        compute: (UnsafePointer<Int16>, UnsafePointer<Int16>, UnsafeMutablePointer<Int64>) -> (bound: UInt64, largest: UInt64?)
     ) -> ExactSums {
         operations?.product(operands.left, operands.right, into: role)
             .record(m: m, k: k, n: n, accumulates: false, leftBytes: a.elementBytes,
@@ -120,6 +123,7 @@ public final class FixedPointArithmetic {
         // When the bound fits the accumulator, no sum can overflow it and the
         // policy pass (which would change and count nothing) is left out.
         var sumBound: UInt64 = 0
+        var largest: UInt64?
         var values = [Int64](unsafeUninitializedCapacity: m * n) { cBuffer, count in
             count = m * n
             guard count > 0 else { return }
@@ -129,16 +133,17 @@ public final class FixedPointArithmetic {
             }
             a.codes.withUnsafeBufferPointer { aBuffer in
                 b.codes.withUnsafeBufferPointer { bBuffer in
-                    sumBound = compute(aBuffer.baseAddress!, bBuffer.baseAddress!, cBuffer.baseAddress!)
+                    (sumBound, largest) = compute(aBuffer.baseAddress!, bBuffer.baseAddress!, cBuffer.baseAddress!)
                 }
             }
         }
         let bits = config.accumulatorBits
         if !(16...64).contains(bits) || sumBound > UInt64(Int64.max >> (64 - bits)) {
             applyAccumulator(&values, role: role)
+            largest = nil
         }
         return ExactSums(rows: rows ?? m, columns: columns ?? n, values: values,
-                         fractionalBits: a.format.fractionalBits + b.format.fractionalBits)
+                         fractionalBits: a.format.fractionalBits + b.format.fractionalBits, maxMagnitude: largest)
     }
 
     /// The accumulator width and policy on sums computed some other way.
