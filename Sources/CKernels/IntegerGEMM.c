@@ -226,6 +226,19 @@ static void pack_a(ck_int16_view a, long row0, long rows, long p0, long depth, l
                     target[words_full * mr + r] = pair_word(first[r * a.row_stride + depth - 1], 0);
             continue;
         }
+        if (group == 2 && a.row_stride == 1 && a.column_stride != 1) {
+            /* A a transpose (a weight update's dY^T): a pair's two codes lie in two
+               stored lines, in which the block's rows are contiguous, so each group
+               interleaves two short runs instead of gathering every code alone. */
+            for (long q = 0; q < groups; q++) {
+                const int16_t *low = first + 2 * q * a.column_stride;
+                const int16_t *high = 2 * q + 1 < depth ? low + a.column_stride : NULL;
+                uint32_t *words = target + q * mr;
+                for (long r = 0; r < height; r++) words[r] = pair_word(low[r], high ? high[r] : 0);
+                for (long r = height; r < mr; r++) words[r] = 0;
+            }
+            continue;
+        }
         if (height < mr) memset(target, group == 4 ? 128 : 0, sizeof(uint32_t) * groups * mr);
         for (long r = 0; r < height; r++)
             pack_line_any(first + r * a.row_stride, a.column_stride, depth, group, part_whole, offset, target + r, mr);

@@ -315,6 +315,19 @@ final class IntegerGEMMTests: XCTestCase {
                     }
                 }
             }
+            // A all zeros, in a last row block of 1 and 4 rows: the padding rows
+            // must sum to zero too (they are computed, not stored).
+            for m in [7, 130] {
+                var zeros = Operands(m: m, n: 19, k: 62, transposeA: true, transposeB: false, range: -128...127, samples: &samples)
+                zeros.a = [Int16](repeating: 0, count: m * 62)
+                var taken: UInt64?
+                var c = [Int64](repeating: 1, count: m * 19)
+                zeros.withViews { aView, bView in
+                    _ = IntegerGEMM.multiply(aView, bView, into: &c, ldc: 19, largestMagnitude: &taken)
+                }
+                XCTAssertEqual(c, [Int64](repeating: 0, count: m * 19))
+                if path == .avx2 { XCTAssertEqual(taken, 0, "\(path) zero A, \(m) rows") }
+            }
             let twoBlocks = Operands(m: 5, n: 17, k: 1100, transposeA: false, transposeB: true, range: -128...127, samples: &samples)
             var c = [Int64](repeating: 0, count: 5 * 17)
             for accumulate in [false, true] {
