@@ -291,11 +291,13 @@ final class IntegerGEMMTests: XCTestCase {
                     let operands = Operands(m: m, n: n, k: k, transposeA: true, transposeB: false, range: range, samples: &samples)
                     for row in [0, m / 2, m - 1] {
                         for column in [0, n / 2, n - 1] {
-                            // Column `column` of B and row `row` of A (stored k x m) all extreme: C[row][column] is the largest.
+                            // Column `column` of B and row `row` of A (stored k x m) all extreme:
+                            // C[row][column] is the largest, positive or (every other placement) negative.
                             var placed = operands
+                            let bExtreme: Int16 = (row + column) % 2 == 0 ? extreme : (extreme == -128 ? 127 : -extreme)
                             for p in 0..<k {
                                 placed.a[p * m + row] = extreme
-                                placed.b[p * n + column] = extreme
+                                placed.b[p * n + column] = bExtreme
                             }
                             for threads in [1, 2, 3] {
                                 var taken: UInt64?
@@ -306,7 +308,7 @@ final class IntegerGEMMTests: XCTestCase {
                                 let label = "\(path) \(m)x\(n)x\(k) \(range) extreme at \(row), \(column), \(threads) thread(s)"
                                 XCTAssertEqual(c, placed.reference(), label)
                                 if path == .avx2 {
-                                    XCTAssertEqual(taken, UInt64(k) * UInt64(extreme.magnitude) * UInt64(extreme.magnitude), label)
+                                    XCTAssertEqual(taken, UInt64(k) * UInt64(extreme.magnitude) * UInt64(bExtreme.magnitude), label)
                                 } else if path == .scalar {
                                     XCTAssertNil(taken, label)
                                 }

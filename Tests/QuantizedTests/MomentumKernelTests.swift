@@ -60,7 +60,11 @@ final class MomentumKernelTests: XCTestCase {
         }
         // The same sums with every 97th beyond Int32 (2^31 and more), and below 2^16.
         let wideSums = sums.enumerated().map { index, sum in index % 97 == 5 ? sum * (1 << 20) + (sum < 0 ? -1 : 1) << 31 : sum }
-        let smallSums = sums.map { $0 % (1 << 16) }
+        // Small sums, every 50th an exact tie of the update narrowing by 15 bits
+        // (s * 20,972 = 2^14 mod 2^15 for s = 4,096 mod 8,192), in both signs.
+        let smallSums = sums.enumerated().map { index, sum in
+            index % 50 == 9 ? (index % 100 == 9 ? -1 : 1) * (4096 + 8192 * Int64(index % 7)) : sum % (1 << 16)
+        }
         let narrowWeights0 = weights0.enumerated().map { index, weight in index % 1000 == 7 ? weight : min(max(weight, -64), 63) }
         let mixed: [(RoundingMode, RoundingMode, RoundingMode)] =
             RoundingMode.allCases.map { ($0, $0, $0) } + [(.stochastic, .nearestEven, .truncate), (.nearestAway, .stochastic, .nearestEven)]
@@ -69,6 +73,7 @@ final class MomentumKernelTests: XCTestCase {
         // (the update format finer than the scaled sums), which the C loops compile
         // apart; then moved to the velocity format by right and left shifts.
         let updateFormats = [12, 45, 6].map { FixedPointFormat(totalBits: 8, fractionalBits: $0) }
+        let fineUpdates = FixedPointFormat(totalBits: 8, fractionalBits: 25)
         for updateFormat in updateFormats {
             for modes in mixed {
                 for withUpdates in [true, false] {
@@ -89,7 +94,9 @@ final class MomentumKernelTests: XCTestCase {
             }
         }
         for modes in RoundingMode.allCases.map({ ($0, $0, $0) }) {
-            for updateFormat in updateFormats {
+            // too: the update narrowing by 15 bits then saturates inside the
+            // 16-bit-lane loop, and the move to the velocity format is by 15 bits.
+            for updateFormat in updateFormats + [fineUpdates] {
                 for threads in [1, 2] {
                     cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads, updateFormat: updateFormat,
                                       sums: .small))
@@ -179,6 +186,9 @@ final class MomentumKernelTests: XCTestCase {
                     XCTAssertEqual(result.tallies[n], expectedTallies[n], "\(context), narrowing \(n)")
                 }
                 XCTAssertEqual(result.unmoved, expectedUnmoved, context)
+                if test.withUpdates && test.updateFormat == fineUpdates {
+                    XCTAssertGreaterThan(expectedTallies[1].saturations, 0, "the fixture saturates updates")
+                }
                 if !test.fineWeights && !test.zeroMomentum {
                     XCTAssertGreaterThan(expectedTallies[4].saturations, 0, "the fixture saturates weights")
                     XCTAssertGreaterThan(expectedUnmoved, 0, "the fixture has velocities that move no weight")
