@@ -57,7 +57,7 @@ void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed,
  * `largest`, when not NULL, is raised to the largest |Int32 sum| of the tile
  * (every one: rows past `height` and columns past the panel's width sum
  * zero-padded codes to 0). Only the AVX2 pairs tile takes it; the others
- * must be given NULL.
+ * ignore it (ck_igemm gives them NULL).
  */
 typedef void (*ck_int_tile)(long groups, const void *a_packed, const void *b_packed, const int32_t *column_offsets,
                             int64_t *c, long ldc, int add_to_c, int shift, long height, uint32_t *largest);

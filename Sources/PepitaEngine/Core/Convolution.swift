@@ -108,7 +108,7 @@ public enum Convolution {
 
 /// Values `MaxPool` pools with `PoolingKernel`: the float engine's values and
 /// the fixed-point engine's codes.
-public protocol PoolableElement: Comparable {
+public protocol PoolableElement {
     static func maxPool(_ input: UnsafePointer<Self>, planes: Int, height: Int, width: Int,
                         output: UnsafeMutablePointer<Self>, winners: UnsafeMutablePointer<Int32>)
 }

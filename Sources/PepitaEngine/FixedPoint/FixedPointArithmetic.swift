@@ -56,7 +56,10 @@ public final class FixedPointArithmetic {
     /// `op(a) * op(b)` summed exactly, then passed through the 32-bit
     /// accumulator policy (overflows counted under `role`, the role the sums
     /// will be narrowed to). `operands` are the roles of `a` and `b`, for the
-    /// traffic `operations` records with the product's MACs.
+    /// traffic `operations` records with the product's MACs. Weight-update sums
+    /// (`role` `.updates`) carry their largest magnitude where the kernel takes
+    /// it as it stores them (the momentum step's dynamic format needs it; other
+    /// sums are changed by ReLU or a gate before they are narrowed).
     public func sums(_ a: FixedMatrix, _ b: FixedMatrix, transposeA: Bool = false, transposeB: Bool = false,
                      role: TensorRole, operands: (left: TensorRole, right: TensorRole)) -> ExactSums {
         let m = transposeA ? a.columns : a.rows
@@ -65,6 +68,7 @@ public final class FixedPointArithmetic {
         return exactSums(m: m, k: k, n: n, of: a, b, role: role, operands: operands) { aCodes, bCodes, c in
             let aView = IntegerMatrixView.of(aCodes, storedRows: a.rows, storedColumns: a.columns, transposed: transposeA)
             let bView = IntegerMatrixView.of(bCodes, storedRows: b.rows, storedColumns: b.columns, transposed: transposeB)
+            guard role == .updates else { return (IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads), nil) }
             var largest: UInt64?
             let bound = IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads, largestMagnitude: &largest)
             return (bound, largest)
