@@ -201,51 +201,6 @@ static int32_t pack_line_any(const int16_t *source, long stride, long count, int
 }
 
 /*
- * a_packed[block][q][r] = the word of A[row0 + block*mr + r, p0 + q*group ..< +group]:
- * Int16 pairs, or for quads A + 128 as unsigned bytes. Rows past `rows` and
- * depths past `depth` hold the code for zero.
- */
-static void pack_a(ck_int16_view a, long row0, long rows, long p0, long depth, long mr, int group, void *a_packed) {
-    long groups = (depth + group - 1) / group;
-    int32_t offset = group == 4 ? 128 : 0;
-    for (long block = 0; block * mr < rows; block++) {
-        long first_row = row0 + block * mr, height = ck_min(mr, rows - block * mr);
-        uint32_t *target = (uint32_t *)a_packed + block * groups * mr;
-        const int16_t *first = a.base + first_row * a.row_stride + p0 * a.column_stride;
-        if (group == 2 && a.column_stride == 1 && a.row_stride % 2 == 0 && mr <= 8 && height == mr &&
-            first_row + 8 <= a.rows) {
-            /* Pairs of a row as stored are its 32-bit words: eight rows at a time by
-               the float kernel's 8 x 8 word transpose, stored mr words apart in
-               increasing order (each store's words of rows past mr are overwritten
-               by the next one, the last one's by the odd depth's word below, the
-               next block, or land in the padding). Reads rows past the block, never past A. */
-            long words_full = depth / 2;
-            ck_pack_columns8_avx2((const float *)first, a.row_stride / 2, words_full, (float *)target, mr);
-            if (depth % 2)
-                for (long r = 0; r < mr; r++)
-                    target[words_full * mr + r] = pair_word(first[r * a.row_stride + depth - 1], 0);
-            continue;
-        }
-        if (group == 2 && a.row_stride == 1 && a.column_stride != 1) {
-            /* A a transpose (a weight update's dY^T): a pair's two codes lie in two
-               stored lines, in which the block's rows are contiguous, so each group
-               interleaves two short runs instead of gathering every code alone. */
-            for (long q = 0; q < groups; q++) {
-                const int16_t *low = first + 2 * q * a.column_stride;
-                const int16_t *high = 2 * q + 1 < depth ? low + a.column_stride : NULL;
-                uint32_t *words = target + q * mr;
-                for (long r = 0; r < height; r++) words[r] = pair_word(low[r], high ? high[r] : 0);
-                for (long r = height; r < mr; r++) words[r] = 0;
-            }
-            continue;
-        }
-        if (height < mr) memset(target, group == 4 ? 128 : 0, sizeof(uint32_t) * groups * mr);
-        for (long r = 0; r < height; r++)
-            pack_line_any(first + r * a.row_stride, a.column_stride, depth, group, part_whole, offset, target + r, mr);
-    }
-}
-
-/*
  * pack_b for a row-major B (dY W): `group` rows at a time, each read along its
  * length, so the panel's source lines stream through the cache once.
  */
@@ -274,6 +229,47 @@ static void pack_b_rows(ck_int16_view b, long p0, long depth, long column0, long
     }
     if (column_offsets)
         for (long j = 0; j < nr; j++) column_offsets[j] = 128 * sums[j];
+}
+
+/*
+ * a_packed[block][q][r] = the word of A[row0 + block*mr + r, p0 + q*group ..< +group]:
+ * Int16 pairs, or for quads A + 128 as unsigned bytes. Rows past `rows` and
+ * depths past `depth` hold the code for zero.
+ */
+static void pack_a(ck_int16_view a, long row0, long rows, long p0, long depth, long mr, int group, void *a_packed) {
+    long groups = (depth + group - 1) / group;
+    int32_t offset = group == 4 ? 128 : 0;
+    for (long block = 0; block * mr < rows; block++) {
+        long first_row = row0 + block * mr, height = ck_min(mr, rows - block * mr);
+        uint32_t *target = (uint32_t *)a_packed + block * groups * mr;
+        const int16_t *first = a.base + first_row * a.row_stride + p0 * a.column_stride;
+        if (group == 2 && a.column_stride == 1 && a.row_stride % 2 == 0 && mr <= 8 && height == mr &&
+            first_row + 8 <= a.rows) {
+            /* Pairs of a row as stored are its 32-bit words: eight rows at a time by
+               the float kernel's 8 x 8 word transpose, stored mr words apart in
+               increasing order (each store's words of rows past mr are overwritten
+               by the next one, the last one's by the odd depth's word below, the
+               next block, or land in the padding). Reads rows past the block, never past A. */
+            long words_full = depth / 2;
+            ck_pack_columns8_avx2((const float *)first, a.row_stride / 2, words_full, (float *)target, mr);
+            if (depth % 2)
+                for (long r = 0; r < mr; r++)
+                    target[words_full * mr + r] = pair_word(first[r * a.row_stride + depth - 1], 0);
+            continue;
+        }
+        if (height < mr) memset(target, group == 4 ? 128 : 0, sizeof(uint32_t) * groups * mr);
+        if (group == 2 && a.row_stride == 1 && a.column_stride != 1) {
+            /* A a transpose (a weight update's dY^T): its stored lines are the rows
+               of a row-major B whose columns are A's rows, so each pair group
+               interleaves two short runs instead of gathering every code alone. */
+            ck_int16_view lines = {.base = a.base, .rows = a.columns, .columns = a.rows, .row_stride = a.column_stride,
+                                   .column_stride = 1};
+            pack_b_rows(lines, p0, depth, first_row, height, mr, group, part_whole, target, NULL);
+            continue;
+        }
+        for (long r = 0; r < height; r++)
+            pack_line_any(first + r * a.row_stride, a.column_stride, depth, group, part_whole, offset, target + r, mr);
+    }
 }
 
 /*
