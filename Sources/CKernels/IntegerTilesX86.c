@@ -129,10 +129,7 @@ void ck_pairs_tile_avx2(long groups, const void *a_packed, const void *b_packed,
 #define CK_TOP(r) top = _mm256_max_epu32(top, _mm256_max_epu32(_mm256_abs_epi32(s##r##0), _mm256_abs_epi32(s##r##1)));
         CK_ROWS_256(CK_TOP)
 #undef CK_TOP
-        __m128i m = _mm_max_epu32(_mm256_castsi256_si128(top), _mm256_extracti128_si256(top, 1));
-        m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
-        m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
-        uint32_t tile_largest = (uint32_t)_mm_cvtsi128_si32(m);
+        uint32_t tile_largest = ck_horizontal_max_epu32(top);
         if (tile_largest > *largest) *largest = tile_largest;
     }
 #undef CK_ROWS_256

@@ -13,6 +13,17 @@
 #define CK_X86 0
 #endif
 
+#if CK_X86
+#include <immintrin.h>
+/* The largest of eight unsigned 32-bit lanes (AVX2 intrinsics loops). */
+CK_TARGET_AVX2 static inline uint32_t ck_horizontal_max_epu32(__m256i x) {
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
+    return (uint32_t)_mm_cvtsi128_si32(m);
+}
+#endif
+
 /* 64-byte aligned scratch memory (packed panels). */
 static inline void *ck_allocate(size_t bytes) {
     size_t rounded = (bytes + 63) / 64 * 64;

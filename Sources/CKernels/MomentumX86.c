@@ -95,13 +95,6 @@ CK_TARGET_AVX2 static inline void store16(int16_t *p, __m256i x) {
     _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(_mm256_permute4x64_epi64(packed, 0x08)));
 }
 
-CK_TARGET_AVX2 static inline uint32_t horizontal_max(__m256i x) {
-    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
-    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
-    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
-    return (uint32_t)_mm_cvtsi128_si32(m);
-}
-
 enum { block_elements = 512 };
 
 /* Pass A: updates[j] = narrow(sums[j] * factor) for j < count (codes of the updates format, as Int16). */
@@ -498,7 +491,7 @@ CK_TARGET_AVX2 static int weights_in_format(const int16_t *weights, long count, 
 
 CK_TARGET_AVX2 static uint32_t horizontal_max16(__m256i x) {
     __m256i widened = _mm256_max_epu32(_mm256_srli_epi32(x, 16), _mm256_and_si256(x, _mm256_set1_epi32(0xFFFF)));
-    return horizontal_max(widened);
+    return ck_horizontal_max_epu32(widened);
 }
 
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(const ck_momentum_layer *layer, int mode,
@@ -601,16 +594,16 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     }
     /* Largest magnitudes: 32-bit lanes and 16-bit lanes together; narrowing 0's
        from pass B16 is max |v| * momentum (momentum >= 0 there). */
-    uint64_t largest0 = horizontal_max(t.largest0);
+    uint64_t largest0 = ck_horizontal_max_epu32(t.largest0);
     uint64_t from16 = (uint64_t)horizontal_max16(t.largest_velocity16) * (uint64_t)(b16 ? layer->momentum_mantissa : 0);
     largest0 = from16 > largest0 ? from16 : largest0;
-    uint64_t largest3 = horizontal_max(t.largest3), largest3_16 = horizontal_max16(t.largest3_16);
-    uint64_t largest4 = horizontal_max(t.largest4), largest4_16 = horizontal_max16(t.largest4_16);
+    uint64_t largest3 = ck_horizontal_max_epu32(t.largest3), largest3_16 = horizontal_max16(t.largest3_16);
+    uint64_t largest4 = ck_horizontal_max_epu32(t.largest4), largest4_16 = horizontal_max16(t.largest4_16);
     ck_narrowing_tally t0 = {t.saturations[0], t.rounded_to_zero[0], largest0};
     ck_narrowing_counts_add(&counts[0], t0);
     if (with_updates) {
-        ck_narrowing_tally t1 = {t.saturations[1], t.rounded_to_zero[1], (uint64_t)horizontal_max(t.largest_sum) * factor};
-        uint64_t largest2 = horizontal_max(t.largest2), largest2_16 = horizontal_max16(t.largest2_16);
+        ck_narrowing_tally t1 = {t.saturations[1], t.rounded_to_zero[1], (uint64_t)ck_horizontal_max_epu32(t.largest_sum) * factor};
+        uint64_t largest2 = ck_horizontal_max_epu32(t.largest2), largest2_16 = horizontal_max16(t.largest2_16);
         ck_narrowing_tally t2 = {t.saturations[2], t.rounded_to_zero[2], largest2_16 > largest2 ? largest2_16 : largest2};
         ck_narrowing_tally t3 = {t.saturations[3], t.rounded_to_zero[3], largest3_16 > largest3 ? largest3_16 : largest3};
         ck_narrowing_counts_add(&counts[1], t1);

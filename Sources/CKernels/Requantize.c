@@ -219,7 +219,6 @@ static inline __attribute__((always_inline)) void quantize_nearest_even_loop(
 
 CK_QUANTIZE_BY_MODE(quantize_portable, )
 #if CK_X86
-#include <immintrin.h>
 
 /*
  * quantize_nearest_even_loop with AVX2 intrinsics in float lanes, eight
@@ -261,16 +260,14 @@ CK_TARGET_AVX2 static void quantize_nearest_even_avx2(const float *values, long 
                                            _mm256_and_si256(_mm256_castps_si256(value), magnitude_bits));
         largest = _mm256_max_epu32(largest, bits);
     }
-    uint32_t lanes[8], vanish[8], top[8];
+    uint32_t lanes[8], vanish[8];
     _mm256_storeu_si256((__m256i *)lanes, saturated_lanes);
     _mm256_storeu_si256((__m256i *)vanish, vanished_lanes);
-    _mm256_storeu_si256((__m256i *)top, largest);
-    uint32_t largest_bits = 0;
     for (int lane = 0; lane < 8; lane++) {
         counts->saturations += lanes[lane];
         counts->rounded_to_zero += vanish[lane];
-        largest_bits = top[lane] > largest_bits ? top[lane] : largest_bits;
     }
+    uint32_t largest_bits = ck_horizontal_max_epu32(largest);
     float vector_largest;
     memcpy(&vector_largest, &largest_bits, sizeof vector_largest);
     if (vector_largest > *max_magnitude_float) *max_magnitude_float = vector_largest;
