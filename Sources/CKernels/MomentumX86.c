@@ -406,12 +406,15 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void b16_weights(con
     _mm256_storeu_si256((__m256i *)weights, w);
 }
 
+/* Where one block of pass B16 takes its updates from. */
+enum { b16_no_updates, b16_moved, b16_codes, b16_sums };
+
 /*
- * One block of pass B16. With `move` the update codes (`updates`, updates
- * format) are moved to the velocity format here by a right shift of at most 15
- * (narrowing 2 in 16-bit lanes); without, `moved` holds them moved already.
- * With `fused` the update sums `sums` are narrowed to u (updates16) and moved
- * to u' into `moved` first, then read as without `move`. The new velocities
+ * One block of pass B16, its updates from `source`: b16_moved, `moved` holds
+ * them in the velocity format already; b16_codes, the update codes (`updates`,
+ * updates format) are moved to the velocity format here by a right shift of at
+ * most 15 (narrowing 2 in 16-bit lanes); b16_sums, the update sums `sums` are
+ * narrowed to u (updates16) and moved to u' into `moved` first. The new velocities
  * (b16_velocity) and then the new weights (b16_weights) are loops of their own
  * too: short dependency chains in each loop let the processor overlap more
  * vectors (on a C driver, one layer of 802,816 weights took about 15 % less).
@@ -419,14 +422,15 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void b16_weights(con
  * and `moved` are zero-padded to whole vectors), whose lanes count as kept.
  */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b16(
-    const pass_b16 *b, int mode, int with_updates, int move, int fused, int16_t *weights, int16_t *velocity,
-    const int64_t *sums, const int16_t *updates, int16_t *moved, long count, momentum_totals *t) {
+    const pass_b16 *b, int mode, int source, int16_t *weights, int16_t *velocity, const int64_t *sums,
+    const int16_t *updates, int16_t *moved, long count, momentum_totals *t) {
     /* Every product m * v is zero for a zero momentum. */
     const __m256i momentum_zero = _mm256_cmpeq_epi16(b->momentum, _mm256_setzero_si256());
     lane_counts16 counted;
     memset(&counted, 0, sizeof counted);
     const long full = count / 16 * 16;
-    if (fused) {
+    const int with_updates = source != b16_no_updates, move = source == b16_codes;
+    if (source == b16_sums) {
         for (long j = 0; j < full; j += 16) {
             _mm256_storeu_si256((__m256i *)(moved + j), move16(b, mode, updates16(b, mode, sums + j, &counted, t), &counted, t));
         }
@@ -435,7 +439,6 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_we
             memcpy(sum_lanes, sums + full, (size_t)(count - full) * sizeof(int64_t));
             _mm256_storeu_si256((__m256i *)(moved + full), move16(b, mode, updates16(b, mode, sum_lanes, &counted, t), &counted, t));
         }
-        move = 0;
     }
     for (long j = 0; j < full; j += 16) {
         b16_velocity(b, mode, with_updates, move, momentum_zero, velocity + j, updates + j, moved + j, &counted, t);
@@ -453,7 +456,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_we
         memcpy(weights + full, weight_lanes, (size_t)lanes * sizeof(int16_t));
     }
     for (int n = 0; n < 5; n++) {
-        if ((n == 1 && !fused) || (n == 2 && !move && !fused) || ((n == 1 || n == 2 || n == 3) && !with_updates)) continue;
+        if ((n == 1 && source != b16_sums) || (n == 2 && source != b16_codes && source != b16_sums) || (n == 3 && !with_updates))
+            continue;
         t->saturations[n] += 16 * vectors - sum16(counted.kept[n]);
         t->rounded_to_zero[n] += sum16(counted.vanished[n]);
     }
@@ -560,8 +564,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
         const long block = ck_min(count - start, block_elements);
         const int b16_block = b16 && weights_in_format(weights + start, block, (int16_t)spec[4].min_code, (int16_t)spec[4].max_code);
         if (b16_block && fused) {
-            velocity_and_weights_b16(&p16, mode, 1, 1, 1, weights + start, velocity + start, layer->update_sums + start, updates,
-                                     moved, block, &t);
+            velocity_and_weights_b16(&p16, mode, b16_sums, weights + start, velocity + start, layer->update_sums + start,
+                                     updates, moved, block, &t);
             continue;
         }
         if (with_updates) {
@@ -577,8 +581,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
             for (long j = block; j < padded; j++) updates[j] = 0;
         }
         if (b16_block && move16) {
-            velocity_and_weights_b16(&p16, mode, with_updates, 1, 0, weights + start, velocity + start, NULL, updates, moved, block,
-                                     &t);
+            velocity_and_weights_b16(&p16, mode, with_updates ? b16_codes : b16_no_updates, weights + start, velocity + start, NULL,
+                                     updates, moved, block, &t);
             continue;
         }
         if (with_updates) {
@@ -586,8 +590,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
                                &t.largest2);
         }
         if (b16_block) {
-            velocity_and_weights_b16(&p16, mode, with_updates, 0, 0, weights + start, velocity + start, NULL, updates, moved, block,
-                                     &t);
+            velocity_and_weights_b16(&p16, mode, with_updates ? b16_moved : b16_no_updates, weights + start, velocity + start, NULL,
+                                     updates, moved, block, &t);
         } else {
             velocity_and_weights_b32(&b32, mode, with_updates, weights + start, velocity + start, moved, block, &t);
         }
