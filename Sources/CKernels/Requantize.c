@@ -97,12 +97,18 @@ void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code,
     requantize_portable(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
 }
 
+/* 2^n as a double, by exact doublings or halvings (the quantise loops' scale). */
+static inline double power_of_two(int n) {
+    double scale = 1.0;
+    for (int i = 0; i < n; i++) scale *= 2.0;
+    for (int i = 0; i > n; i--) scale *= 0.5;
+    return scale;
+}
+
 static inline __attribute__((always_inline)) void quantize_loop(
     const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int mode,
     uint64_t key, uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts, float *max_magnitude_float) {
-    double scale = 1.0;
-    for (int i = 0; i < fractional_bits; i++) scale *= 2.0;
-    for (int i = 0; i > fractional_bits; i--) scale *= 0.5;
+    double scale = power_of_two(fractional_bits);
     double low = (double)min_code - 1, high = (double)max_code + 1;
     long saturations = 0, rounded_to_zero = 0;
     float max_magnitude = *max_magnitude_float;
@@ -166,9 +172,7 @@ static inline __attribute__((always_inline)) void quantize_loop(
 static inline __attribute__((always_inline)) void quantize_nearest_even_loop(
     const float *values, long count, int fractional_bits, int32_t min_code, int32_t max_code, int16_t *codes,
     ck_narrowing_counts *counts, float *max_magnitude_float) {
-    double scale = 1.0;
-    for (int i = 0; i < fractional_bits; i++) scale *= 2.0;
-    for (int i = 0; i > fractional_bits; i--) scale *= 0.5;
+    double scale = power_of_two(fractional_bits);
     const double low = (double)min_code, high = (double)max_code;
     long saturations = 0, rounded_to_zero = 0;
     uint32_t largest_bits = 0;
@@ -233,10 +237,8 @@ CK_QUANTIZE_BY_MODE(quantize_portable, )
 CK_TARGET_AVX2 static void quantize_nearest_even_avx2(const float *values, long count, int fractional_bits, int32_t min_code,
                                                       int32_t max_code, int16_t *codes, ck_narrowing_counts *counts,
                                                       float *max_magnitude_float) {
-    float scale = 1.0f; /* 2^fractional_bits, a normal float for |fractional_bits| <= 100 */
-    for (int i = 0; i < fractional_bits; i++) scale *= 2.0f;
-    for (int i = 0; i > fractional_bits; i--) scale *= 0.5f;
-    const __m256 factor = _mm256_set1_ps(scale);
+    /* 2^fractional_bits, a normal float (exactly) for |fractional_bits| <= 100. */
+    const __m256 factor = _mm256_set1_ps((float)power_of_two(fractional_bits));
     const __m256 low = _mm256_set1_ps((float)min_code), high = _mm256_set1_ps((float)max_code), zero = _mm256_setzero_ps();
     const __m256i magnitude_bits = _mm256_set1_epi32(0x7FFFFFFF);
     __m256i saturated_lanes = _mm256_setzero_si256(), vanished_lanes = _mm256_setzero_si256(), largest = _mm256_setzero_si256();
