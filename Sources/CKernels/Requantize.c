@@ -409,12 +409,17 @@ uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int
 /* out[i] = a[i] + b[i] saturated to [min_code, max_code] (ck_saturating_add16 in CKernels.h). */
 static inline __attribute__((always_inline)) long saturating_add16_loop(const int16_t *a, const int16_t *b, int16_t *out,
                                                                          long count, int32_t min_code, int32_t max_code) {
-    int32_t saturations = 0; /* per call below 2^31 elements: the caller splits longer tensors */
-    for (long i = 0; i < count; i++) {
-        int32_t sum = (int32_t)a[i] + (int32_t)b[i];
-        int32_t code = sum < min_code ? min_code : sum > max_code ? max_code : sum;
-        out[i] = (int16_t)code;
-        saturations += code != sum;
+    long saturations = 0;
+    for (long start = 0; start < count; start += 1 << 20) {
+        const long end = ck_min(count, start + (1 << 20));
+        int32_t chunk = 0; /* Int32 counts (vectorised as wide as the codes' sums) for chunks of 2^20 */
+        for (long i = start; i < end; i++) {
+            int32_t sum = (int32_t)a[i] + (int32_t)b[i];
+            int32_t code = sum < min_code ? min_code : sum > max_code ? max_code : sum;
+            out[i] = (int16_t)code;
+            chunk += code != sum;
+        }
+        saturations += chunk;
     }
     return saturations;
 }
@@ -435,21 +440,10 @@ CK_TARGET_AVX512 static long saturating_add16_avx512(const int16_t *a, const int
 #endif
 
 long ck_saturating_add16(const int16_t *a, const int16_t *b, int16_t *out, long count, int32_t min_code, int32_t max_code) {
-    long saturations = 0;
-    for (long start = 0; start < count; start += INT32_MAX) {
-        long part = ck_min(count - start, INT32_MAX);
 #if CK_X86
-        int path = ck_active_path();
-        if (path == CK_PATH_AVX512) {
-            saturations += saturating_add16_avx512(a + start, b + start, out + start, part, min_code, max_code);
-            continue;
-        }
-        if (path == CK_PATH_AVX2) {
-            saturations += saturating_add16_avx2(a + start, b + start, out + start, part, min_code, max_code);
-            continue;
-        }
+    int path = ck_active_path();
+    if (path == CK_PATH_AVX512) return saturating_add16_avx512(a, b, out, count, min_code, max_code);
+    if (path == CK_PATH_AVX2) return saturating_add16_avx2(a, b, out, count, min_code, max_code);
 #endif
-        saturations += saturating_add16_portable(a + start, b + start, out + start, part, min_code, max_code);
-    }
-    return saturations;
+    return saturating_add16_portable(a, b, out, count, min_code, max_code);
 }
