@@ -19,8 +19,11 @@
 enum { max_helpers = 63 };
 static const long spin_nanoseconds = 500000;
 
-/* The call in progress. `claims` is generation << 32 | parts claimed, so a
-   helper that looks late can never claim a part of the next call. */
+/* The call in progress. `claims` is generation << 32 | parts claimed. Each
+   call first closes the previous generation (a new one with every part taken)
+   and only then changes the job and opens a third: a helper late from the last
+   call, holding its word, fails to claim (the word has changed) instead of
+   taking a part of the new call when that call has more parts. */
 static _Atomic uint64_t claims;
 static _Atomic long parts_total, parts_unfinished;
 static ck_part_body job_body;
@@ -102,11 +105,12 @@ int ck_run_parts(long parts, ck_part_body body, void *context) {
         pthread_mutex_unlock(&busy);
         return 0;
     }
+    uint32_t closed = (uint32_t)(atomic_load(&claims) >> 32) + 1, generation = closed + 1;
+    atomic_store(&claims, (uint64_t)closed << 32 | 0xffffffffu);
     job_body = body;
     job_context = context;
     atomic_store(&parts_total, parts);
     atomic_store(&parts_unfinished, parts);
-    uint32_t generation = (uint32_t)(atomic_load(&claims) >> 32) + 1;
     atomic_store(&claims, (uint64_t)generation << 32);
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&sleep_lock);
