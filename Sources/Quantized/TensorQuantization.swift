@@ -43,26 +43,21 @@ public enum TensorQuantization {
         precondition(format.storesInInt16, "\(format) codes do not fit in Int16")
         // The loop is C (`ck_quantize`): `FixedPoint.quantize`'s arithmetic, one
         // straight loop per rounding mode.
-        let total = values.count, slots = TilePartition.partSlots(threads: threads)
-        var partCounts = [ck_narrowing_counts](repeating: ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0),
-                                               count: slots)
-        var partLargest = [Float](repeating: 0, count: slots)
-        if let source = values.baseAddress, let target = codes.baseAddress {
-            partCounts.withUnsafeMutableBufferPointer { partCounts in
-                partLargest.withUnsafeMutableBufferPointer { partLargest in
-                    TilePartition.runBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
-                                            threads: threads) { part, elements in
-                        ck_quantize(source + elements.lowerBound, elements.count, Int32(format.fractionalBits), format.minCode,
-                                    format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
-                                    target + elements.lowerBound, &partCounts[part], &partLargest[part])
-                    }
-                }
-            }
+        let total = values.count
+        let noCounts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
+        let parts = TilePartition.mapBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
+                                            threads: threads, unused: (counts: noCounts, largest: Float(0))) { elements in
+            // Parts are never empty, so both buffers have a base address.
+            var part = (counts: noCounts, largest: Float(0))
+            ck_quantize(values.baseAddress! + elements.lowerBound, elements.count, Int32(format.fractionalBits),
+                        format.minCode, format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
+                        codes.baseAddress! + elements.lowerBound, &part.counts, &part.largest)
+            return part
         }
         counters.elements += total
-        counters.saturations += partCounts.reduce(0) { $0 + $1.saturations }
-        counters.roundedToZero += partCounts.reduce(0) { $0 + $1.rounded_to_zero }
-        counters.maxAbsValue = max(counters.maxAbsValue, Double(partLargest.max() ?? 0))
+        counters.saturations += parts.reduce(0) { $0 + $1.counts.saturations }
+        counters.roundedToZero += parts.reduce(0) { $0 + $1.counts.rounded_to_zero }
+        counters.maxAbsValue = max(counters.maxAbsValue, Double(parts.map(\.largest).max() ?? 0))
     }
 
     /// Narrows exact sums at scale `2^-fromFractionalBits` (e.g. `IntegerGEMM`
@@ -91,14 +86,10 @@ public enum TensorQuantization {
     /// depend on the split).
     public static func maxMagnitude(_ sums: UnsafeBufferPointer<Int64>, threads: Int = 1) -> UInt64 {
         guard let base = sums.baseAddress else { return 0 }
-        var largest = [UInt64](repeating: 0, count: TilePartition.partSlots(threads: threads))
-        largest.withUnsafeMutableBufferPointer { largest in
-            TilePartition.runBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * scanCost,
-                                    threads: threads) { part, elements in
-                largest[part] = ck_max_magnitude(base + elements.lowerBound, elements.count)
-            }
-        }
-        return largest.max() ?? 0
+        return TilePartition.mapBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * scanCost,
+                                       threads: threads, unused: UInt64(0)) { elements in
+            ck_max_magnitude(base + elements.lowerBound, elements.count)
+        }.max() ?? 0
     }
 
     /// ReLU on exact sums in place, then, with `keep`, the dropout mask and its
@@ -113,16 +104,11 @@ public enum TensorQuantization {
         guard let base = sums.baseAddress else { return 0 }
         if let keep { precondition(keep.count == sums.count, "\(keep.count) mask values for \(sums.count) sums") }
         // Each part's largest value after ReLU that is kept (before the scale).
-        var largest = [Int64](repeating: 0, count: TilePartition.partSlots(threads: threads))
-        largest.withUnsafeMutableBufferPointer { largest in
-            TilePartition.runBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * narrowingCost,
-                                    threads: threads) { part, elements in
-                let first = elements.lowerBound
-                largest[part] = ck_relu_keep(base + first, elements.count, keep.map { $0.baseAddress! + first },
-                                             keep == nil ? 0 : mantissa)
-            }
-        }
-        let kept = largest.max() ?? 0
+        let kept = TilePartition.mapBlocks(count: sums.count, block: scanBlock, multiplyAdds: sums.count * narrowingCost,
+                                           threads: threads, unused: Int64(0)) { elements in
+            let first = elements.lowerBound
+            return ck_relu_keep(base + first, elements.count, keep.map { $0.baseAddress! + first }, keep == nil ? 0 : mantissa)
+        }.max() ?? 0
         guard keep != nil else { return kept.magnitude }
         let (scaled, overflow) = kept.multipliedReportingOverflow(by: mantissa)
         precondition(!overflow, "dropout scale \(mantissa) times the sum \(kept) overflows Int64")
@@ -179,21 +165,19 @@ public enum TensorQuantization {
         // mode, the same arithmetic as `FixedPoint.roundingShiftRight` and
         // `FixedPoint.saturate` element by element.
         let total = accumulators.count
-        var partCounts = [ck_narrowing_counts](repeating: ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0),
-                                               count: TilePartition.partSlots(threads: threads))
-        if let sums = accumulators.baseAddress, let target = codes.baseAddress {
-            partCounts.withUnsafeMutableBufferPointer { partCounts in
-                TilePartition.runBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
-                                        threads: threads) { part, elements in
-                    ck_requantize(sums + elements.lowerBound, elements.count, Int32(shift), format.minCode, format.maxCode,
-                                  mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
-                                  target + elements.lowerBound, &partCounts[part])
-                }
-            }
+        let noCounts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
+        let parts = TilePartition.mapBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
+                                            threads: threads, unused: noCounts) { elements in
+            // Parts are never empty, so both buffers have a base address.
+            var counts = noCounts
+            ck_requantize(accumulators.baseAddress! + elements.lowerBound, elements.count, Int32(shift), format.minCode,
+                          format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
+                          codes.baseAddress! + elements.lowerBound, &counts)
+            return counts
         }
-        let saturations = partCounts.reduce(0) { $0 + $1.saturations }
-        let roundedToZero = partCounts.reduce(0) { $0 + $1.rounded_to_zero }
-        let maxMagnitude = partCounts.reduce(UInt64(0)) { max($0, $1.max_magnitude) }
+        let saturations = parts.reduce(0) { $0 + $1.saturations }
+        let roundedToZero = parts.reduce(0) { $0 + $1.rounded_to_zero }
+        let maxMagnitude = parts.reduce(UInt64(0)) { max($0, $1.max_magnitude) }
         counters.elements += accumulators.count
         counters.saturations += saturations
         counters.roundedToZero += roundedToZero

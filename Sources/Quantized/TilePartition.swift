@@ -63,6 +63,21 @@ public enum TilePartition {
         }
     }
 
+    /// `runBlocks` for a loop whose parts each give a result (counts, a
+    /// largest value): returns one result per slot, `unused` for slots no part
+    /// took, for the caller to combine (a combination that does not depend on
+    /// how the units were split keeps the result independent of `threads`).
+    public static func mapBlocks<PartResult>(count: Int, block: Int, multiplyAdds: Int, threads: Int, unused: PartResult,
+                                             _ body: (Range<Int>) -> PartResult) -> [PartResult] {
+        var results = [PartResult](repeating: unused, count: partSlots(threads: threads))
+        results.withUnsafeMutableBufferPointer { results in
+            runBlocks(count: count, block: block, multiplyAdds: multiplyAdds, threads: threads) { slot, units in
+                results[slot] = body(units)
+            }
+        }
+        return results
+    }
+
     /// Calls `body(part)` for each part in `0..<parts` in parallel: on the
     /// persistent helper threads of `ck_run_parts`, which answer back-to-back
     /// calls without the tens of microseconds a sleeping Dispatch worker takes
