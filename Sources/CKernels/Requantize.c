@@ -406,6 +406,47 @@ uint64_t ck_gate_by_codes(int64_t *values, const int16_t *codes, long count, int
     return gate_portable(values, codes, count, mantissa);
 }
 
+/* The accumulator policy (ck_apply_accumulator in CKernels.h): branch-free, so the clamping loop vectorises. */
+static inline __attribute__((always_inline)) long apply_accumulator_loop(int64_t *sums, long count, int bits, int wrap,
+                                                                          uint64_t *largest) {
+    const int64_t high = (int64_t)(((uint64_t)1 << (bits - 1)) - 1), low = -high - 1;
+    const int unused = 64 - bits;
+    long overflows = 0;
+    uint64_t largest_seen = 0;
+    for (long i = 0; i < count; i++) {
+        int64_t sum = sums[i];
+        int64_t kept = wrap ? (int64_t)((uint64_t)sum << unused) >> unused : sum < low ? low : sum > high ? high : sum;
+        overflows += kept != sum;
+        sums[i] = kept;
+        uint64_t magnitude = kept < 0 ? (uint64_t)0 - (uint64_t)kept : (uint64_t)kept;
+        largest_seen = magnitude > largest_seen ? magnitude : largest_seen;
+    }
+    *largest = largest_seen;
+    return overflows;
+}
+
+/* Clamping and wrapping as loops of their own (the mode a constant in each). */
+#define CK_APPLY_ACCUMULATOR(name, attributes) \
+    attributes static long name(int64_t *sums, long count, int bits, int wrap, uint64_t *largest) { \
+        return wrap ? apply_accumulator_loop(sums, count, bits, 1, largest) \
+                    : apply_accumulator_loop(sums, count, bits, 0, largest); \
+    }
+
+CK_APPLY_ACCUMULATOR(apply_accumulator_portable, )
+#if CK_X86
+CK_APPLY_ACCUMULATOR(apply_accumulator_avx2, CK_TARGET_AVX2)
+CK_APPLY_ACCUMULATOR(apply_accumulator_avx512, CK_TARGET_AVX512)
+#endif
+
+long ck_apply_accumulator(int64_t *sums, long count, int bits, int wrap, uint64_t *largest) {
+#if CK_X86
+    int path = ck_active_path();
+    if (path == CK_PATH_AVX512) return apply_accumulator_avx512(sums, count, bits, wrap, largest);
+    if (path == CK_PATH_AVX2) return apply_accumulator_avx2(sums, count, bits, wrap, largest);
+#endif
+    return apply_accumulator_portable(sums, count, bits, wrap, largest);
+}
+
 /* out[i] = a[i] + b[i] saturated to [min_code, max_code] (ck_saturating_add16 in CKernels.h). */
 static inline __attribute__((always_inline)) long saturating_add16_loop(const int16_t *a, const int16_t *b, int16_t *out,
                                                                          long count, int32_t min_code, int32_t max_code) {

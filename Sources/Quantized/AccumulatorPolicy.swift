@@ -1,3 +1,5 @@
+import CKernels
+
 /// What a 32-bit (or `PrecisionConfig.accumulatorBits`-bit) accumulator does with a sum that does not fit
 /// (SPEC §4: "accumulators int32, report overflow if it would wrap, or
 /// saturate — configurable").
@@ -36,23 +38,24 @@ extension FixedPoint {
 
     /// The same for an accumulator of `bits` bits (16...64): what a narrower or
     /// wider accumulator than 32 bits would hold. At 64 bits every exact sum fits.
+    /// The loop is C (`ck_apply_accumulator`, vectorised for the active kernel
+    /// path); large buffers are shared among up to `threads` threads. Returns
+    /// the largest `|sums[i]|` afterwards (nil at 64 bits, where nothing is
+    /// read), so that a dynamic format needs no scan of its own.
+    @discardableResult
     public static func applyAccumulator(_ sums: UnsafeMutableBufferPointer<Int64>, bits: Int, policy: AccumulatorPolicy,
-                                        counters: inout QuantizationCounters) {
+                                        threads: Int = 1, counters: inout QuantizationCounters) -> UInt64? {
         precondition((16...64).contains(bits), "accumulator bits must be 16...64")
-        if bits == 64 { return }
-        let high = (Int64(1) << (bits - 1)) - 1, low = -high - 1
-        let unused = 64 - bits
-        var overflows = 0
-        for index in sums.indices {
-            let sum = sums[index]
-            if sum < low || sum > high {
-                overflows += 1
-                switch policy {
-                case .saturate: sums[index] = sum < low ? low : high
-                case .wrap: sums[index] = (sum << unused) >> unused
-                }
-            }
+        if bits == 64 { return nil }
+        let parts = TilePartition.mapBlocks(count: sums.count, block: TensorQuantization.scanBlock,
+                                            multiplyAdds: sums.count * TensorQuantization.scanCost, threads: threads,
+                                            unused: (overflows: 0, largest: UInt64(0))) { elements in
+            var largest: UInt64 = 0
+            let overflows = ck_apply_accumulator(sums.baseAddress! + elements.lowerBound, elements.count, Int32(bits),
+                                                 policy == .wrap ? 1 : 0, &largest)
+            return (overflows, largest)
         }
-        counters.accumulatorOverflows += overflows
+        counters.accumulatorOverflows += parts.reduce(0) { $0 + $1.overflows }
+        return parts.map(\.largest).max() ?? 0
     }
 }

@@ -39,6 +39,31 @@ final class FixedPointArithmeticTests: XCTestCase {
         }
     }
 
+    func testSumsPassedThroughTheAccumulatorPolicyCarryTheirLargestMagnitude() {
+        // Int16 codes near both ends, 64 deep: sums beyond Int32, so the policy
+        // pass runs (and counts overflows); its largest is the scan's, on every
+        // path, 1 and 2 threads, both policies.
+        func codes(_ count: Int, _ seed: Int) -> [Int16] {
+            (0..<count).map { Int16(truncatingIfNeeded: ($0 &* 2_654_435_761 &+ seed) % 2048 + ($0 % 2 == 0 ? 30_700 : -32_768)) }
+        }
+        let format = FixedPointFormat(totalBits: 16, fractionalBits: 12)
+        forEveryKernelPath { path in
+            for policy in AccumulatorPolicy.allCases {
+                for threads in [1, 2] {
+                    var config = PrecisionConfig.preset(named: "int16")!
+                    config.accumulatorOverflow = policy
+                    let arithmetic = FixedPointArithmetic(config: config, seed: 1, threads: threads)
+                    let delta = FixedMatrix(rows: 64, columns: 300, codes: codes(64 * 300, 7), format: format)
+                    let input = FixedMatrix(rows: 64, columns: 70, codes: codes(64 * 70, 3), format: format)
+                    let sums = arithmetic.sums(delta, input, transposeA: true, role: .updates, operands: (.activations, .modulatedInput))
+                    let label = "\(path), \(policy), \(threads) thread(s)"
+                    XCTAssertGreaterThan(arithmetic.counters[.updates]?.accumulatorOverflows ?? 0, 0, label)
+                    XCTAssertEqual(sums.maxMagnitude(), sums.values.map(\.magnitude).max(), label)
+                }
+            }
+        }
+    }
+
     func testSaturatingSumClampsToTheFormatAndCountsEverySaturation() {
         // Pairs of Q1.6 codes whose sums cross either end, and sums inside; a
         // length that is not a multiple of any vector width. Also an unsigned

@@ -1,5 +1,6 @@
 import Foundation
 import Quantized
+import TestSupport
 import XCTest
 
 /// `FixedPoint.applyAccumulator(bits:)`: accumulators narrower or wider than 32 bits.
@@ -7,7 +8,7 @@ final class AccumulatorWidthTests: XCTestCase {
     private func apply(_ sums: [Int64], bits: Int, policy: AccumulatorPolicy) -> ([Int64], Int) {
         var values = sums
         var counters = QuantizationCounters()
-        values.withUnsafeMutableBufferPointer {
+        _ = values.withUnsafeMutableBufferPointer {
             FixedPoint.applyAccumulator($0, bits: bits, policy: policy, counters: &counters)
         }
         return (values, counters.accumulatorOverflows)
@@ -39,6 +40,51 @@ final class AccumulatorWidthTests: XCTestCase {
         let sums: [Int64] = [1 << 40, -(1 << 50), Int64.max, Int64.min]
         XCTAssertEqual(apply(sums, bits: 64, policy: .saturate).0, sums)
         XCTAssertEqual(apply(sums, bits: 64, policy: .wrap).1, 0)
+    }
+
+    /// The element formula: what `bits` bits hold of `sum` under `policy`.
+    private static func held(_ sum: Int64, bits: Int, policy: AccumulatorPolicy) -> Int64 {
+        let high = (Int64(1) << (bits - 1)) - 1, low = -high - 1
+        guard sum < low || sum > high else { return sum }
+        switch policy {
+        case .saturate: return sum < low ? low : high
+        case .wrap: return (sum << (64 - bits)) >> (64 - bits)
+        }
+    }
+
+    func testEveryPathAndThreadCountHoldsWhatTheElementFormulaGivesAndReturnsTheLargest() {
+        // Large enough to be shared among threads (16 blocks of 4,096 and a
+        // ragged end); sums on both sides of every width's limits, and the
+        // Int64 extremes, at the start, the end and around the threads' splits.
+        let random = StochasticBits(seed: 23, stream: 1)
+        let count = 16 * 4096 + 37
+        var sums = (0..<count).map { i in
+            Int64(bitPattern: random.bits(at: UInt64(i))) >> Int64(random.bits(at: UInt64(count + i)) % 64)
+        }
+        let planted: [Int64] = [Int64.min, Int64.max, 1 << 31, -(1 << 31) - 1, 1 << 47, -(1 << 15) - 1]
+        for (index, position) in [0, count - 1, count / 2 - 1, count / 2, count / 3, 2 * count / 3].enumerated() {
+            sums[position] = planted[index]
+        }
+        forEveryKernelPath { path in
+            for bits in [16, 24, 32, 48, 63] {
+                for policy in AccumulatorPolicy.allCases {
+                    let expected = sums.map { Self.held($0, bits: bits, policy: policy) }
+                    let overflows = zip(sums, expected).filter { $0 != $1 }.count
+                    let largest = expected.map(\.magnitude).max()
+                    for threads in [1, 2, 3] {
+                        let label = "\(path) \(bits) bits \(policy) \(threads) thread(s)"
+                        var values = sums
+                        var counters = QuantizationCounters()
+                        let returned = values.withUnsafeMutableBufferPointer {
+                            FixedPoint.applyAccumulator($0, bits: bits, policy: policy, threads: threads, counters: &counters)
+                        }
+                        XCTAssertEqual(values, expected, label)
+                        XCTAssertEqual(counters.accumulatorOverflows, overflows, label)
+                        XCTAssertEqual(returned, largest, label)
+                    }
+                }
+            }
+        }
     }
 
     func testConfigReadsAccumulatorBitsAndRejectsOutOfRange() throws {

@@ -198,6 +198,15 @@ long ck_saturating_add16(const int16_t *a, const int16_t *b, int16_t *out, long 
 uint64_t ck_max_magnitude(const int64_t *sums, long count);
 
 /*
+ * On the selected path, what an accumulator of `bits` bits (16...63) holds for
+ * each exact sum, in place: a sum outside [-2^(bits-1), 2^(bits-1) - 1] is
+ * clamped to it (`wrap` 0) or keeps its low `bits` bits as two's complement
+ * (`wrap` 1). Returns how many sums were outside; `largest` receives the
+ * largest |sums[i]| afterwards (for a dynamic format).
+ */
+long ck_apply_accumulator(int64_t *sums, long count, int bits, int wrap, uint64_t *largest);
+
+/*
  * Float values to codes (FixedPoint.quantize has the contract, element by
  * element): scaled = value * 2^fractional_bits in double, rounded by `mode`
  * (stochastic: up when 53 random bits as a fraction of one fall below the

@@ -114,7 +114,8 @@ public final class FixedPointArithmetic {
     /// Records the product `m x k` by `k x n` of `a` and `b`, lets `compute`
     /// write every sum (no zeroing first; it returns their bound, and their
     /// largest magnitude when the kernel took it) and, when the bound does not
-    /// fit the accumulator, passes them through its policy.
+    /// fit the accumulator, passes them through its policy (which finds their
+    /// largest magnitude too).
     /// The sums are stored `rows x columns` (default `m x n`).
     private func exactSums(
         m: Int, k: Int, n: Int, of a: FixedMatrix, _ b: FixedMatrix, role: TensorRole,
@@ -143,20 +144,23 @@ public final class FixedPointArithmetic {
         }
         let bits = config.accumulatorBits
         if !(16...64).contains(bits) || sumBound > UInt64(Int64.max >> (64 - bits)) {
-            applyAccumulator(&values, role: role)
-            largest = nil
+            largest = applyAccumulator(&values, role: role)
         }
         return ExactSums(rows: rows ?? m, columns: columns ?? n, values: values,
                          fractionalBits: a.format.fractionalBits + b.format.fractionalBits, maxMagnitude: largest)
     }
 
     /// The accumulator width and policy on sums computed some other way.
-    public func applyAccumulator(_ values: inout [Int64], role: TensorRole) {
+    /// Returns the largest `|values[i]|` afterwards (nil for a 64-bit accumulator, which reads nothing).
+    @discardableResult
+    public func applyAccumulator(_ values: inout [Int64], role: TensorRole) -> UInt64? {
         var roleCounters = counters[role] ?? QuantizationCounters()
-        values.withUnsafeMutableBufferPointer {
-            FixedPoint.applyAccumulator($0, bits: config.accumulatorBits, policy: config.accumulatorOverflow, counters: &roleCounters)
+        let largest = values.withUnsafeMutableBufferPointer {
+            FixedPoint.applyAccumulator($0, bits: config.accumulatorBits, policy: config.accumulatorOverflow,
+                                        threads: threads, counters: &roleCounters)
         }
         counters[role] = roleCounters
+        return largest
     }
 
     /// Exact sums narrowed to `role`'s format (or `format`, when the caller
