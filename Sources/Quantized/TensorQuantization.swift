@@ -117,18 +117,21 @@ public enum TensorQuantization {
 
     /// ReLU's derivative on exact sums from the layer's output codes, then a
     /// scale: `sums[i] = (codes[i] > 0 ? sums[i] : 0) * mantissa` (C, vectorised
-    /// for the active kernel path). A product beyond Int64 is a precondition
-    /// failure, as the Swift multiply was.
+    /// for the active kernel path). Returns the largest `|sums[i]|` afterwards,
+    /// so that a dynamic format needs no scan of its own. A product beyond
+    /// Int64 is a precondition failure, as the Swift multiply was.
+    @discardableResult
     public static func gate(_ sums: UnsafeMutableBufferPointer<Int64>, byCodes codes: UnsafeBufferPointer<Int16>,
-                            mantissa: Int64 = 1) {
+                            mantissa: Int64 = 1) -> UInt64 {
         precondition(codes.count == sums.count, "\(codes.count) codes for \(sums.count) sums")
-        guard let base = sums.baseAddress, let codeBase = codes.baseAddress else { return }
+        guard let base = sums.baseAddress, let codeBase = codes.baseAddress else { return 0 }
         let largest = ck_gate_by_codes(base, codeBase, sums.count, mantissa)
+        let product = largest.multipliedReportingOverflow(by: mantissa.magnitude)
         if mantissa != 0 && mantissa != 1 {
-            let product = largest.multipliedReportingOverflow(by: mantissa.magnitude)
             precondition(!product.overflow && product.partialValue <= UInt64(Int64.max),
                          "the scale \(mantissa) times the sum \(largest) overflows Int64")
         }
+        return product.partialValue
     }
 
     /// `a[i] + b[i]` with `FixedPoint.saturate` to `format` (C, vectorised for

@@ -18,6 +18,16 @@ final class FixedPointArithmeticTests: XCTestCase {
         inPlace.values.withUnsafeMutableBufferPointer { $0[0] = 1 << 40 }
         XCTAssertEqual(inPlace.maxMagnitude(threads: 2), 1 << 40)
         XCTAssertEqual(ExactSums(rows: 1, columns: 3, values: [4, -9, 2], fractionalBits: 3).maxMagnitude(), 9)
+        // An in-place change that gives the largest afterwards is kept the same way.
+        var changed = ExactSums(rows: 1, columns: 3, values: [4, -9, 2], fractionalBits: 3, maxMagnitude: 9)
+        changed.changeValues { values in
+            values[1] = 0
+            return 77
+        }
+        XCTAssertEqual(changed.values, [4, 0, 2])
+        XCTAssertEqual(changed.maxMagnitude(), 77)
+        changed.values[0] = -5
+        XCTAssertEqual(changed.maxMagnitude(), 5)
     }
 
     func testUpdateSumsCarryTheirLargestMagnitude() {

@@ -122,18 +122,19 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         XCTAssertEqual(negative, [0, 0, 0])
     }
 
-    func testGateByCodesEqualsTheElementwiseFormula() {
+    func testGateByCodesEqualsTheElementwiseFormulaAndReturnsTheLargest() {
         var samples = SampleBits(seed: 16)
         let count = 1001
         let sums = (0..<count).map { _ in samples.next(in: -(1 << 40)...(1 << 40)) }
         let codes = (0..<count).map { _ in Int16(samples.next(in: -3...3)) }
         forEveryKernelPath { path in
-            for mantissa: Int64 in [1, 9_363] {
+            for mantissa: Int64 in [0, 1, 9_363] {
                 var gated = sums
-                gated.withUnsafeMutableBufferPointer { values in
+                let largest = gated.withUnsafeMutableBufferPointer { values in
                     codes.withUnsafeBufferPointer { TensorQuantization.gate(values, byCodes: $0, mantissa: mantissa) }
                 }
                 XCTAssertEqual(gated, zip(sums, codes).map { sum, code in code > 0 ? sum * mantissa : 0 }, "\(path) \(mantissa)")
+                XCTAssertEqual(largest, gated.map(\.magnitude).max(), "\(path) \(mantissa): the largest afterwards")
             }
         }
     }

@@ -59,8 +59,17 @@ public struct ExactSums: Sendable {
         Double(magnitude) * Double(sign: .plus, exponent: -fractionalBits, significand: 1)
     }
 
-    /// Largest `|values[i]|` as an integer: the one given at init while the
-    /// values are unchanged, else a scan shared among up to `threads` threads.
+    /// Changes the values in place with `body`, which returns their largest
+    /// magnitude afterwards (an in-place kernel that takes it as it stores,
+    /// such as ReLU); `maxMagnitude(threads:)` then returns it without a scan.
+    public mutating func changeValues(_ body: (UnsafeMutableBufferPointer<Int64>) -> UInt64) {
+        let largest = values.withUnsafeMutableBufferPointer { body($0) }
+        knownMaxMagnitude = largest
+    }
+
+    /// Largest `|values[i]|` as an integer: the one given at init (or by
+    /// `changeValues`) while the values are unchanged, else a scan shared
+    /// among up to `threads` threads.
     public func maxMagnitude(threads: Int = 1) -> UInt64 {
         knownMaxMagnitude ?? values.withUnsafeBufferPointer { TensorQuantization.maxMagnitude($0, threads: threads) }
     }

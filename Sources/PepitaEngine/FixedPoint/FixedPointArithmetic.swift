@@ -165,12 +165,11 @@ public final class FixedPointArithmetic {
 
     /// Exact sums narrowed to `role`'s format (or `format`, when the caller
     /// fixes it), with the role's rounding. A dynamic format comes from the
-    /// largest `|sum|`: `maxMagnitude` when the caller knows it, else a scan.
-    public func requantize(_ sums: ExactSums, role: TensorRole, format: FixedPointFormat? = nil,
-                           maxMagnitude: UInt64? = nil) -> FixedMatrix {
+    /// largest `|sum|` (`ExactSums.maxMagnitude(threads:)`: a scan unless the
+    /// kernel that last wrote the sums gave it).
+    public func requantize(_ sums: ExactSums, role: TensorRole, format: FixedPointFormat? = nil) -> FixedMatrix {
         let settings = config[role]
-        let target = format
-            ?? settings.format(forMaxAbs: sums.realMagnitude(maxMagnitude ?? sums.maxMagnitude(threads: threads)))
+        let target = format ?? settings.format(forMaxAbs: sums.realMagnitude(sums.maxMagnitude(threads: threads)))
         var roleCounters = counters[role] ?? QuantizationCounters()
         let codes = TensorQuantization.requantize(sums.values, fromFractionalBits: sums.fractionalBits, to: target,
                                                   mode: settings.rounding, random: nextRandom(), threads: threads,

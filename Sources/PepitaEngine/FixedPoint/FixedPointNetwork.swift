@@ -84,7 +84,7 @@ public struct FixedPointNetwork: Sendable {
                 operations?.count(OperationTally(multiplies: sums.values.count))
                 sums.fractionalBits += keepScale.shift
             }
-            let largest = sums.values.withUnsafeMutableBufferPointer { values in
+            sums.changeValues { values in
                 if let (mask, keepScale) = dropout {
                     return mask.values.withUnsafeBufferPointer { keep in
                         TensorQuantization.reluAndDropout(values, keep: keep, mantissa: keepScale.mantissa,
@@ -93,8 +93,7 @@ public struct FixedPointNetwork: Sendable {
                 }
                 return TensorQuantization.reluAndDropout(values, keep: nil, mantissa: 0, threads: arithmetic.threads)
             }
-            let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil,
-                                                  maxMagnitude: largest)
+            let activated = arithmetic.requantize(sums, role: .activations, format: activationFormats?[index] ?? nil)
             arithmetic.recorder?.record("h\(index + 1)", activated, role: .activations,
                                         note: "relu(sums) * dropout mask, narrowed (conv: before pooling)")
             formats.append(activated.format)

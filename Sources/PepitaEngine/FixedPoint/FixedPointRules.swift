@@ -204,7 +204,7 @@ public struct FixedPointBackprop: FixedPointLearningRule {
                 operations?.count(OperationTally(multiplies: below.values.count))
                 below.fractionalBits += scale.shift
             }
-            below.values.withUnsafeMutableBufferPointer { values in
+            below.changeValues { values in
                 activated.codes.withUnsafeBufferPointer { codes in
                     TensorQuantization.gate(values, byCodes: codes, mantissa: scale?.mantissa ?? 1)
                 }
