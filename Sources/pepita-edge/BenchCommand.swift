@@ -13,8 +13,10 @@ enum BenchCommand {
     dY^T X, dY W) in float32, int8 and int16 with the % of peak each reaches, and
     full training epochs (PEPITA and BP; float32, int16, int8; fc 784-1024-10 with
     batch 64 and Net1conv1fcXL with batch 50, on Fashion-MNIST). Every figure is
-    the median of the repetitions, except the peaks (the best of 9). The kernel path (PEPITA_KERNELS, default the
-    best this CPU has) is printed first.
+    the median of the repetitions, except the peaks (the best of 9). Epochs are
+    timed round-robin (one epoch of every configuration, then the next round),
+    so that a slow spell of a shared machine falls on all of them alike. The
+    kernel path (PEPITA_KERNELS, default the best this CPU has) is printed first.
 
     OPTIONS:
       --kernels-only         peaks and kernels, no training epochs
@@ -64,17 +66,18 @@ enum BenchCommand {
         if !kernelsOnly {
             var dataset = try DatasetCatalog.load(name: "fashion-mnist", dataDirectory: dataDirectory)
             if let trainSamples { dataset = dataset.keepingFirst(trainSamples) }
+            var configurations: [EpochBenchmark.Configuration] = []
             for threads in threadList ?? [cores] {
                 for model in modelNames {
                     for precision in precisions {
                         for rule in rules {
-                            report.epochs.append(try EpochBenchmark.run(
-                                model: models[model]!, rule: rule, precision: precision, dataset: dataset,
-                                threads: threads, repetitions: repetitions))
+                            configurations.append(.init(model: models[model]!, rule: rule, precision: precision,
+                                                        threads: threads))
                         }
                     }
                 }
             }
+            report.epochs = try EpochBenchmark.run(configurations, dataset: dataset, repetitions: repetitions)
         }
         let text = format == .json ? try jsonText(report) : report.rendered(format)
         try OutputFormat.emit(text, to: outPath)

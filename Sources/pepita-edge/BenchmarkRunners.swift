@@ -127,23 +127,45 @@ enum KernelBenchmark {
 }
 
 enum EpochBenchmark {
+    /// One configuration `bench` times epochs of.
+    struct Configuration {
+        var model: (name: String, batch: Int)
+        var rule: RuleKind
+        var precision: String
+        var threads: Int
+    }
+
     /// Median training seconds (evaluation excluded) of `repetitions` epochs
-    /// of one model, rule and precision.
-    static func run(model: (name: String, batch: Int), rule: RuleKind, precision: String, dataset: Dataset,
-                    threads: Int, repetitions: Int) throws -> BenchReport.Epoch {
-        let architecture = try Architecture.named(model.name, input: dataset.shape, classCount: dataset.classCount)
-        let config = TrainingConfig(
-            model: architecture.name, rule: rule, dataset: dataset.name, epochs: repetitions, batchSize: model.batch,
-            learningRate: 0.01, decayEpochs: [60, 90], lastLayerError: architecture.defaultLastLayerError,
-            threads: threads, precision: PrecisionConfig.preset(named: precision)!)
-        let trainer = try Trainer(config: config, dataset: dataset)
-        var seconds: [Double] = []
-        for _ in 0..<repetitions { seconds.append(trainer.trainEpoch().trainSeconds) }
-        standardError(String(format: "bench: %@ %@ %@, %d threads: %.3f s per epoch (median of %d)",
-                             architecture.name, rule.rawValue, precision, threads, Stopwatch.median(seconds), repetitions))
-        return BenchReport.Epoch(model: architecture.name, rule: rule.rawValue, precision: precision, batch: model.batch,
-                                 trainSamples: dataset.train.count, threads: threads,
-                                 medianSeconds: Stopwatch.median(seconds), seconds: seconds,
-                                 finalTrainAccuracy: trainer.history.last?.trainAccuracy ?? 0)
+    /// of each configuration, timed round-robin: one epoch of every
+    /// configuration, then the next round, so that a slow spell of a shared
+    /// machine falls on every configuration alike rather than on whichever
+    /// ran then (each configuration keeps training its own network).
+    static func run(_ configurations: [Configuration], dataset: Dataset, repetitions: Int) throws -> [BenchReport.Epoch] {
+        let trainers = try configurations.map { configuration in
+            let architecture = try Architecture.named(configuration.model.name, input: dataset.shape,
+                                                      classCount: dataset.classCount)
+            let config = TrainingConfig(
+                model: architecture.name, rule: configuration.rule, dataset: dataset.name, epochs: repetitions,
+                batchSize: configuration.model.batch, learningRate: 0.01, decayEpochs: [60, 90],
+                lastLayerError: architecture.defaultLastLayerError, threads: configuration.threads,
+                precision: PrecisionConfig.preset(named: configuration.precision)!)
+            return try Trainer(config: config, dataset: dataset)
+        }
+        var seconds = [[Double]](repeating: [], count: configurations.count)
+        for _ in 0..<repetitions {
+            for index in configurations.indices { seconds[index].append(trainers[index].trainEpoch().trainSeconds) }
+        }
+        return configurations.indices.map { index in
+            let configuration = configurations[index], trainer = trainers[index]
+            let median = Stopwatch.median(seconds[index])
+            standardError(String(format: "bench: %@ %@ %@, %d threads: %.3f s per epoch (median of %d)",
+                                 trainer.config.model, configuration.rule.rawValue, configuration.precision,
+                                 configuration.threads, median, repetitions))
+            return BenchReport.Epoch(model: trainer.config.model, rule: configuration.rule.rawValue,
+                                     precision: configuration.precision, batch: configuration.model.batch,
+                                     trainSamples: dataset.train.count, threads: configuration.threads,
+                                     medianSeconds: median, seconds: seconds[index],
+                                     finalTrainAccuracy: trainer.history.last?.trainAccuracy ?? 0)
+        }
     }
 }

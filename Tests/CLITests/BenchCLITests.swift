@@ -58,6 +58,29 @@ final class BenchCLITests: XCTestCase {
         }
     }
 
+    func testBenchEpochsAsJSONOneEntryPerConfigurationWithEveryRepetition() throws {
+        // Two configurations, two rounds of 128 samples (the epochs are timed
+        // round-robin; what is reported is per configuration, in option order).
+        let fashion = "/usr/share/datasets/fashion-mnist"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: fashion + "/train-images-idx3-ubyte.gz"),
+                          "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+        let result = try PepitaEdgeCommand.run(["bench", "--epochs-only", "--models", "fc", "--rules", "pepita",
+                                                "--precisions", "float32,int8", "--threads", "1", "--repetitions", "2",
+                                                "--train-samples", "128", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let epochs = try XCTUnwrap(report["epochs"] as? [[String: Any]])
+        XCTAssertEqual(epochs.compactMap { $0["precision"] as? String }, ["float32", "int8"])
+        for epoch in epochs {
+            let seconds = try XCTUnwrap(epoch["seconds"] as? [Double])
+            XCTAssertEqual(seconds.count, 2)
+            XCTAssertTrue(seconds.allSatisfy { $0 > 0 }, "\(seconds)")
+            XCTAssertEqual(epoch["medianSeconds"] as? Double ?? 0, (seconds[0] + seconds[1]) / 2, accuracy: 1e-12)
+            XCTAssertEqual(epoch["trainSamples"] as? Int, 128)
+            XCTAssertEqual(epoch["rule"] as? String, "pepita")
+        }
+    }
+
     func testBenchRefusesBadOptionsInOneLine() throws {
         for arguments in [["--threads", "0"], ["--models", "resnet"], ["--kernels-only", "--epochs-only"],
                           ["--repetitions", "0"], ["--precisions", "int4"]] {
