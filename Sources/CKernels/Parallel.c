@@ -25,6 +25,7 @@ static const long spin_nanoseconds = 500000;
    call, holding its word, fails to claim (the word has changed) instead of
    taking a part of the new call when that call has more parts. */
 static _Atomic uint64_t claims;
+static const uint64_t all_claimed = 0xffffffffu; /* the claimed count of a closed generation */
 static _Atomic long parts_total, parts_unfinished;
 static ck_part_body job_body;
 static void *job_context;
@@ -46,17 +47,18 @@ static void run_claimed_parts(uint32_t generation) {
     for (;;) {
         uint64_t word = atomic_load(&claims);
         if ((uint32_t)(word >> 32) != generation) return;
-        long part = (long)(word & 0xffffffffu);
-        if (part >= atomic_load(&parts_total)) return;
+        uint64_t part = word & all_claimed;
+        if (part >= (uint64_t)atomic_load(&parts_total)) return;
         if (!atomic_compare_exchange_weak(&claims, &word, word + 1)) continue;
-        job_body(job_context, part);
+        job_body(job_context, (long)part);
         atomic_fetch_sub(&parts_unfinished, 1);
     }
 }
 
-static void *helper_main(void *unused) {
-    (void)unused;
-    uint32_t seen = (uint32_t)(atomic_load(&claims) >> 32);
+/* `started_in`: the generation when the helper was made, before the call that
+   made it opened its own, so that the new helper can take part in that call. */
+static void *helper_main(void *started_in) {
+    uint32_t seen = (uint32_t)(uintptr_t)started_in;
     for (;;) {
         long deadline = nanoseconds_now() + spin_nanoseconds;
         uint32_t generation;
@@ -87,7 +89,8 @@ static void ensure_helpers(int wanted) {
         pthread_attr_t attributes;
         pthread_attr_init(&attributes);
         pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-        int failed = pthread_create(&thread, &attributes, helper_main, NULL);
+        uintptr_t generation = (uint32_t)(atomic_load(&claims) >> 32);
+        int failed = pthread_create(&thread, &attributes, helper_main, (void *)generation);
         pthread_attr_destroy(&attributes);
         if (failed) return;
         helper_count++;
@@ -106,7 +109,7 @@ int ck_run_parts(long parts, ck_part_body body, void *context) {
         return 0;
     }
     uint32_t closed = (uint32_t)(atomic_load(&claims) >> 32) + 1, generation = closed + 1;
-    atomic_store(&claims, (uint64_t)closed << 32 | 0xffffffffu);
+    atomic_store(&claims, (uint64_t)closed << 32 | all_claimed);
     job_body = body;
     job_context = context;
     atomic_store(&parts_total, parts);

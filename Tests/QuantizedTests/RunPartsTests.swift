@@ -1,32 +1,59 @@
 import CKernels
+import Foundation
 import XCTest
 
 /// `ck_run_parts`, the helper-thread pool every threaded kernel runs on.
 final class RunPartsTests: XCTestCase {
-    func testEveryPartRunsOnceBeforeTheCallReturnsWhenPartCountsChangeFromCallToCall() {
+
+    func testEveryPartRunsOnceWithItsCallsContextBeforeTheCallReturns() {
         // Calls of 2, 3 and 4 parts back to back: a helper late from a smaller
-        // call must not claim a part of a larger one (it would run twice, and
-        // the call could return while a part still runs). Each part counts its
-        // runs in its own slot; a call checks the counts as soon as it returns
-        // (a part still running then, or again, leaves a count other than 1).
-        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 8)
-        defer { counts.deallocate() }
+        // call must not claim a part of a larger one (it would run twice, or
+        // with the next call's context, and the call could return while it
+        // still ran). Two records alternate as the calls' contexts; each is
+        // checked as soon as its call returns (a part still running then, or
+        // again, or run for the other context, leaves a count other than 1).
+        // The work between calls is kept small: a late helper is caught only
+        // when the next call starts while it is still looking for a part.
+        // Every 1,000th call comes after a pause longer than the helpers' spin,
+        // so that calls that wake sleeping helpers are among them.
+        // A call's record: how often each of parts 0..<8 ran.
+        let size = 8
+        let records = UnsafeMutablePointer<Int>.allocate(capacity: 2 * size)
+        defer { records.deallocate() }
         let body: ck_part_body = { context, part in
-            let counts = context!.assumingMemoryBound(to: Int.self)
-            // A little work, so that parts overlap the next call's start.
-            var spin = 0
-            for i in 0..<200 { spin &+= i }
-            counts[part] += 1 + spin - spin
+            let record = context!.assumingMemoryBound(to: Int.self)
+            // A little work of its own (tests build without optimisation), so
+            // that parts overlap the next call's start.
+            var work = 0
+            for i in 0..<200 { work &+= i }
+            record[part] += work == 19_900 ? 1 : 2
         }
         var mismatches = 0, ran = 0
         for call in 0..<100_000 {
+            if call % 1_000 == 999 { usleep(2_000) }
             let parts = 2 + call % 3
-            counts.initialize(repeating: 0, count: 8)
-            if ck_run_parts(parts, body, counts) == 0 { continue }
+            let record = records + (call % 2) * size
+            record.update(repeating: 0, count: size)
+            if ck_run_parts(parts, body, record) == 0 { continue }
             ran += 1
-            for part in 0..<8 where counts[part] != (part < parts ? 1 : 0) { mismatches += 1 }
+            for part in 0..<8 where record[part] != (part < parts ? 1 : 0) { mismatches += 1 }
         }
         XCTAssertEqual(mismatches, 0)
         XCTAssertGreaterThan(ran, 0)
+    }
+
+    func testAHelperTakesAPartWhileTheCallerRunsAnother() {
+        // Part 0 (the caller's first claim) lasts 20 ms: a helper, spinning or
+        // woken, claims part 1 meanwhile. Each part records its thread.
+        let threads = UnsafeMutablePointer<UInt>.allocate(capacity: 2)
+        defer { threads.deallocate() }
+        let body: ck_part_body = { context, part in
+            if part == 0 { usleep(20_000) }
+            context!.assumingMemoryBound(to: UInt.self)[part] = UInt(pthread_self())
+        }
+        usleep(2_000) // helpers asleep: the call must wake one
+        XCTAssertEqual(ck_run_parts(2, body, threads), 1)
+        XCTAssertEqual(threads[0], UInt(pthread_self()))
+        XCTAssertNotEqual(threads[1], UInt(pthread_self()), "part 1 ran on the calling thread")
     }
 }
