@@ -48,7 +48,7 @@ extension FixedPoint {
         precondition((16...64).contains(bits), "accumulator bits must be 16...64")
         if bits == 64 { return nil }
         let parts = TilePartition.mapBlocks(count: sums.count, block: TensorQuantization.scanBlock,
-                                            multiplyAdds: sums.count * TensorQuantization.scanCost, threads: threads,
+                                            multiplyAdds: sums.count * TensorQuantization.narrowingCost, threads: threads,
                                             unused: (overflows: 0, largest: UInt64(0))) { elements in
             var largest: UInt64 = 0
             let overflows = ck_apply_accumulator(sums.baseAddress! + elements.lowerBound, elements.count, Int32(bits),

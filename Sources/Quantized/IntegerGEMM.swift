@@ -150,27 +150,21 @@ extension ck_int16_view {
     /// bands of its stored lines (rows, or columns of a transpose) on up to
     /// `threads` threads (a range does not depend on the split).
     func codeRange(threads: Int = 1) -> ClosedRange<Int32> {
-        let parts = TilePartition.partSlots(threads: threads)
-        var lows = [Int32](repeating: .max, count: parts), highs = [Int32](repeating: .min, count: parts)
+        guard rows > 0 && columns > 0 else { return 0...0 }
         let transposed = row_stride == 1 && column_stride != 1
         let lines = Int(transposed ? columns : rows)
-        lows.withUnsafeMutableBufferPointer { lows in
-            highs.withUnsafeMutableBufferPointer { highs in
-                TilePartition.runBlocks(count: lines, block: 8, multiplyAdds: Int(rows * columns), threads: threads) { part, chosen in
-                    let view = transposed
-                        ? ck_int16_view(base: base + chosen.lowerBound * column_stride, rows: rows, columns: chosen.count,
-                                        row_stride: row_stride, column_stride: column_stride)
-                        : ck_int16_view(base: base + chosen.lowerBound * row_stride, rows: chosen.count, columns: columns,
-                                        row_stride: row_stride, column_stride: column_stride)
-                    var low: Int32 = 0, high: Int32 = 0
-                    ck_int16_range(view, &low, &high)
-                    lows[part] = low
-                    highs[part] = high
-                }
-            }
+        // Slots that received no lines keep .max...min and drop out of the union.
+        let parts = TilePartition.mapBlocks(count: lines, block: 8, multiplyAdds: Int(rows * columns), threads: threads,
+                                            unused: (low: Int32.max, high: Int32.min)) { chosen in
+            let view = transposed
+                ? ck_int16_view(base: base + chosen.lowerBound * column_stride, rows: rows, columns: chosen.count,
+                                row_stride: row_stride, column_stride: column_stride)
+                : ck_int16_view(base: base + chosen.lowerBound * row_stride, rows: chosen.count, columns: columns,
+                                row_stride: row_stride, column_stride: column_stride)
+            var low: Int32 = 0, high: Int32 = 0
+            ck_int16_range(view, &low, &high)
+            return (low, high)
         }
-        // Parts that received no rows keep .max / .min and drop out; an empty view is 0...0.
-        guard rows > 0 && columns > 0 else { return 0...0 }
-        return lows.min()!...highs.max()!
+        return parts.map(\.low).min()!...parts.map(\.high).max()!
     }
 }

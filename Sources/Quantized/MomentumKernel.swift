@@ -73,38 +73,35 @@ public enum MomentumKernel {
         }
         let specs = (spec(narrowings[0]), spec(narrowings[1]), spec(narrowings[2]), spec(narrowings[3]), spec(narrowings[4]))
         let zero = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
-        let parts = TilePartition.partSlots(threads: threads)
-        var counts = [ck_narrowing_counts](repeating: zero, count: 5 * parts)
-        var unmoved = [Int](repeating: 0, count: parts)
-        counts.withUnsafeMutableBufferPointer { counts in
-            unmoved.withUnsafeMutableBufferPointer { unmoved in
-                TilePartition.runBlocks(count: weights.count, block: blockElements,
-                                        multiplyAdds: weights.count * operationsPerElement, threads: threads) { part, elements in
-                    var layer = ck_momentum_layer()
-                    layer.count = elements.count
-                    layer.first_index = UInt64(elements.lowerBound)
-                    layer.weights = weights.baseAddress! + elements.lowerBound
-                    layer.velocity = velocity.baseAddress! + elements.lowerBound
-                    layer.update_sums = updateSums.map { $0.baseAddress! + elements.lowerBound }
-                    layer.update_sums_bound = updateSumsMagnitude ?? UInt64.max
-                    layer.update_codes = updateCodes.map { $0.baseAddress! + elements.lowerBound }
-                    layer.momentum_mantissa = momentumMantissa
-                    layer.factor_mantissa = factorMantissa
-                    layer.weight_align = Int32(weightAlign)
-                    layer.velocity_align = Int32(velocityAlign)
-                    layer.narrowings = specs
-                    ck_momentum_update(&layer, counts.baseAddress! + 5 * part, &unmoved[part])
-                }
-            }
+        let parts = TilePartition.mapBlocks(count: weights.count, block: blockElements,
+                                            multiplyAdds: weights.count * operationsPerElement, threads: threads,
+                                            unused: (counts: [ck_narrowing_counts](repeating: zero, count: 5), unmoved: 0)) { elements in
+            var layer = ck_momentum_layer()
+            layer.count = elements.count
+            layer.first_index = UInt64(elements.lowerBound)
+            layer.weights = weights.baseAddress! + elements.lowerBound
+            layer.velocity = velocity.baseAddress! + elements.lowerBound
+            layer.update_sums = updateSums.map { $0.baseAddress! + elements.lowerBound }
+            layer.update_sums_bound = updateSumsMagnitude ?? UInt64.max
+            layer.update_codes = updateCodes.map { $0.baseAddress! + elements.lowerBound }
+            layer.momentum_mantissa = momentumMantissa
+            layer.factor_mantissa = factorMantissa
+            layer.weight_align = Int32(weightAlign)
+            layer.velocity_align = Int32(velocityAlign)
+            layer.narrowings = specs
+            var counts = [ck_narrowing_counts](repeating: zero, count: 5)
+            var unmoved = 0
+            counts.withUnsafeMutableBufferPointer { ck_momentum_update(&layer, $0.baseAddress!, &unmoved) }
+            return (counts, unmoved)
         }
         let tallies = (0..<5).map { n in
-            (0..<parts).reduce(Tally(saturations: 0, roundedToZero: 0, maxMagnitude: 0)) { tally, part in
-                let c = counts[5 * part + n]
+            parts.reduce(Tally(saturations: 0, roundedToZero: 0, maxMagnitude: 0)) { tally, part in
+                let c = part.counts[n]
                 return Tally(saturations: tally.saturations + c.saturations, roundedToZero: tally.roundedToZero + c.rounded_to_zero,
                              maxMagnitude: max(tally.maxMagnitude, c.max_magnitude))
             }
         }
-        return (tallies, unmoved.reduce(0, +))
+        return (tallies, parts.reduce(0) { $0 + $1.unmoved })
     }
 
     /// Elements per unit of work shared among threads.

@@ -47,7 +47,6 @@ public enum TensorQuantization {
         let noCounts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
         let parts = TilePartition.mapBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
                                             threads: threads, unused: (counts: noCounts, largest: Float(0))) { elements in
-            // Parts are never empty, so both buffers have a base address.
             var part = (counts: noCounts, largest: Float(0))
             ck_quantize(values.baseAddress! + elements.lowerBound, elements.count, Int32(format.fractionalBits),
                         format.minCode, format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
@@ -171,7 +170,6 @@ public enum TensorQuantization {
         let noCounts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
         let parts = TilePartition.mapBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
                                             threads: threads, unused: noCounts) { elements in
-            // Parts are never empty, so both buffers have a base address.
             var counts = noCounts
             ck_requantize(accumulators.baseAddress! + elements.lowerBound, elements.count, Int32(shift), format.minCode,
                           format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),

@@ -44,7 +44,7 @@ public enum TilePartition {
     }
 
     /// How many slots `runBlocks` may number its parts with for `threads`.
-    public static func partSlots(threads: Int) -> Int { max(1, min(threads, 64)) }
+    private static func partSlots(threads: Int) -> Int { max(1, min(threads, 64)) }
 
     /// Shares `count` units (elements, or lines of a matrix) among up to
     /// `threads` threads in blocks of `block` units, as `run` shares rows:
@@ -67,6 +67,8 @@ public enum TilePartition {
     /// largest value): returns one result per slot, `unused` for slots no part
     /// took, for the caller to combine (a combination that does not depend on
     /// how the units were split keeps the result independent of `threads`).
+    /// `body` is never called with an empty range, so a buffer the units
+    /// index has a base address whenever it is called.
     public static func mapBlocks<PartResult>(count: Int, block: Int, multiplyAdds: Int, threads: Int, unused: PartResult,
                                              _ body: (Range<Int>) -> PartResult) -> [PartResult] {
         var results = [PartResult](repeating: unused, count: partSlots(threads: threads))

@@ -52,7 +52,7 @@ final class FixedPointArithmeticTests: XCTestCase {
     func testSumsPassedThroughTheAccumulatorPolicyCarryTheirLargestMagnitude() {
         // Int16 codes near both ends, 64 deep: sums beyond Int32, so the policy
         // pass runs (and counts overflows); its largest is the scan's, on every
-        // path, 1 and 2 threads, both policies.
+        // path, 1 and 2 threads (36,000 sums: shared between them), both policies.
         func codes(_ count: Int, _ seed: Int) -> [Int16] {
             (0..<count).map { Int16(truncatingIfNeeded: ($0 &* 2_654_435_761 &+ seed) % 2048 + ($0 % 2 == 0 ? 30_700 : -32_768)) }
         }
@@ -64,7 +64,7 @@ final class FixedPointArithmeticTests: XCTestCase {
                     config.accumulatorOverflow = policy
                     let arithmetic = FixedPointArithmetic(config: config, seed: 1, threads: threads)
                     let delta = FixedMatrix(rows: 64, columns: 300, codes: codes(64 * 300, 7), format: format)
-                    let input = FixedMatrix(rows: 64, columns: 70, codes: codes(64 * 70, 3), format: format)
+                    let input = FixedMatrix(rows: 64, columns: 120, codes: codes(64 * 120, 3), format: format)
                     let sums = arithmetic.sums(delta, input, transposeA: true, role: .updates, operands: (.activations, .modulatedInput))
                     let label = "\(path), \(policy), \(threads) thread(s)"
                     XCTAssertGreaterThan(arithmetic.counters[.updates]?.accumulatorOverflows ?? 0, 0, label)

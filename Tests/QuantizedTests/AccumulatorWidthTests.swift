@@ -55,14 +55,16 @@ final class AccumulatorWidthTests: XCTestCase {
     func testEveryPathAndThreadCountHoldsWhatTheElementFormulaGivesAndReturnsTheLargest() {
         // Large enough to be shared among threads (16 blocks of 4,096 and a
         // ragged end); sums on both sides of every width's limits, and the
-        // Int64 extremes, at the start, the end and around the threads' splits.
+        // Int64 extremes, at the start, the end and on both sides of the
+        // threads' splits (block 8 for two threads, blocks 5 and 11 for three).
         let random = StochasticBits(seed: 23, stream: 1)
         let count = 16 * 4096 + 37
         var sums = (0..<count).map { i in
             Int64(bitPattern: random.bits(at: UInt64(i))) >> Int64(random.bits(at: UInt64(count + i)) % 64)
         }
-        let planted: [Int64] = [Int64.min, Int64.max, 1 << 31, -(1 << 31) - 1, 1 << 47, -(1 << 15) - 1]
-        for (index, position) in [0, count - 1, count / 2 - 1, count / 2, count / 3, 2 * count / 3].enumerated() {
+        let planted: [Int64] = [Int64.min, Int64.max, 1 << 31, -(1 << 31) - 1, 1 << 47, -(1 << 15) - 1, Int64.max, Int64.min]
+        for (index, position) in [0, count - 1, 8 * 4096 - 1, 8 * 4096, 5 * 4096 - 1, 5 * 4096, 11 * 4096 - 1, 11 * 4096]
+            .enumerated() {
             sums[position] = planted[index]
         }
         forEveryKernelPath { path in
@@ -85,6 +87,21 @@ final class AccumulatorWidthTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testAnEmptyBufferHasLargestZeroAndSixtyFourBitsReadNothing() {
+        var counters = QuantizationCounters()
+        var none: [Int64] = []
+        let empty = none.withUnsafeMutableBufferPointer {
+            FixedPoint.applyAccumulator($0, bits: 32, policy: .saturate, threads: 2, counters: &counters)
+        }
+        XCTAssertEqual(empty, 0)
+        var sums: [Int64] = [1 << 40, -3]
+        let wide = sums.withUnsafeMutableBufferPointer {
+            FixedPoint.applyAccumulator($0, bits: 64, policy: .wrap, threads: 2, counters: &counters)
+        }
+        XCTAssertNil(wide)
+        XCTAssertEqual(counters.accumulatorOverflows, 0)
     }
 
     func testConfigReadsAccumulatorBitsAndRejectsOutOfRange() throws {

@@ -136,6 +136,13 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
                 XCTAssertEqual(gated, zip(sums, codes).map { sum, code in code > 0 ? sum * mantissa : 0 }, "\(path) \(mantissa)")
                 XCTAssertEqual(largest, gated.map(\.magnitude).max(), "\(path) \(mantissa): the largest afterwards")
             }
+            // Int64.min passes a gate of scale 1, and its magnitude is 2^63.
+            var extreme: [Int64] = [5, Int64.min, -7]
+            let largest = extreme.withUnsafeMutableBufferPointer { values in
+                [Int16(1), 1, 0].withUnsafeBufferPointer { TensorQuantization.gate(values, byCodes: $0, mantissa: 1) }
+            }
+            XCTAssertEqual(extreme, [5, Int64.min, 0], "\(path)")
+            XCTAssertEqual(largest, Int64.min.magnitude, "\(path)")
         }
     }
 

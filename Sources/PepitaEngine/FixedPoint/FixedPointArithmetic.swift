@@ -144,7 +144,7 @@ public final class FixedPointArithmetic {
         }
         let bits = config.accumulatorBits
         if !(16...64).contains(bits) || sumBound > UInt64(Int64.max >> (64 - bits)) {
-            largest = applyAccumulator(&values, role: role)
+            largest = applyAccumulator(&values, role: role) ?? largest
         }
         return ExactSums(rows: rows ?? m, columns: columns ?? n, values: values,
                          fractionalBits: a.format.fractionalBits + b.format.fractionalBits, maxMagnitude: largest)
