@@ -152,8 +152,9 @@ enum EpochBenchmark {
             return try Trainer(config: config, dataset: dataset)
         }
         var seconds = [[Double]](repeating: [], count: configurations.count)
-        for _ in 0..<repetitions {
+        for round in 1...repetitions {
             for index in configurations.indices { seconds[index].append(trainers[index].trainEpoch().trainSeconds) }
+            standardError("bench: round \(round) of \(repetitions) timed (\(configurations.count) configurations)")
         }
         return configurations.indices.map { index in
             let configuration = configurations[index], trainer = trainers[index]
