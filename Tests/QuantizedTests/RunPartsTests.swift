@@ -14,8 +14,9 @@ final class RunPartsTests: XCTestCase {
         // again, or run for the other context, leaves a count other than 1).
         // The work between calls is kept small: a late helper is caught only
         // when the next call starts while it is still looking for a part.
-        // Every 1,000th call comes after a pause longer than the helpers' spin,
-        // so that calls that wake sleeping helpers are among them.
+        // Every 20,000th call comes after a pause longer than the helpers'
+        // spin, so that calls that wake sleeping helpers are among them.
+        // (On the old claims code, 300,000 calls failed 6 runs in 8.)
         // A call's record: how often each of parts 0..<8 ran.
         let size = 8
         let records = UnsafeMutablePointer<Int>.allocate(capacity: 2 * size)
@@ -29,8 +30,8 @@ final class RunPartsTests: XCTestCase {
             record[part] += work == 19_900 ? 1 : 2
         }
         var mismatches = 0, ran = 0
-        for call in 0..<100_000 {
-            if call % 1_000 == 999 { usleep(2_000) }
+        for call in 0..<300_000 {
+            if call % 20_000 == 19_999 { usleep(2_000) }
             let parts = 2 + call % 3
             let record = records + (call % 2) * size
             record.update(repeating: 0, count: size)
