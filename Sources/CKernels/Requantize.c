@@ -11,7 +11,7 @@
 static inline __attribute__((always_inline)) uint64_t max_magnitude_loop(const int64_t *sums, long count) {
     uint64_t largest = 0;
     for (long i = 0; i < count; i++) {
-        uint64_t magnitude = sums[i] < 0 ? (uint64_t)0 - (uint64_t)sums[i] : (uint64_t)sums[i];
+        uint64_t magnitude = ck_magnitude64(sums[i]);
         largest = magnitude > largest ? magnitude : largest;
     }
     return largest;
@@ -378,7 +378,7 @@ static inline __attribute__((always_inline)) uint64_t gate_loop(int64_t *values,
     uint64_t largest = 0;
     for (long i = 0; i < count; i++) {
         int64_t value = codes[i] > 0 ? values[i] : 0;
-        uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+        uint64_t magnitude = ck_magnitude64(value);
         largest = magnitude > largest ? magnitude : largest;
         values[i] = (int64_t)((uint64_t)value * (uint64_t)mantissa);
     }
@@ -418,7 +418,7 @@ static inline __attribute__((always_inline)) long apply_accumulator_loop(int64_t
         int64_t kept = wrap ? (int64_t)((uint64_t)sum << unused) >> unused : sum < low ? low : sum > high ? high : sum;
         overflows += kept != sum;
         sums[i] = kept;
-        uint64_t magnitude = kept < 0 ? (uint64_t)0 - (uint64_t)kept : (uint64_t)kept;
+        uint64_t magnitude = ck_magnitude64(kept);
         largest_seen = magnitude > largest_seen ? magnitude : largest_seen;
     }
     *largest = largest_seen;
