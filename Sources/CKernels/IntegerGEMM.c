@@ -346,7 +346,7 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
     long block_depth = ck_block_depth(k, limit, group);
     if (block_depth > limit) block_depth = limit; /* limit is a multiple of group, so blocks stay exact */
     /* The largest |C| is taken from the tiles' Int32 sums when they are C itself. */
-    int take_largest = largest && tile == ck_pairs_tile_avx2 && passes == 1 && block_depth >= k && !accumulate;
+    int take_largest = largest && passes == 1 && block_depth >= k && !accumulate;
     uint32_t tiles_largest = 0;
     if (largest && !take_largest) __atomic_store_n(largest, UINT64_MAX, __ATOMIC_RELAXED);
     long groups_max = (block_depth + group - 1) / group;

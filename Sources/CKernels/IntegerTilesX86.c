@@ -25,11 +25,25 @@ static inline void widen_512(__m512i sums, const int32_t *offsets, int64_t *c, i
 
 #define CK_ROWS_512(step) step(0) step(1) step(2) step(3) step(4) step(5) step(6) step(7)
 
+/* |sums - offsets| of sixteen lanes folded into `top` (the tile's largest, see Internal.h). */
+CK_TARGET_AVX512
+static inline __m512i largest_512(__m512i top, __m512i sums, const int32_t *offsets) {
+    if (offsets) sums = _mm512_sub_epi32(sums, _mm512_loadu_si512(offsets));
+    return _mm512_max_epu32(top, _mm512_abs_epi32(sums));
+}
+
+/* Raises *largest to the largest lane of `top`. */
+CK_TARGET_AVX512
+static inline void raise_largest_512(__m512i top, uint32_t *largest) {
+    uint32_t tile_largest =
+        ck_horizontal_max_epu32(_mm256_max_epu32(_mm512_castsi512_si256(top), _mm512_extracti64x4_epi64(top, 1)));
+    if (tile_largest > *largest) *largest = tile_largest;
+}
+
 /* AVX-512 VNNI, Int16 pairs: 8 rows x 32 columns, vpdpwssd. */
 CK_TARGET_AVX512
 void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packed, const int32_t *column_offsets,
                           int64_t *c, long ldc, int add_to_c, int shift, long height, uint32_t *largest) {
-    (void)largest; /* not taken here (Internal.h) */
     const int32_t *a = a_packed;
     const __m512i *b = b_packed;
 #define CK_DECLARE(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
@@ -46,13 +60,19 @@ void ck_pairs_tile_avx512(long groups, const void *a_packed, const void *b_packe
 #define CK_WIDEN(r) if (r < height) { widen_512(s##r##0, column_offsets, c + r * ldc, add_to_c, shift); \
     widen_512(s##r##1, column_offsets ? column_offsets + 16 : NULL, c + r * ldc + 16, add_to_c, shift); }
     CK_ROWS_512(CK_WIDEN)
+#define CK_TOP(r) top = largest_512(largest_512(top, s##r##0, column_offsets), s##r##1, \
+                                    column_offsets ? column_offsets + 16 : NULL);
+    if (largest) {
+        __m512i top = _mm512_setzero_si512();
+        CK_ROWS_512(CK_TOP)
+        raise_largest_512(top, largest);
+    }
 }
 
 /* AVX-512 VNNI, bytes: 8 rows x 32 columns, vpdpbusd on (A + 128) as unsigned and B as signed. */
 CK_TARGET_AVX512
 void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packed, const int32_t *column_offsets,
                           int64_t *c, long ldc, int add_to_c, int shift, long height, uint32_t *largest) {
-    (void)largest; /* not taken here (Internal.h) */
     const int32_t *a = a_packed;
     const __m512i *b = b_packed;
 #define CK_DECLARE(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
@@ -68,6 +88,12 @@ void ck_quads_tile_avx512(long groups, const void *a_packed, const void *b_packe
     }
     CK_ROWS_512(CK_WIDEN)
 #undef CK_WIDEN
+    if (largest) {
+        __m512i top = _mm512_setzero_si512();
+        CK_ROWS_512(CK_TOP)
+        raise_largest_512(top, largest);
+    }
+#undef CK_TOP
 }
 
 CK_TARGET_AVX512

@@ -65,10 +65,10 @@ void ck_float_tile_avx512(long kc, const float *a_packed, const float *b_packed,
  * its first `height` (1 to mr) rows only.
  * `column_offsets` (QUADS8 only) holds 128 * sum of the block's B column,
  * subtracted to undo A's +128 offset.
- * `largest`, when not NULL, is raised to the largest |Int32 sum| of the tile
- * (every one: rows past `height` and columns past the panel's width sum
- * zero-padded codes to 0). Only the AVX2 pairs tile takes it; the others
- * ignore it (ck_igemm gives them NULL).
+ * `largest`, when not NULL, is raised to the largest |Int32 sum| (minus its
+ * column offset, for quads) of the tile: every one, since rows past `height`
+ * and columns past the panel's width sum zero-padded codes to 0. ck_igemm asks
+ * for it only when those sums are C itself (one block of depth, no shift, C = A B).
  */
 typedef void (*ck_int_tile)(long groups, const void *a_packed, const void *b_packed, const int32_t *column_offsets,
                             int64_t *c, long ldc, int add_to_c, int shift, long height, uint32_t *largest);

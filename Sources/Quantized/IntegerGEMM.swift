@@ -29,8 +29,8 @@ public enum IntegerGEMM {
     /// accumulator holds that bound knows no sum can overflow it without
     /// reading the sums. `largestMagnitude`, when given, receives the largest
     /// `|C[i][j]|` where the kernel takes it as it stores the sums (the AVX2
-    /// path's Int16-pair tiles, `k` up to one block of depth, no `accumulate`:
-    /// a weight update's `dY^T X`), else nil (scan `C` for it).
+    /// and AVX-512 tiles, `k` up to one block of depth, not the split method,
+    /// no `accumulate`: a weight update's `dY^T X`), else nil (scan `C` for it).
     @discardableResult
     public static func multiply(
         _ a: IntegerMatrixView, _ b: IntegerMatrixView,

@@ -17,8 +17,9 @@ import Quantized
 /// The five narrowings (`m * v`; `u`; `u` in the velocity format; `v + u`;
 /// `W - v`) run element by element in one pass per layer (`MomentumKernel`),
 /// drawing their stochastic streams in that order as five whole-tensor
-/// `requantize` calls would, with the same codes and counters; only the dynamic
-/// format of `u` needs a pass of its own (the largest |dW|).
+/// `requantize` calls would, with the same codes and counters. The dynamic
+/// format of `u` needs the largest |dW| first: the update product's kernel
+/// gives it as it stores the sums, or a scan finds it (`ExactSums.maxMagnitude`).
 public struct FixedPointMomentum: Sendable {
     public var velocities: [FixedMatrix]
     public let momentum: FixedScalar
