@@ -5,9 +5,6 @@
  * threads and get the same floats.
  */
 #include "Internal.h"
-#if CK_X86
-#include <immintrin.h>
-#endif
 
 /* v = momentum * v + scale * u, then w -= v: two rounded products and a
    rounded sum, never a fused multiply-add (the Swift loop it replaced, and

@@ -7,7 +7,6 @@
  */
 #include "Internal.h"
 #if CK_X86
-#include <immintrin.h>
 
 CK_TARGET_AVX2
 void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, float *target, long target_stride) {

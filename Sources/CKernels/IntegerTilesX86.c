@@ -6,7 +6,6 @@
  */
 #include "Internal.h"
 #if CK_X86
-#include <immintrin.h>
 
 /* Sixteen Int32 sums (minus offsets) widened into c[0..16). */
 CK_TARGET_AVX512

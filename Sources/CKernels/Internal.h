@@ -95,6 +95,11 @@ void ck_pack_columns8_avx2(const float *source, long source_stride, long depth, 
  */
 int32_t ck_pack_quads_column_avx512(const int16_t *column, long depth, uint32_t *words, long word_stride);
 
+/* |value| as unsigned (|INT64_MIN| is 2^63). */
+static inline uint64_t ck_magnitude64(int64_t value) {
+    return value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+}
+
 /*
  * One narrowing of exact sums to codes (ck_requantize's contract, one element
  * at a time): the loop-invariant part, made once per tensor by ck_narrowing_make.
@@ -196,7 +201,7 @@ static inline __attribute__((always_inline)) int64_t ck_narrow(ck_narrowing n, i
     }
     tally->saturations += saturated;
     tally->rounded_to_zero += !saturated && code == 0 && sum != 0;
-    uint64_t magnitude = sum < 0 ? (uint64_t)0 - (uint64_t)sum : (uint64_t)sum;
+    uint64_t magnitude = ck_magnitude64(sum);
     tally->max_magnitude = magnitude > tally->max_magnitude ? magnitude : tally->max_magnitude;
     return code;
 }
@@ -233,9 +238,6 @@ static inline __attribute__((always_inline)) int32_t ck_narrow32(int32_t sum, in
 }
 
 /* |value| as unsigned (INT64_MIN's is 2^63). */
-static inline uint64_t ck_magnitude64(int64_t value) {
-    return value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-}
 
 /* The largest |code| of the codes low...high. */
 static inline int64_t ck_range_magnitude(int32_t low, int32_t high) {

@@ -7,9 +7,6 @@
  * time; rows of fewer than eight blocks go one block at a time.
  */
 #include "Internal.h"
-#if CK_X86
-#include <immintrin.h>
-#endif
 
 #define CK_POOL_BLOCK(T, NAME)                                                                                   \
     static inline __attribute__((always_inline)) void NAME(const T *input, long top, long width, T *output,     \

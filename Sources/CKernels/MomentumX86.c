@@ -8,9 +8,11 @@
  * Per block of 512 elements, two passes:
  *  A. the updates u = narrow(s * factor) into a small buffer: in 64-bit lanes
  *     (vpmuldq; the right shift through a 2^62 bias, as momentum_loop32), in
- *     32-bit lanes when the products fit, or, for the common layers (16-bit
- *     pass B below, products inside Int32), sixteen at a time in 16-bit lanes
- *     together with their move to the velocity format (updates16, move16);
+ *     32-bit lanes when the products fit, or, for layers whose pass B runs in
+ *     16-bit lanes with products inside Int32 and an updates format narrower
+ *     than Int16 (int8 plans), sixteen at a time in 16-bit lanes together with
+ *     their move to the velocity format, as the first loop of pass B16
+ *     (updates16, move16);
  *  B. the narrowings of the velocity (m * v; u moved to the velocity format;
  *     v + u') and of the weight, in 16-bit lanes where the values fit
  *     (pass B16), else in 32-bit lanes.
@@ -19,7 +21,6 @@
  */
 #include "Internal.h"
 #if CK_X86
-#include <immintrin.h>
 
 typedef struct {
     __m128i left, right; /* shift counts */

@@ -10,7 +10,6 @@
 #include <stdatomic.h>
 #include <time.h>
 #if CK_X86
-#include <immintrin.h>
 #define CK_SPIN_PAUSE() _mm_pause()
 #else
 #define CK_SPIN_PAUSE() ((void)0)

@@ -54,7 +54,6 @@ double ck_peak_loop(int path, int kind, long iterations) {
 }
 
 #if CK_X86
-#include <immintrin.h>
 
 #define CK_TWELVE(step) step(0) step(1) step(2) step(3) step(4) step(5) step(6) step(7) step(8) step(9) step(10) step(11)
 
