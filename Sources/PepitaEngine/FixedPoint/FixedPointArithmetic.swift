@@ -56,21 +56,25 @@ public final class FixedPointArithmetic {
     /// `op(a) * op(b)` summed exactly, then passed through the 32-bit
     /// accumulator policy (overflows counted under `role`, the role the sums
     /// will be narrowed to). `operands` are the roles of `a` and `b`, for the
-    /// traffic `operations` records with the product's MACs. Weight-update sums
-    /// (`role` `.updates`) carry their largest magnitude where the kernel takes
-    /// it as it stores them (the momentum step's dynamic format needs it; other
-    /// sums are changed by ReLU or a gate before they are narrowed).
+    /// traffic `operations` records with the product's MACs. With
+    /// `takingLargest`, the sums carry their largest magnitude where the kernel
+    /// takes it as it stores them: for sums narrowed as they are (weight
+    /// updates, whose dynamic format needs it), not for sums that ReLU or a
+    /// gate changes first.
     public func sums(_ a: FixedMatrix, _ b: FixedMatrix, transposeA: Bool = false, transposeB: Bool = false,
-                     role: TensorRole, operands: (left: TensorRole, right: TensorRole)) -> ExactSums {
+                     role: TensorRole, operands: (left: TensorRole, right: TensorRole),
+                     takingLargest: Bool = false) -> ExactSums {
         let m = transposeA ? a.columns : a.rows
         let n = transposeB ? b.rows : b.columns
         let k = transposeA ? a.rows : a.columns
         return exactSums(m: m, k: k, n: n, of: a, b, role: role, operands: operands) { aCodes, bCodes, c in
             let aView = IntegerMatrixView.of(aCodes, storedRows: a.rows, storedColumns: a.columns, transposed: transposeA)
             let bView = IntegerMatrixView.of(bCodes, storedRows: b.rows, storedColumns: b.columns, transposed: transposeB)
-            guard role == .updates else { return (IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads), nil) }
             var largest: UInt64?
-            let bound = IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads, largestMagnitude: &largest)
+            let bound = withUnsafeMutablePointer(to: &largest) { largest in
+                IntegerGEMM.multiply(aView, bView, into: c, ldc: n, threads: threads,
+                                     largestMagnitude: takingLargest ? largest : nil)
+            }
             return (bound, largest)
         }
     }

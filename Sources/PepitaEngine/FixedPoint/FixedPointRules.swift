@@ -37,7 +37,7 @@ func weightUpdateSums(layer: LayerSpec, delta: FixedMatrix, trace: FixedLayerTra
                       arithmetic: FixedPointArithmetic) -> ExactSums {
     switch layer {
     case .dense:
-        return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates, operands: roles)
+        return arithmetic.sums(delta, trace.input, transposeA: true, role: .updates, operands: roles, takingLargest: true)
     case let .conv(_, outChannels, _, _):
         return arithmetic.convolutionWeightSums(delta: delta, patches: trace.inputPatches!, outChannels: outChannels,
                                                 patchSize: layer.weightShape.columns, role: .updates, operands: roles)
