@@ -16,6 +16,7 @@
  *  B. the narrowings of the velocity (m * v; u moved to the velocity format;
  *     v + u') and of the weight, in 16-bit lanes where the values fit
  *     (pass B16), else in 32-bit lanes.
+ * A layer whose update sums are all zero (a bound of 0) skips pass A.
  * Counts are taken with movemask + popcount into scalar totals, or in 16-bit
  * lane counters per block; the largest magnitudes stay in vectors.
  */
@@ -560,10 +561,24 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
     int16_t *weights = layer->weights, *velocity = layer->velocity;
     int16_t updates[block_elements];
     int16_t moved[block_elements];
+    /* A bound of 0 says every update sum is 0 (PEPITA's int8 first layer, when
+       no hidden code differs between its two passes): then every u and u' is 0,
+       narrowings 1 and 2 count nothing and keep no largest, and the sums are
+       not read; narrowing 3 (v + 0) runs as usual on zero moved updates. */
+    const int zero_updates = with_updates && layer->update_sums_bound == 0;
+    if (zero_updates) memset(moved, 0, sizeof moved);
     const long count = layer->count;
     for (long start = 0; start < count; start += block_elements) {
         const long block = ck_min(count - start, block_elements);
         const int b16_block = b16 && weights_in_format(weights + start, block, (int16_t)spec[4].min_code, (int16_t)spec[4].max_code);
+        if (zero_updates) {
+            if (b16_block) {
+                velocity_and_weights_b16(&p16, mode, b16_moved, weights + start, velocity + start, NULL, updates, moved, block, &t);
+            } else {
+                velocity_and_weights_b32(&b32, mode, 1, weights + start, velocity + start, moved, block, &t);
+            }
+            continue;
+        }
         if (b16_block && fused) {
             velocity_and_weights_b16(&p16, mode, b16_sums, weights + start, velocity + start, layer->update_sums + start,
                                      updates, moved, block, &t);

@@ -17,7 +17,8 @@ final class MomentumKernelTests: XCTestCase {
         var threads: Int
         var updateFormat: FixedPointFormat
         /// Update sums beyond Int32 (the 32-bit-lane loop must not take them), or
-        /// small enough that their products with the factor fit in Int32.
+        /// small enough that their products with the factor fit in Int32, or all
+        /// zero (bound 0: the x86 32-bit path then skips the update narrowings).
         var sums = Sums.regular
         /// Weights in Q0.6 (7 bits), a few codes outside it (those blocks take
         /// the 32-bit pass, the others the 16-bit one).
@@ -28,7 +29,7 @@ final class MomentumKernelTests: XCTestCase {
         /// A momentum mantissa of 0.
         var zeroMomentum = false
     }
-    private enum Sums { case regular, wide, small }
+    private enum Sums { case regular, wide, small, zero }
 
     // More than two blocks of 4,096 elements and a ragged end, so two threads split the work.
     private let count = 3 * 4096 + 123
@@ -113,9 +114,24 @@ final class MomentumKernelTests: XCTestCase {
                                   sums: .small, zeroMomentum: true))
             }
         }
+        // All sums zero, as PEPITA's int8 first layer has when no hidden code
+        // differs between the passes: for every update format (their moves to
+        // the velocity format shift by 2, 35 and -4 bits), weights that take
+        // the 16-bit pass or, in blocks, the 32-bit one, on 1 and 2 threads.
+        for modes in RoundingMode.allCases.map({ ($0, $0, $0) }) {
+            for updateFormat in updateFormats {
+                for narrowWeights in [false, true] {
+                    for threads in [1, 2] {
+                        cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads,
+                                          updateFormat: updateFormat, sums: .zero, narrowWeights: narrowWeights))
+                    }
+                }
+            }
+        }
+        let zeroSums = [Int64](repeating: 0, count: count)
         forEveryKernelPath { path in
             for test in cases {
-                let sums = test.sums == .wide ? wideSums : test.sums == .small ? smallSums : sums
+                let sums = test.sums == .wide ? wideSums : test.sums == .small ? smallSums : test.sums == .zero ? zeroSums : sums
                 let weightFormat = test.narrowWeights ? FixedPointFormat(totalBits: 7, fractionalBits: 6)
                     : test.fineWeights ? FixedPointFormat(totalBits: 12, fractionalBits: 12) : weightFormat
                 let momentum = test.zeroMomentum ? (mantissa: Int64(0), shift: momentum.shift) : momentum
