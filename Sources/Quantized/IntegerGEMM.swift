@@ -44,6 +44,15 @@ public enum IntegerGEMM {
         let aView = ck_int16_view(a), bView = ck_int16_view(b)
         let aRange = aView.codeRange(threads: threads), bRange = bView.codeRange(threads: threads)
         let sumBound = productBound(k: k, aCodes: aRange, bCodes: bRange)
+        if sumBound == 0 {
+            // An operand is all zero codes, so every sum is 0 (PEPITA's int8
+            // first-layer update when no hidden code differs between its passes).
+            if !accumulate {
+                TilePartition.clear(m: m, n: n, into: c, ldc: ldc)
+                largestMagnitude?.pointee = 0
+            }
+            return 0
+        }
         var largest: UInt64 = 0
         withUnsafeMutablePointer(to: &largest) { largest in
             TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_int_row_block(path)),
@@ -74,6 +83,12 @@ public enum IntegerGEMM {
         let m = a.rows, n = b.columns, k = a.columns
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
+        if batch > 0 && productBound(k: k, aCodes: aRange, bCodes: bRange) == 0 {
+            // Zero codes on one side (see `multiply`): every sum is 0.
+            precondition(k == b.rows, "inner dimensions differ: \(k) vs \(b.rows)")
+            for s in 0..<batch { TilePartition.clear(m: m, n: n, into: c + s * cSampleStride, ldc: ldc) }
+            return 0
+        }
         TilePartition.runEachSample(m: m, n: n, k: k, innerOfB: b.rows, batch: batch, into: c, ldc: ldc,
                                     cSampleStride: cSampleStride, threads: threads) { s in
             ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
@@ -96,6 +111,13 @@ public enum IntegerGEMM {
         let path = KernelPath.active.code
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
+        let bound = productBound(k: a.columns * batch, aCodes: aRange, bCodes: bRange)
+        if bound == 0 && a.columns * batch > 0 {
+            // Zero codes on one side (see `multiply`): every sum is 0.
+            precondition(a.columns == b.rows, "inner dimensions differ: \(a.columns) vs \(b.rows)")
+            if !accumulate { TilePartition.clear(m: a.rows, n: b.columns, into: c, ldc: ldc) }
+            return 0
+        }
         TilePartition.runSummingSamples(m: a.rows, n: b.columns, k: a.columns, innerOfB: b.rows, batch: batch, into: c,
                                         ldc: ldc, accumulate: accumulate, rowBlock: Int(ck_int_row_block(path)),
                                         panelWidth: Int(ck_int_panel_width(path)), threads: threads) { s, rows, columns, add in
@@ -103,7 +125,7 @@ public enum IntegerGEMM {
                      aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
                      c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, add ? 1 : 0, nil)
         }
-        return productBound(k: a.columns * batch, aCodes: aRange, bCodes: bRange)
+        return bound
     }
 
     /// The smallest and largest code of every sample of `view` (samples back to

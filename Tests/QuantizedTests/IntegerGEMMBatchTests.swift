@@ -133,6 +133,22 @@ final class IntegerGEMMBatchTests: XCTestCase {
         }
     }
 
+    func testAnAllZeroOperandGivesZeroSums() {
+        // Zero codes on one side (a conv layer's PEPITA update when no hidden code
+        // differs between the passes): zero sums, the padding untouched, a bound
+        // of 0, and C += A B leaving C alone.
+        forEveryKernelPath { _ in
+            for zeroA in [true, false] {
+                var operands = Batch(batch: 6, m: 32, n: 25, k: 36, sharedA: false, transposeB: true, range: -128...127, seed: 3)
+                if zeroA { operands.a = operands.a.map { _ in 0 } } else { operands.b = operands.b.map { _ in 0 } }
+                XCTAssertEqual(eachSample(operands, threads: 2).bound, 0)
+                XCTAssertEqual(summingSamples(operands, initial: nil, threads: 2).filter { $0 == 0 }.count, 32 * 25)
+                let initial = (0..<32 * 27).map { Int64($0 * 37 - 500) }
+                XCTAssertEqual(summingSamples(operands, initial: initial, threads: 2), initial)
+            }
+        }
+    }
+
     func testEmptyBatchOrDepth() {
         forEveryKernelPath { _ in
             let operands = Batch(batch: 0, m: 3, n: 4, k: 5, sharedA: true, transposeB: false, range: -9...9, seed: 1)

@@ -125,6 +125,39 @@ final class IntegerGEMMTests: XCTestCase {
         }
     }
 
+    func testAnAllZeroOperandGivesZerosOrLeavesTheAccumulatorAlone() {
+        // Zero codes on one side (PEPITA's int8 first-layer update when no hidden
+        // code differs between the passes): the bound and the largest are 0, C
+        // is zeros (its padding past n untouched), and C += A B leaves C alone.
+        forEveryKernelPath { _ in
+            var samples = SampleBits(seed: 12)
+            for zeroA in [true, false] {
+                for threads in [1, 2] {
+                    var operands = Operands(m: 70, n: 33, k: 64, transposeA: true, transposeB: false, range: -128...127,
+                                            samples: &samples)
+                    if zeroA { operands.a = operands.a.map { _ in 0 } } else { operands.b = operands.b.map { _ in 0 } }
+                    let ldc = 35, context = "\(operands.description), zero \(zeroA ? "A" : "B"), \(threads) thread(s)"
+                    var c = [Int64](repeating: 0x5EED, count: operands.m * ldc)
+                    var taken: UInt64? = .max
+                    let bound = operands.withViews { a, b in
+                        IntegerGEMM.multiply(a, b, into: &c, ldc: ldc, threads: threads, largestMagnitude: &taken)
+                    }
+                    XCTAssertEqual(bound, 0, context)
+                    XCTAssertEqual(taken, 0, context)
+                    XCTAssertEqual(c, (0..<c.count).map { $0 % ldc < operands.n ? 0 : 0x5EED }, context)
+                    let initial = (0..<c.count).map { Int64($0) - 100 }
+                    c = initial
+                    operands.withViews { a, b in
+                        _ = IntegerGEMM.multiply(a, b, into: &c, ldc: ldc, accumulate: true, threads: threads,
+                                                 largestMagnitude: &taken)
+                    }
+                    XCTAssertEqual(c, initial, context)
+                    XCTAssertNil(taken, context)
+                }
+            }
+        }
+    }
+
     func testMethodFollowsTheOperandRanges() {
         let int8: ClosedRange<Int32> = -128...127, int16: ClosedRange<Int32> = -32768...32767
         XCTAssertEqual(IntegerGEMM.method(aCodes: int8, bCodes: int8, path: .scalar), "int64")
