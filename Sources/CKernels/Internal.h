@@ -282,6 +282,55 @@ static inline void ck_narrowing_counts_add(ck_narrowing_counts *counts, ck_narro
     if (tally.max_magnitude > counts->max_magnitude) counts->max_magnitude = tally.max_magnitude;
 }
 
+#if CK_X86
+/*
+ * One narrowing of eight Int32 sums in AVX2 lanes (ck_narrow32's arithmetic),
+ * shared by the hand-written loops of MomentumX86.c and Requantize.c.
+ */
+typedef struct {
+    __m128i left, right; /* shift counts */
+    __m256i mask, half, min, max;
+} narrowing32;
+
+CK_TARGET_AVX2 static inline narrowing32 narrowing32_make(int shift, int32_t min_code, int32_t max_code) {
+    /* Shifts beyond 31 only reach narrowings the caller does not use (the
+       64-bit update pass, or no updates): clamped so that no C shift is undefined. */
+    int left = shift < 0 ? (-shift > 31 ? 31 : -shift) : 0, right = shift > 0 ? (shift > 31 ? 31 : shift) : 0;
+    narrowing32 n;
+    n.left = _mm_cvtsi32_si128(left);
+    n.right = _mm_cvtsi32_si128(right);
+    n.mask = _mm256_set1_epi32(ck_mask32(right));
+    n.half = _mm256_set1_epi32(ck_half32(right));
+    n.min = _mm256_set1_epi32(min_code);
+    n.max = _mm256_set1_epi32(max_code);
+    return n;
+}
+
+/* |x| as unsigned (abs of INT32_MIN is 2^31 read unsigned). */
+CK_TARGET_AVX2 static inline __m256i magnitude32(__m256i x) { return _mm256_abs_epi32(x); }
+
+/*
+ * The shift and rounding of one narrowing of eight sums (narrow32's
+ * arithmetic before the clamp). `shape`: CK_SHIFT_NONE skips the shift and
+ * rounding; CK_SHIFT_RIGHT skips the left shift.
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i shift_round8(const narrowing32 *n, int mode, int shape,
+                                                                                 __m256i sum) {
+    if (shape == CK_SHIFT_NONE) return sum;
+    __m256i floor = shape == CK_SHIFT_RIGHT ? _mm256_sra_epi32(sum, n->right)
+                                            : _mm256_sra_epi32(_mm256_sll_epi32(sum, n->left), n->right);
+    if (mode != CK_ROUND_NEAREST_EVEN && mode != CK_ROUND_NEAREST_AWAY) return floor;
+    /* Up when the remainder is above half, or at half with an odd floor
+       (nearest even) or a nonnegative sum (nearest away): both are
+       "remainder > half - tie bit", and half - 1 does not wrap. */
+    __m256i tie_bit = mode == CK_ROUND_NEAREST_EVEN ? _mm256_and_si256(floor, _mm256_set1_epi32(1))
+                                                    : _mm256_srli_epi32(_mm256_cmpgt_epi32(sum, _mm256_set1_epi32(-1)), 31);
+    __m256i remainder = _mm256_and_si256(sum, n->mask);
+    return _mm256_sub_epi32(floor, _mm256_cmpgt_epi32(remainder, _mm256_sub_epi32(n->half, tie_bit))); /* -1 where rounding up */
+}
+
+#endif
+
 /*
  * The momentum step in 32-bit lanes with AVX2 intrinsics (MomentumX86.c), for
  * layers that momentum_fits_32_bits (Momentum.c) admits; run on the AVX2 and

@@ -77,8 +77,119 @@ static inline __attribute__((always_inline)) void requantize_loop(const int64_t 
 
 CK_REQUANTIZE_BY_MODE(requantize_portable, )
 #if CK_X86
-CK_REQUANTIZE_BY_MODE(requantize_avx2, CK_TARGET_AVX2)
+CK_REQUANTIZE_BY_MODE(requantize_loop_avx2, CK_TARGET_AVX2)
 CK_REQUANTIZE_BY_MODE(requantize_avx512, CK_TARGET_AVX512)
+
+/* The sum of eight 32-bit lanes. */
+CK_TARGET_AVX2 static inline long horizontal_sum_epi32(__m256i x) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/*
+ * requantize_loop's 32-bit chunks written with AVX2 intrinsics: eight sums a
+ * vector (the compiler narrows four at a time there, after scanning each
+ * chunk's largest in 64-bit lanes). The low dwords of eight sums are narrowed
+ * in Int32 lanes while their high dwords are checked to be the low dwords'
+ * sign; a chunk where one is not (a sum beyond Int32) is left to the 64-bit
+ * loop: returns 0 and its codes are to be overwritten. Tallies in vector
+ * lanes, added to `tally` only for a chunk narrowed here. `count` at most 1,024.
+ */
+typedef struct {
+    __m256i fits, kept, vanished, largest;
+} requantize_lanes;
+
+/* Eight sums narrowed in Int32 lanes, their codes returned in element order. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m128i requantize8_avx2(const int64_t *sums,
+                                                                                    const narrowing32 *n, int mode,
+                                                                                    requantize_lanes *lanes) {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 first = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)sums));
+    __m256 second = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 4)));
+    /* Sums 0 1 4 5 | 2 3 6 7: low dwords, and high dwords in the same lanes. */
+    __m256i low = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0x88));
+    __m256i high = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0xDD));
+    lanes->fits = _mm256_and_si256(lanes->fits, _mm256_cmpeq_epi32(high, _mm256_srai_epi32(low, 31)));
+    __m256i shifted = shift_round8(n, mode, CK_SHIFT_RIGHT, low);
+    __m256i code = _mm256_min_epi32(_mm256_max_epi32(shifted, n->min), n->max);
+    __m256i kept = _mm256_cmpeq_epi32(code, shifted);
+    lanes->kept = _mm256_sub_epi32(lanes->kept, kept);
+    __m256i to_zero = _mm256_andnot_si256(_mm256_cmpeq_epi32(low, zero), _mm256_cmpeq_epi32(code, zero));
+    lanes->vanished = _mm256_sub_epi32(lanes->vanished, _mm256_and_si256(to_zero, kept));
+    lanes->largest = _mm256_max_epu32(lanes->largest, magnitude32(low));
+    /* Codes in element order, packed to Int16 (they fit). */
+    code = _mm256_permutevar8x32_epi32(code, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
+    return _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+}
+
+/*
+ * requantize_loop's 32-bit chunks written with AVX2 intrinsics: eight sums a
+ * vector (the compiler narrows four at a time there, after scanning each
+ * chunk's largest in 64-bit lanes). The low dwords of eight sums are narrowed
+ * in Int32 lanes while their high dwords are checked to be the low dwords'
+ * sign; a chunk where one is not (a sum beyond Int32) is left to the 64-bit
+ * loop: returns 0 and its codes are to be overwritten. Tallies in vector
+ * lanes, added to `tally` only for a chunk narrowed here. `count` at most 1,024.
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) int requantize_chunk32_avx2(
+    const int64_t *sums, long count, const narrowing32 *n, int mode, int16_t *codes, ck_narrowing_tally *tally) {
+    const __m256i zero = _mm256_setzero_si256();
+    requantize_lanes lanes = {_mm256_set1_epi32(-1), zero, zero, zero};
+    const long whole = count / 8 * 8;
+    for (long j = 0; j < whole; j += 8) _mm_storeu_si128((__m128i *)(codes + j), requantize8_avx2(sums + j, n, mode, &lanes));
+    if (whole < count) {
+        /* The ragged end through zero padding: zeros narrow to 0 (the format holds it) and count nothing. */
+        int64_t padded[8] = {0};
+        int16_t lane_codes[8];
+        memcpy(padded, sums + whole, (size_t)(count - whole) * sizeof(int64_t));
+        _mm_storeu_si128((__m128i *)lane_codes, requantize8_avx2(padded, n, mode, &lanes));
+        memcpy(codes + whole, lane_codes, (size_t)(count - whole) * sizeof(int16_t));
+    }
+    if (!_mm256_testc_si256(lanes.fits, _mm256_set1_epi32(-1))) return 0;
+    tally->saturations += (count + 7) / 8 * 8 - horizontal_sum_epi32(lanes.kept);
+    tally->rounded_to_zero += horizontal_sum_epi32(lanes.vanished);
+    uint64_t chunk_largest = ck_horizontal_max_epu32(lanes.largest);
+    if (chunk_largest > tally->max_magnitude) tally->max_magnitude = chunk_largest;
+    return 1;
+}
+
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void requantize32_avx2(
+    const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode, uint64_t key,
+    uint64_t first_index, int16_t *codes, ck_narrowing_counts *counts) {
+    const narrowing32 n = narrowing32_make(shift, min_code, max_code);
+    ck_narrowing_tally tally = {0, 0, 0};
+    for (long start = 0; start < count; start += 1024) {
+        const long chunk = ck_min(count - start, 1024);
+        if (!requantize_chunk32_avx2(sums + start, chunk, &n, mode, codes + start, &tally))
+            requantize_loop_avx2(sums + start, chunk, shift, min_code, max_code, mode, key, first_index + (uint64_t)start,
+                                 codes + start, counts);
+    }
+    ck_narrowing_counts_add(counts, tally);
+}
+
+/* The AVX2 path: deterministic modes, right shifts of at most 31 and Int16 formats holding 0 by
+   requantize32_avx2, the rest by requantize_loop. */
+CK_TARGET_AVX2 static void requantize_avx2(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code,
+                                           int mode, uint64_t key, uint64_t first_index, int16_t *codes,
+                                           ck_narrowing_counts *counts) {
+    if (shift < 0 || shift > 31 || min_code < INT16_MIN || max_code > INT16_MAX || min_code > 0 || max_code < 0 ||
+        mode == CK_ROUND_STOCHASTIC) {
+        requantize_loop_avx2(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
+        return;
+    }
+    switch (mode) {
+    case CK_ROUND_NEAREST_EVEN:
+        requantize32_avx2(sums, count, shift, min_code, max_code, CK_ROUND_NEAREST_EVEN, key, first_index, codes, counts);
+        break;
+    case CK_ROUND_NEAREST_AWAY:
+        requantize32_avx2(sums, count, shift, min_code, max_code, CK_ROUND_NEAREST_AWAY, key, first_index, codes, counts);
+        break;
+    default:
+        requantize32_avx2(sums, count, shift, min_code, max_code, CK_ROUND_TRUNCATE, key, first_index, codes, counts);
+    }
+}
 #endif
 
 void ck_requantize(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code, int mode,

@@ -47,6 +47,21 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         }
         let extremes: [Int64] = [.max, .min, .max - 1, .min + 1, 1 << 40, -(1 << 40)]
         sums += extremes
+        // Chunks of 1,024 inside Int32 take the 32-bit lanes: a prefix without the
+        // extremes, two whole chunks, one and a ragged end, a ragged end alone.
+        checkRequantize(sums, prefixes: [sums.count, 2048, 1029, 5])
+        // Int32's edges (inside: 32-bit lanes), and sums just beyond it among small
+        // ones (the chunk narrowed in 64 bits), ragged.
+        let int32 = (Int64(Int32.min), Int64(Int32.max))
+        checkRequantize([int32.1, int32.0, int32.1 - 1, int32.0 + 1, 8, -8, 0, 9, -9, 4, 12], prefixes: [11])
+        for beyond in [int32.1 + 1, int32.0 - 1, 1 << 32, -(1 << 32)] {
+            checkRequantize([8, -8, 9, beyond, -9, 4, 12, 3, 1], prefixes: [9])
+        }
+    }
+
+    /// `requantize` of `sums` (and of each prefix) against the element formula
+    /// on every kernel path, format, shift and mode: codes, counts and the largest.
+    private func checkRequantize(_ sums: [Int64], prefixes: [Int]) {
         forEveryKernelPath { path in
             for format in formats {
                 for shift in [4, 1, 0, -3, 63] {
@@ -55,7 +70,8 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
                         var counters = QuantizationCounters()
                         let codes = TensorQuantization.requantize(sums, fromFractionalBits: from, to: format, mode: mode,
                                                                   random: random, counters: &counters)
-                        var saturations = 0, roundedToZero = 0
+                        // Per element: saturated, or rounded to zero.
+                        var saturatedAt: [Bool] = [], vanishedAt: [Bool] = []
                         for (index, sum) in sums.enumerated() {
                             let expected: (code: Int32, saturated: Bool)
                             if shift < 0 && (sum > Int64(format.maxCode) >> -shift || sum < -(-Int64(format.minCode) >> -shift)) {
@@ -64,18 +80,22 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
                                 expected = FixedPoint.saturate(FixedPoint.roundingShiftRight(
                                     sum, by: shift, mode: mode, randomBits: random.bits(at: UInt64(index))), to: format)
                             }
-                            if expected.saturated { saturations += 1 } else if expected.code == 0 && sum != 0 { roundedToZero += 1 }
+                            saturatedAt.append(expected.saturated)
+                            vanishedAt.append(!expected.saturated && expected.code == 0 && sum != 0)
                             XCTAssertEqual(Int32(codes[index]), expected.code, "\(path) \(format) shift \(shift) \(mode) sum \(sum)")
                         }
-                        XCTAssertEqual(counters.saturations, saturations, "\(path) \(format) shift \(shift) \(mode)")
-                        XCTAssertEqual(counters.roundedToZero, roundedToZero, "\(path) \(format) shift \(shift) \(mode)")
-                        // The largest |sum|, also over a prefix without the extremes
-                        // (chunks of 1,024 inside Int32 take the 32-bit-lane loop).
-                        for prefix in [sums.count, 2048] {
+                        XCTAssertEqual(counters.saturations, saturatedAt.filter { $0 }.count, "\(path) \(format) shift \(shift) \(mode)")
+                        XCTAssertEqual(counters.roundedToZero, vanishedAt.filter { $0 }.count, "\(path) \(format) shift \(shift) \(mode)")
+                        // The prefixes: codes, counts and the largest |sum|.
+                        for prefix in prefixes {
                             var prefixCounters = QuantizationCounters()
                             let prefixCodes = TensorQuantization.requantize(Array(sums[..<prefix]), fromFractionalBits: from, to: format,
                                                                             mode: mode, random: random, counters: &prefixCounters)
                             XCTAssertEqual(prefixCodes, Array(codes[..<prefix]), "\(path) \(format) shift \(shift) \(mode)")
+                            XCTAssertEqual(prefixCounters.saturations, saturatedAt[..<prefix].filter { $0 }.count,
+                                           "\(path) \(format) shift \(shift) \(mode) prefix \(prefix)")
+                            XCTAssertEqual(prefixCounters.roundedToZero, vanishedAt[..<prefix].filter { $0 }.count,
+                                           "\(path) \(format) shift \(shift) \(mode) prefix \(prefix)")
                             let largest = sums[..<prefix].map(\.magnitude).max()!
                             XCTAssertEqual(prefixCounters.maxAbsValue,
                                            Double(largest) * Double(sign: .plus, exponent: -from, significand: 1),
