@@ -20,6 +20,11 @@ import CKernels
 /// product into `Int64`. `C` itself is updated with wrapping `Int64` adds; the
 /// caller keeps `C + A B` within `Int64` (products alone need `k < 2^33`).
 ///
+/// An operand whose codes are all zero (the code ranges say so) makes every
+/// sum zero: `C` is then set to zeros (or left alone with `accumulate`) without
+/// running the tiles. int8 PEPITA meets this often: its first-layer update
+/// `(h - h_mod)^T x_mod` is zero whenever no hidden code differs between the two passes.
+///
 /// Work is split over whole row blocks or whole column panels (`TilePartition`),
 /// never over `k`. The operation count is `m * n * k` multiply-adds, as for
 /// `ReferenceIntegerGEMM`.

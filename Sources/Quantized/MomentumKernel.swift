@@ -58,7 +58,8 @@ public enum MomentumKernel {
     /// velocity was nonzero but whose weight code did not move. The products
     /// must fit in Int64. `updateSumsMagnitude`, when given, must be at least
     /// every `|updateSums[i]|` (`ExactSums.maxMagnitude(threads:)`): when it and the other
-    /// operands fit, the C kernel runs in 32-bit lanes (same results, faster).
+    /// operands fit, the C kernel runs in 32-bit lanes (same results, faster), and
+    /// when it is 0 the AVX paths skip narrowings 1 and 2 (every `u` and `u'` is 0).
     public static func update(weights: UnsafeMutableBufferPointer<Int16>, velocity: UnsafeMutableBufferPointer<Int16>,
                               updateSums: UnsafeBufferPointer<Int64>?, updateSumsMagnitude: UInt64? = nil,
                               updateCodes: UnsafeMutableBufferPointer<Int16>?,
