@@ -88,15 +88,7 @@ CK_TARGET_AVX2 static inline long horizontal_sum_epi32(__m256i x) {
     return _mm_cvtsi128_si32(s);
 }
 
-/*
- * requantize_loop's 32-bit chunks written with AVX2 intrinsics: eight sums a
- * vector (the compiler narrows four at a time there, after scanning each
- * chunk's largest in 64-bit lanes). The low dwords of eight sums are narrowed
- * in Int32 lanes while their high dwords are checked to be the low dwords'
- * sign; a chunk where one is not (a sum beyond Int32) is left to the 64-bit
- * loop: returns 0 and its codes are to be overwritten. Tallies in vector
- * lanes, added to `tally` only for a chunk narrowed here. `count` at most 1,024.
- */
+/* What a chunk's vectors have seen, lane by lane: whether every sum fit in Int32, kept (unsaturated) lanes, lanes rounded to zero, the largest |sum|. */
 typedef struct {
     __m256i fits, kept, vanished, largest;
 } requantize_lanes;
