@@ -351,18 +351,22 @@ final class IntegerGEMMTests: XCTestCase {
                     }
                 }
             }
-            // A all zeros, in a last row block of 1 and 4 rows: the padding rows
-            // must sum to zero too (they are computed, not stored).
+            // A zero but for one code of 1 (an all-zero A skips the tiles), in a
+            // last row block of 1 and 4 rows: the padding rows must sum to zero
+            // too (they are computed, not stored), so the largest is |B|'s first row's.
             for m in [7, 130] {
-                var zeros = Operands(m: m, n: 19, k: 62, transposeA: true, transposeB: false, range: -128...127, samples: &samples)
-                zeros.a = [Int16](repeating: 0, count: m * 62)
+                var nearlyZero = Operands(m: m, n: 19, k: 62, transposeA: true, transposeB: false, range: -128...127, samples: &samples)
+                nearlyZero.a = [Int16](repeating: 0, count: m * 62)
+                nearlyZero.a[0] = 1
                 var taken: UInt64?
                 var c = [Int64](repeating: 1, count: m * 19)
-                zeros.withViews { aView, bView in
+                nearlyZero.withViews { aView, bView in
                     _ = IntegerGEMM.multiply(aView, bView, into: &c, ldc: 19, largestMagnitude: &taken)
                 }
-                XCTAssertEqual(c, [Int64](repeating: 0, count: m * 19))
-                if path != .scalar { XCTAssertEqual(taken, 0, "\(path) zero A, \(m) rows") }
+                XCTAssertEqual(c, nearlyZero.reference())
+                if path != .scalar {
+                    XCTAssertEqual(taken, nearlyZero.b[..<19].map(\.magnitude).max().map(UInt64.init), "\(path) A nearly zero, \(m) rows")
+                }
             }
             let twoBlocks = Operands(m: 5, n: 17, k: 1100, transposeA: false, transposeB: true, range: -128...127, samples: &samples)
             var c = [Int64](repeating: 0, count: 5 * 17)
