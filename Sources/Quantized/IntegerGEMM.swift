@@ -35,7 +35,8 @@ public enum IntegerGEMM {
     /// reading the sums. `largestMagnitude`, when given, receives the largest
     /// `|C[i][j]|` where the kernel takes it as it stores the sums (the AVX2
     /// and AVX-512 tiles, `k` up to one block of depth, not the split method,
-    /// no `accumulate`: a weight update's `dY^T X`), else nil (scan `C` for it).
+    /// no `accumulate`: a weight update's `dY^T X`; 0 on every path when an
+    /// operand is all zero codes), else nil (scan `C` for it).
     @discardableResult
     public static func multiply(
         _ a: IntegerMatrixView, _ b: IntegerMatrixView,
@@ -49,19 +50,18 @@ public enum IntegerGEMM {
         let aView = ck_int16_view(a), bView = ck_int16_view(b)
         let aRange = aView.codeRange(threads: threads), bRange = bView.codeRange(threads: threads)
         let sumBound = productBound(k: k, aCodes: aRange, bCodes: bRange)
-        if sumBound == 0 {
-            // An operand is all zero codes, so every sum is 0 (PEPITA's int8
-            // first-layer update when no hidden code differs between its passes).
-            if !accumulate {
-                TilePartition.clear(m: m, n: n, into: c, ldc: ldc)
-                largestMagnitude?.pointee = 0
-            }
-            return 0
-        }
+        // A bound of 0: an operand is all zero codes and every sum is 0 (PEPITA's
+        // int8 first-layer update when no hidden code differs between its passes).
+        let zero = sumBound == 0
+        if zero && accumulate { return 0 }
         var largest: UInt64 = 0
         withUnsafeMutablePointer(to: &largest) { largest in
             TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_int_row_block(path)),
                                    panelWidth: Int(ck_int_panel_width(path)), threads: threads) { rows, columns in
+                if zero {
+                    TilePartition.clear(rows: rows, columns: columns, into: c, ldc: ldc)
+                    return
+                }
                 ck_igemm(path, aView, bView, aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
                          c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, accumulate ? 1 : 0,
                          largestMagnitude == nil ? nil : largest)
@@ -88,14 +88,13 @@ public enum IntegerGEMM {
         let m = a.rows, n = b.columns, k = a.columns
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
-        if batch > 0 && productBound(k: k, aCodes: aRange, bCodes: bRange) == 0 {
-            // Zero codes on one side (see `multiply`): every sum is 0.
-            precondition(k == b.rows, "inner dimensions differ: \(k) vs \(b.rows)")
-            for s in 0..<batch { TilePartition.clear(m: m, n: n, into: c + s * cSampleStride, ldc: ldc) }
-            return 0
-        }
+        let zero = productBound(k: k, aCodes: aRange, bCodes: bRange) == 0 // every sum 0 (see `multiply`)
         TilePartition.runEachSample(m: m, n: n, k: k, innerOfB: b.rows, batch: batch, into: c, ldc: ldc,
                                     cSampleStride: cSampleStride, threads: threads) { s in
+            if zero {
+                TilePartition.clear(rows: 0..<m, columns: 0..<n, into: c + s * cSampleStride, ldc: ldc)
+                return
+            }
             ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
                      aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
                      c + s * cSampleStride, ldc, 0, m, 0, n, 0, nil)
@@ -117,15 +116,13 @@ public enum IntegerGEMM {
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
         let bound = productBound(k: a.columns * batch, aCodes: aRange, bCodes: bRange)
-        if bound == 0 && a.columns * batch > 0 {
-            // Zero codes on one side (see `multiply`): every sum is 0.
-            precondition(a.columns == b.rows, "inner dimensions differ: \(a.columns) vs \(b.rows)")
-            if !accumulate { TilePartition.clear(m: a.rows, n: b.columns, into: c, ldc: ldc) }
-            return 0
-        }
         TilePartition.runSummingSamples(m: a.rows, n: b.columns, k: a.columns, innerOfB: b.rows, batch: batch, into: c,
                                         ldc: ldc, accumulate: accumulate, rowBlock: Int(ck_int_row_block(path)),
                                         panelWidth: Int(ck_int_panel_width(path)), threads: threads) { s, rows, columns, add in
+            if bound == 0 { // every sum 0 (see `multiply`): C = 0, or C += 0
+                if !add { TilePartition.clear(rows: rows, columns: columns, into: c, ldc: ldc) }
+                return
+            }
             ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
                      aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
                      c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, add ? 1 : 0, nil)

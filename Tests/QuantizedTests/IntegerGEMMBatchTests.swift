@@ -138,13 +138,19 @@ final class IntegerGEMMBatchTests: XCTestCase {
         // differs between the passes): zero sums, the padding untouched, a bound
         // of 0, and C += A B leaving C alone.
         forEveryKernelPath { _ in
-            for zeroA in [true, false] {
-                var operands = Batch(batch: 6, m: 32, n: 25, k: 36, sharedA: false, transposeB: true, range: -128...127, seed: 3)
+            for (zeroA, sharedA) in [(true, false), (false, false), (true, true), (false, true)] {
+                var operands = Batch(batch: 6, m: 32, n: 25, k: 36, sharedA: sharedA, transposeB: true, range: -128...127, seed: 3)
                 if zeroA { operands.a = operands.a.map { _ in 0 } } else { operands.b = operands.b.map { _ in 0 } }
                 XCTAssertEqual(eachSample(operands, threads: 2).bound, 0)
                 XCTAssertEqual(summingSamples(operands, initial: nil, threads: 2).filter { $0 == 0 }.count, 32 * 25)
                 let initial = (0..<32 * 27).map { Int64($0 * 37 - 500) }
                 XCTAssertEqual(summingSamples(operands, initial: initial, threads: 2), initial)
+                // One nonzero code, in the last sample's B: not all zero, the products run
+                // (the helpers check each against the reference).
+                if zeroA { operands.a = operands.a.map { _ in 1 } }
+                operands.b[operands.batch * operands.k * operands.n - 1] = 7
+                XCTAssertGreaterThan(eachSample(operands, threads: 2).bound, 0)
+                _ = summingSamples(operands, initial: initial, threads: 2)
             }
         }
     }

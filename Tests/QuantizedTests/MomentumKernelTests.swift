@@ -115,9 +115,10 @@ final class MomentumKernelTests: XCTestCase {
             }
         }
         // All sums zero, as PEPITA's int8 first layer has when no hidden code
-        // differs between the passes: for every update format (their moves to
-        // the velocity format shift by 2, 35 and -4 bits), weights that take
-        // the 16-bit pass or, in blocks, the 32-bit one, on 1 and 2 threads.
+        // differs between the passes, on 1 and 2 threads, with weights that take
+        // the 16-bit pass or, in blocks, the 32-bit one. The updates' moves to the
+        // velocity format by 2 and -4 bits in a deterministic mode reach the x86
+        // 32-bit step's zero branch; by 35 bits, or stochastic, the general loops.
         for modes in RoundingMode.allCases.map({ ($0, $0, $0) }) {
             for updateFormat in updateFormats {
                 for narrowWeights in [false, true] {

@@ -61,7 +61,10 @@ final class RunPartsTests: XCTestCase {
         // which must take part in the call that started it.)
         for call in 0..<2 {
             usleep(2_000)
+            threads.update(repeating: 0, count: 2) // no thread is 0: a part that did not run stays 0
             XCTAssertEqual(ck_run_parts(2, body, threads), 1)
+            XCTAssertNotEqual(threads[0], 0, "call \(call): part 0 did not run")
+            XCTAssertNotEqual(threads[1], 0, "call \(call): part 1 did not run")
             XCTAssertNotEqual(threads[0], threads[1], "call \(call): both parts ran on one thread")
         }
     }

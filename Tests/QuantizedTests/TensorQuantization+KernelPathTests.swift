@@ -56,6 +56,7 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
         checkRequantize([int32.1, int32.0, int32.1 - 1, int32.0 + 1, 8, -8, 0, 9, -9, 4, 12], prefixes: [11])
         for beyond in [int32.1 + 1, int32.0 - 1, 1 << 32, -(1 << 32)] {
             checkRequantize([8, -8, 9, beyond, -9, 4, 12, 3, 1], prefixes: [9])
+            checkRequantize([8, -8, 9, 5, -9, 4, 12, 3, beyond], prefixes: [8]) // in the ragged end
         }
     }
 
@@ -64,7 +65,7 @@ final class TensorQuantizationKernelPathTests: XCTestCase {
     private func checkRequantize(_ sums: [Int64], prefixes: [Int]) {
         forEveryKernelPath { path in
             for format in formats {
-                for shift in [4, 1, 0, -3, 63] {
+                for shift in [4, 1, 0, 20, 31, -3, 63] {
                     for mode in RoundingMode.allCases {
                         let from = format.fractionalBits + shift
                         var counters = QuantizationCounters()
