@@ -21,8 +21,8 @@ import CKernels
 /// caller keeps `C + A B` within `Int64` (products alone need `k < 2^33`).
 ///
 /// An operand whose codes are all zero (the code ranges say so) makes every
-/// sum zero: `C` is then set to zeros (or left alone with `accumulate`) without
-/// running the tiles. int8 PEPITA meets this often: its first-layer update
+/// sum zero: `ck_igemm` then sets `C` to zeros (or leaves it with `accumulate`)
+/// without running the tiles. int8 PEPITA meets this often: its first-layer update
 /// `(h - h_mod)^T x_mod` is zero whenever no hidden code differs between the two passes.
 ///
 /// Work is split over whole row blocks or whole column panels (`TilePartition`),
@@ -50,18 +50,10 @@ public enum IntegerGEMM {
         let aView = ck_int16_view(a), bView = ck_int16_view(b)
         let aRange = aView.codeRange(threads: threads), bRange = bView.codeRange(threads: threads)
         let sumBound = productBound(k: k, aCodes: aRange, bCodes: bRange)
-        // A bound of 0: an operand is all zero codes and every sum is 0 (PEPITA's
-        // int8 first-layer update when no hidden code differs between its passes).
-        let zero = sumBound == 0
-        if zero && accumulate { return 0 }
         var largest: UInt64 = 0
         withUnsafeMutablePointer(to: &largest) { largest in
             TilePartition.runTiles(m: m, n: n, k: k, rowBlock: Int(ck_int_row_block(path)),
                                    panelWidth: Int(ck_int_panel_width(path)), threads: threads) { rows, columns in
-                if zero {
-                    TilePartition.clear(rows: rows, columns: columns, into: c, ldc: ldc)
-                    return
-                }
                 ck_igemm(path, aView, bView, aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
                          c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, accumulate ? 1 : 0,
                          largestMagnitude == nil ? nil : largest)
@@ -88,13 +80,8 @@ public enum IntegerGEMM {
         let m = a.rows, n = b.columns, k = a.columns
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
-        let zero = productBound(k: k, aCodes: aRange, bCodes: bRange) == 0 // every sum 0 (see `multiply`)
         TilePartition.runEachSample(m: m, n: n, k: k, innerOfB: b.rows, batch: batch, into: c, ldc: ldc,
                                     cSampleStride: cSampleStride, threads: threads) { s in
-            if zero {
-                TilePartition.clear(rows: 0..<m, columns: 0..<n, into: c + s * cSampleStride, ldc: ldc)
-                return
-            }
             ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
                      aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
                      c + s * cSampleStride, ldc, 0, m, 0, n, 0, nil)
@@ -115,19 +102,14 @@ public enum IntegerGEMM {
         let path = KernelPath.active.code
         let aRange = codeRange(a, sampleStride: aSampleStride, batch: batch, threads: threads)
         let bRange = codeRange(b, sampleStride: bSampleStride, batch: batch, threads: threads)
-        let bound = productBound(k: a.columns * batch, aCodes: aRange, bCodes: bRange)
         TilePartition.runSummingSamples(m: a.rows, n: b.columns, k: a.columns, innerOfB: b.rows, batch: batch, into: c,
                                         ldc: ldc, accumulate: accumulate, rowBlock: Int(ck_int_row_block(path)),
                                         panelWidth: Int(ck_int_panel_width(path)), threads: threads) { s, rows, columns, add in
-            if bound == 0 { // every sum 0 (see `multiply`): C = 0, or C += 0
-                if !add { TilePartition.clear(rows: rows, columns: columns, into: c, ldc: ldc) }
-                return
-            }
             ck_igemm(path, ck_int16_view(a.movedOn(s * aSampleStride)), ck_int16_view(b.movedOn(s * bSampleStride)),
                      aRange.lowerBound, aRange.upperBound, bRange.lowerBound, bRange.upperBound,
                      c, ldc, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound, add ? 1 : 0, nil)
         }
-        return bound
+        return productBound(k: a.columns * batch, aCodes: aRange, bCodes: bRange)
     }
 
     /// The smallest and largest code of every sample of `view` (samples back to

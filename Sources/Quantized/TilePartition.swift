@@ -158,13 +158,7 @@ public enum TilePartition {
         precondition(k == innerOfB, "inner dimensions differ: \(k) vs \(innerOfB)")
         if m == 0 || n == 0 { return true }
         guard k == 0 else { return false }
-        if !accumulate { clear(rows: 0..<m, columns: 0..<n, into: c, ldc: ldc) }
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return true
-    }
-
-    /// Sets `C[rows, columns]` (leading dimension `ldc`) to zeros: (part of) a
-    /// product known to be zero (`k` is 0, or an operand is all zero codes).
-    static func clear<C: Numeric>(rows: Range<Int>, columns: Range<Int>, into c: UnsafeMutablePointer<C>, ldc: Int) {
-        for i in rows { (c + i * ldc + columns.lowerBound).update(repeating: 0, count: columns.count) }
     }
 }

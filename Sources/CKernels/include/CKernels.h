@@ -129,11 +129,13 @@ long ck_int_panel_width(int path);
  * only if the caller lets C + A B leave Int64). a_min..b_max are the operands'
  * code ranges (ck_int16_range); they choose the method and the Int32 run
  * lengths, which are kept short enough that no Int32 partial sum can overflow.
+ * An operand whose range is 0..0 makes every sum 0: C is then zeroed (or, for
+ * C += A B, left alone) on every path without a product.
  * `largest`, when not NULL (the caller sets it to 0 first), is raised
  * (atomically: the parts of one product may share it) to the largest |C|
- * this call wrote, when the tiles can take it as they store (the AVX2
- * Int16-pairs tile, one block of depth, C = A B); otherwise, if the call
- * writes anything, it is set to UINT64_MAX, "not taken" (the caller scans C).
+ * this call wrote, when the tiles can take it as they store (the AVX2 and
+ * AVX-512 tiles, one block of depth, not split, C = A B; or zeros); otherwise,
+ * if the call writes anything, it is set to UINT64_MAX, "not taken" (the caller scans C).
  */
 void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
               int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max,
