@@ -237,8 +237,6 @@ static inline __attribute__((always_inline)) int32_t ck_narrow32(int32_t sum, in
     return code;
 }
 
-/* |value| as unsigned (INT64_MIN's is 2^63). */
-
 /* The largest |code| of the codes low...high. */
 static inline int64_t ck_range_magnitude(int32_t low, int32_t high) {
     int64_t a = low < 0 ? -(int64_t)low : low, b = high < 0 ? -(int64_t)high : high;

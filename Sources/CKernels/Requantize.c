@@ -17,20 +17,26 @@ static inline __attribute__((always_inline)) uint64_t max_magnitude_loop(const i
     return largest;
 }
 
+/* Whether chunks of sums inside Int32 narrow in 32-bit lanes: a deterministic
+   mode, a right shift of at most 31, Int16 codes, and a format holding 0 (the
+   vector loops pad a ragged end with zeros). */
+static inline int requantize_lanes32(int shift, int32_t min_code, int32_t max_code, int mode) {
+    return mode != CK_ROUND_STOCHASTIC && shift >= 0 && shift <= 31 && min_code >= INT16_MIN && max_code <= INT16_MAX &&
+           min_code <= 0 && max_code >= 0;
+}
 
 /*
  * In chunks of 1,024: a chunk whose sums all fit in Int32 (their largest
  * magnitude is scanned first, and is the chunk's tally) is narrowed in 32-bit
- * lanes when the mode is deterministic and the shift a right shift of at most
- * 31; any other chunk element by element in 64 bits. Same codes and counts.
+ * lanes when requantize_lanes32 admits the narrowing; any other chunk element
+ * by element in 64 bits. Same codes and counts.
  */
 static inline __attribute__((always_inline)) void requantize_loop(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code,
                                    int mode, uint64_t key, uint64_t first_index, int16_t *codes,
                                    ck_narrowing_counts *counts) {
     ck_narrowing narrowing = ck_narrowing_make(shift, min_code, max_code, mode, key);
     ck_narrowing_tally tally = {0, 0, 0};
-    const int lanes32 = mode != CK_ROUND_STOCHASTIC && shift >= 0 && shift <= 31 && min_code >= INT16_MIN &&
-                        max_code <= INT16_MAX;
+    const int lanes32 = requantize_lanes32(shift, min_code, max_code, mode);
     const int32_t mask = lanes32 ? ck_mask32(shift) : 0, half = lanes32 ? ck_half32(shift) : 0;
     for (long start = 0; start < count; start += 1024) {
         const long chunk = ck_min(count - start, 1024);
@@ -161,13 +167,11 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void requantize32_av
     ck_narrowing_counts_add(counts, tally);
 }
 
-/* The AVX2 path: deterministic modes, right shifts of at most 31 and Int16 formats holding 0 by
-   requantize32_avx2, the rest by requantize_loop. */
+/* The AVX2 path: what requantize_lanes32 admits by requantize32_avx2, the rest by requantize_loop. */
 CK_TARGET_AVX2 static void requantize_avx2(const int64_t *sums, long count, int shift, int32_t min_code, int32_t max_code,
                                            int mode, uint64_t key, uint64_t first_index, int16_t *codes,
                                            ck_narrowing_counts *counts) {
-    if (shift < 0 || shift > 31 || min_code < INT16_MIN || max_code > INT16_MAX || min_code > 0 || max_code < 0 ||
-        mode == CK_ROUND_STOCHASTIC) {
+    if (!requantize_lanes32(shift, min_code, max_code, mode)) {
         requantize_loop_avx2(sums, count, shift, min_code, max_code, mode, key, first_index, codes, counts);
         return;
     }
