@@ -73,10 +73,9 @@ public enum MomentumKernel {
                               mode: narrowing.mode.kernelCode, key: narrowing.random.key)
         }
         let specs = (spec(narrowings[0]), spec(narrowings[1]), spec(narrowings[2]), spec(narrowings[3]), spec(narrowings[4]))
-        let zero = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
         let parts = TilePartition.mapBlocks(count: weights.count, block: blockElements,
                                             multiplyAdds: weights.count * operationsPerElement, threads: threads,
-                                            unused: (counts: [ck_narrowing_counts](repeating: zero, count: 5), unmoved: 0)) { elements in
+                                            unused: (counts: [ck_narrowing_counts](repeating: .none, count: 5), unmoved: 0)) { elements in
             var layer = ck_momentum_layer()
             layer.count = elements.count
             layer.first_index = UInt64(elements.lowerBound)
@@ -90,17 +89,14 @@ public enum MomentumKernel {
             layer.weight_align = Int32(weightAlign)
             layer.velocity_align = Int32(velocityAlign)
             layer.narrowings = specs
-            var counts = [ck_narrowing_counts](repeating: zero, count: 5)
+            var counts = [ck_narrowing_counts](repeating: .none, count: 5)
             var unmoved = 0
             counts.withUnsafeMutableBufferPointer { ck_momentum_update(&layer, $0.baseAddress!, &unmoved) }
             return (counts, unmoved)
         }
         let tallies = (0..<5).map { n in
-            parts.reduce(Tally(saturations: 0, roundedToZero: 0, maxMagnitude: 0)) { tally, part in
-                let c = part.counts[n]
-                return Tally(saturations: tally.saturations + c.saturations, roundedToZero: tally.roundedToZero + c.rounded_to_zero,
-                             maxMagnitude: max(tally.maxMagnitude, c.max_magnitude))
-            }
+            let counts = ck_narrowing_counts.total(parts.map { $0.counts[n] })
+            return Tally(saturations: counts.saturations, roundedToZero: counts.rounded_to_zero, maxMagnitude: counts.max_magnitude)
         }
         return (tallies, parts.reduce(0) { $0 + $1.unmoved })
     }

@@ -44,18 +44,18 @@ public enum TensorQuantization {
         // The loop is C (`ck_quantize`): `FixedPoint.quantize`'s arithmetic, one
         // straight loop per rounding mode.
         let total = values.count
-        let noCounts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
         let parts = TilePartition.mapBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
-                                            threads: threads, unused: (counts: noCounts, largest: Float(0))) { elements in
-            var part = (counts: noCounts, largest: Float(0))
+                                            threads: threads, unused: (counts: ck_narrowing_counts.none, largest: Float(0))) { elements in
+            var part = (counts: ck_narrowing_counts.none, largest: Float(0))
             ck_quantize(values.baseAddress! + elements.lowerBound, elements.count, Int32(format.fractionalBits),
                         format.minCode, format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
                         codes.baseAddress! + elements.lowerBound, &part.counts, &part.largest)
             return part
         }
         counters.elements += total
-        counters.saturations += parts.reduce(0) { $0 + $1.counts.saturations }
-        counters.roundedToZero += parts.reduce(0) { $0 + $1.counts.rounded_to_zero }
+        let counts = ck_narrowing_counts.total(parts.map(\.counts))
+        counters.saturations += counts.saturations
+        counters.roundedToZero += counts.rounded_to_zero
         counters.maxAbsValue = max(counters.maxAbsValue, Double(parts.map(\.largest).max() ?? 0))
     }
 
@@ -167,23 +167,20 @@ public enum TensorQuantization {
         // mode, the same arithmetic as `FixedPoint.roundingShiftRight` and
         // `FixedPoint.saturate` element by element.
         let total = accumulators.count
-        let noCounts = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
         let parts = TilePartition.mapBlocks(count: total, block: scanBlock, multiplyAdds: total * narrowingCost,
-                                            threads: threads, unused: noCounts) { elements in
-            var counts = noCounts
+                                            threads: threads, unused: ck_narrowing_counts.none) { elements in
+            var counts = ck_narrowing_counts.none
             ck_requantize(accumulators.baseAddress! + elements.lowerBound, elements.count, Int32(shift), format.minCode,
                           format.maxCode, mode.kernelCode, random.key, firstIndex &+ UInt64(elements.lowerBound),
                           codes.baseAddress! + elements.lowerBound, &counts)
             return counts
         }
-        let saturations = parts.reduce(0) { $0 + $1.saturations }
-        let roundedToZero = parts.reduce(0) { $0 + $1.rounded_to_zero }
-        let maxMagnitude = parts.reduce(UInt64(0)) { max($0, $1.max_magnitude) }
+        let counts = ck_narrowing_counts.total(parts)
         counters.elements += accumulators.count
-        counters.saturations += saturations
-        counters.roundedToZero += roundedToZero
+        counters.saturations += counts.saturations
+        counters.roundedToZero += counts.rounded_to_zero
         let scale = Double(sign: .plus, exponent: -fromFractionalBits, significand: 1)
-        counters.maxAbsValue = max(counters.maxAbsValue, Double(maxMagnitude) * scale)
+        counters.maxAbsValue = max(counters.maxAbsValue, Double(counts.max_magnitude) * scale)
     }
 
     /// The real values of `codes`, `code * 2^-n` (exact in `Float` for n in -16...30).
@@ -209,6 +206,20 @@ extension RoundingMode {
         case .nearestEven: return Int32(CK_ROUND_NEAREST_EVEN)
         case .nearestAway: return Int32(CK_ROUND_NEAREST_AWAY)
         case .stochastic: return Int32(CK_ROUND_STOCHASTIC)
+        }
+    }
+}
+
+extension ck_narrowing_counts {
+    /// Nothing counted yet.
+    static let none = ck_narrowing_counts(saturations: 0, rounded_to_zero: 0, max_magnitude: 0)
+
+    /// The counts of the parts of one loop shared among threads: saturations
+    /// and values rounded to zero added, the largest magnitude the largest.
+    static func total(_ parts: some Sequence<ck_narrowing_counts>) -> ck_narrowing_counts {
+        parts.reduce(none) {
+            ck_narrowing_counts(saturations: $0.saturations + $1.saturations, rounded_to_zero: $0.rounded_to_zero + $1.rounded_to_zero,
+                                max_magnitude: max($0.max_magnitude, $1.max_magnitude))
         }
     }
 }
