@@ -7,43 +7,77 @@
  *
  * Per block of 512 elements, two passes:
  *  A. the updates u = narrow(s * factor) into a small buffer: in 64-bit lanes
- *     (vpmuldq; the right shift through a 2^62 bias, as momentum_loop32), in
- *     32-bit lanes when the products fit, or, for layers whose pass B runs in
- *     16-bit lanes with products inside Int32 and an updates format narrower
- *     than Int16 (int8 plans), sixteen at a time in 16-bit lanes together with
- *     their move to the velocity format, as the first loop of pass B16
- *     (updates16, move16);
+ *     (vpmuldq; the right shift through a 2^62 bias, as momentum_loop32), or
+ *     in 32-bit lanes when the products fit in Int32 or, split in two halves,
+ *     their shift is by 16 to 31 bits (int16 plans; see update_products),
+ *     moved on to the velocity format in the same loop (narrowing 2) unless
+ *     pass B16 does that; or, for layers whose pass B runs in 16-bit lanes with
+ *     products inside Int32 and an updates format narrower than Int16 (int8
+ *     plans), sixteen at a time in 16-bit lanes together with their move to
+ *     the velocity format, as the first loop of pass B16 (updates16, move16);
  *  B. the narrowings of the velocity (m * v; u moved to the velocity format;
  *     v + u') and of the weight, in 16-bit lanes where the values fit
  *     (pass B16), else in 32-bit lanes.
  * A layer whose update sums are all zero (a bound of 0) skips pass A.
- * Counts are taken with movemask + popcount into scalar totals, or in 16-bit
- * lane counters per block; the largest magnitudes stay in vectors.
+ * Counts are kept in vector lanes (32-bit lanes per block, 16-bit lanes per
+ * block of pass B16; the 64-bit pass A with movemask + popcount) and added
+ * into scalar totals; the largest magnitudes stay in vectors.
  */
 #include "Internal.h"
 #if CK_X86
 
-/* Number of lanes set in a 32-bit-lane mask. */
-CK_TARGET_AVX2 static inline long lanes32(__m256i mask) {
-    return __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(mask)));
+/* The sum of eight Int32 lanes (nonnegative counts). */
+CK_TARGET_AVX2 static inline long sum32(__m256i lanes) {
+    __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1));
+    sums = _mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0x4E));
+    sums = _mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0xB1));
+    return (long)(uint32_t)_mm_cvtsi128_si32(sums);
 }
 
 /*
- * One narrowing of eight sums (narrow32's arithmetic): codes returned, counts
- * and the largest |sum| accumulated. `shape` as for shift_round8.
+ * Per-lane tallies of one narrowing over the vectors of one block (Int32
+ * lanes): lanes kept (not saturated) and lanes rounded to zero, added into the
+ * totals by lane_counts8_add.
+ */
+typedef struct {
+    __m256i kept, vanished;
+} lane_counts8;
+
+CK_TARGET_AVX2 static inline void lane_counts8_add(const lane_counts8 *counted, long vectors, long *saturations,
+                                                   long *rounded_to_zero) {
+    *saturations += 8 * vectors - sum32(counted->kept);
+    *rounded_to_zero += sum32(counted->vanished);
+}
+
+/*
+ * The clamp of eight shifted values of one narrowing (narrow32's arithmetic
+ * after the shift): codes returned, lanes kept and rounded to zero counted.
+ * A lane is rounded to zero when its `input` is nonzero and its code is a kept
+ * 0, that is when its shifted value is 0: every format holds 0, and a zero
+ * input always shifts to 0. So those lanes are counted as zero shifted values
+ * minus zero inputs; without a shift (CK_SHIFT_NONE) there are none.
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i clamp8(const narrowing32 *n, int shape, __m256i shifted,
+                                                                            __m256i input, lane_counts8 *counted) {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i code = _mm256_min_epi32(_mm256_max_epi32(shifted, n->min), n->max);
+    counted->kept = _mm256_sub_epi32(counted->kept, _mm256_cmpeq_epi32(code, shifted));
+    if (shape != CK_SHIFT_NONE) {
+        counted->vanished = _mm256_add_epi32(_mm256_sub_epi32(counted->vanished, _mm256_cmpeq_epi32(shifted, zero)),
+                                             _mm256_cmpeq_epi32(input, zero));
+    }
+    return code;
+}
+
+/*
+ * One narrowing of eight sums (narrow32's arithmetic): codes returned, lanes
+ * counted and the largest |sum| accumulated. `shape` as for shift_round8.
  */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i narrow8(const narrowing32 *n, int mode, int shape,
-                                                                            __m256i sum, long *saturations,
-                                                                            long *rounded_to_zero, __m256i *largest) {
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i shifted = shift_round8(n, mode, shape, sum);
-    __m256i code = _mm256_min_epi32(_mm256_max_epi32(shifted, n->min), n->max);
-    __m256i kept = _mm256_cmpeq_epi32(code, shifted);
-    *saturations += 8 - lanes32(kept);
-    __m256i vanished = _mm256_andnot_si256(_mm256_cmpeq_epi32(sum, zero), _mm256_cmpeq_epi32(code, zero));
-    *rounded_to_zero += lanes32(_mm256_and_si256(vanished, kept));
+                                                                            __m256i sum, lane_counts8 *counted,
+                                                                            __m256i *largest) {
     *largest = _mm256_max_epu32(*largest, magnitude32(sum));
-    return code;
+    return clamp8(n, shape, shift_round8(n, mode, shape, sum), sum, counted);
 }
 
 /* Eight Int16 codes widened to Int32 lanes, and back with saturation (the codes fit). */
@@ -119,53 +153,130 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates_block(
     *rounded_to_zero += vanished_lanes;
 }
 
+/* Tallies of a layer's narrowings (0-4) and its unmoved weights. */
+typedef struct {
+    long saturations[5], rounded_to_zero[5], moved_not;
+    __m256i largest0, largest_sum, largest2, largest3, largest4; /* 32-bit lanes */
+    __m256i largest_velocity16, largest2_16, largest3_16, largest4_16; /* 16-bit lanes (pass B16) */
+} momentum_totals;
+
 /*
- * Pass A for products that fit in Int32 (|s| * |factor| <= INT32_MAX): the
- * update narrowing in 32-bit lanes, eight per vector. `updates` must hold the
- * block rounded up to eight; the padding is zero.
+ * The update products s * factor of pass A in 32-bit lanes (sums inside
+ * Int32), in one of two forms:
+ *  - small: |s| * |factor| <= INT32_MAX, the product itself, narrowed by n1;
+ *  - split: 0 < |factor| <= 2^15 and an update shift r of 16 to 31 (int16
+ *    plans, whose products pass Int32). With s = hi * 2^16 + lo (lo unsigned),
+ *    B = lo * factor and C = hi * factor + (B >> 16) (|hi * factor| <= 2^30,
+ *    |B| < 2^31), the product is P = C * 2^16 + D with D = B & 0xFFFF. So
+ *    floor(P / 2^r) = C >> (r - 16), the remainder P mod 2^r is
+ *    (C mod 2^(r - 16)) * 2^16 + D < 2^31, P >= 0 exactly when C >= 0 and
+ *    P = 0 exactly when s = 0: the shift and rounding of narrow32 on P
+ *    without forming it.
  */
-CK_TARGET_AVX2 static inline __attribute__((always_inline)) void small_updates_block(
-    const int64_t *sums, long count, int mode, const narrowing32 *n1, __m256i factor, int16_t *updates, long *saturations,
-    long *rounded_to_zero, __m256i *largest_sum) {
-    const __m256i low_dwords = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    __m256i ignored = _mm256_setzero_si256();
-    long saturated_lanes = 0, vanished_lanes = 0; /* locals (registers), added at the end */
-    __m256i largest = *largest_sum;
-    for (long j = 0; j < count; j += 8) {
-        __m256i s;
-        if (j + 8 <= count) {
-            __m256i first = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(sums + j)), low_dwords);
-            __m256i second = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(sums + j + 4)), low_dwords);
-            s = _mm256_permute2x128_si256(first, second, 0x20);
-        } else {
-            int32_t lanes[8] = {0};
-            for (long g = 0; j + g < count; g++) lanes[g] = (int32_t)sums[j + g];
-            s = _mm256_loadu_si256((const __m256i *)lanes);
-        }
-        largest = _mm256_max_epu32(largest, magnitude32(s));
-        /* The largest |s * factor| is max |s| * |factor|: the lane maximum is not needed. */
-        __m256i u = narrow8(n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(s, factor), &saturated_lanes, &vanished_lanes,
-                            &ignored);
-        store16(updates + j, u);
+typedef struct {
+    narrowing32 n1;
+    __m256i factor;
+    __m128i right_high; /* r - 16 (split) */
+    __m256i mask_high;  /* 2^(r - 16) - 1 (split) */
+} update_products;
+
+static int split_products_fit(int shift, int64_t factor) {
+    return factor != 0 && ck_magnitude64(factor) <= ((uint64_t)1 << 15) && shift >= 16 && shift <= 31;
+}
+
+CK_TARGET_AVX2 static inline update_products update_products_make(int split, const ck_narrowing_spec *spec, int64_t factor) {
+    update_products p;
+    p.n1 = narrowing32_make(spec->shift, spec->min_code, spec->max_code);
+    p.factor = _mm256_set1_epi32((int32_t)factor);
+    int high = split ? spec->shift - 16 : 0;
+    p.right_high = _mm_cvtsi32_si128(high);
+    p.mask_high = _mm256_set1_epi32(ck_mask32(high));
+    return p;
+}
+
+/* The split form's floor(P / 2^r), rounded by `mode` as shift_round8 rounds P. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i split_shift_round8(const update_products *p, int mode,
+                                                                                        __m256i s) {
+    const __m256i low16 = _mm256_set1_epi32(0xFFFF);
+    __m256i b = _mm256_mullo_epi32(_mm256_and_si256(s, low16), p->factor);
+    __m256i c = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srai_epi32(s, 16), p->factor), _mm256_srai_epi32(b, 16));
+    __m256i floor = _mm256_sra_epi32(c, p->right_high);
+    if (mode != CK_ROUND_NEAREST_EVEN && mode != CK_ROUND_NEAREST_AWAY) return floor;
+    __m256i tie_bit = mode == CK_ROUND_NEAREST_EVEN ? _mm256_and_si256(floor, _mm256_set1_epi32(1))
+                                                    : _mm256_srli_epi32(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(-1)), 31);
+    __m256i remainder = _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(c, p->mask_high), 16), _mm256_and_si256(b, low16));
+    return _mm256_sub_epi32(floor, _mm256_cmpgt_epi32(remainder, _mm256_sub_epi32(p->n1.half, tie_bit))); /* -1 where rounding up */
+}
+
+/* The low dwords of eight sums (each inside Int32) in the lane order 0 1 4 5 2 3 6 7. */
+CK_TARGET_AVX2 static inline __m256i load_sums8(const int64_t *sums) {
+    __m256 first = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)sums));
+    __m256 second = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 4)));
+    return _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0x88));
+}
+
+/* store16 for lanes in load_sums8's order: the codes stored in element order. */
+CK_TARGET_AVX2 static inline void store16_from_sums8(int16_t *p, __m256i x) {
+    __m256i packed = _mm256_packs_epi32(x, x); /* pairs 01 45 01 45 | 23 67 23 67 */
+    _mm_storeu_si128((__m128i *)p,
+                     _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5))));
+}
+
+/* Pass A on eight sums: u = narrow(s * factor), then (n2 not NULL) u' = narrow(u) in the velocity format; stored. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates32_vector(
+    const int64_t *sums, int mode, int split, const update_products *p, const narrowing32 *n2, int16_t *target, lane_counts8 *counted1,
+    lane_counts8 *counted2, __m256i *largest_sum, __m256i *largest2) {
+    __m256i s = load_sums8(sums);
+    *largest_sum = _mm256_max_epu32(*largest_sum, magnitude32(s));
+    /* The largest |s * factor| is max |s| * |factor|: the lane maximum is not needed.
+       A split product is zero exactly when s is (its factor is not 0). */
+    __m256i product = split ? s : _mm256_mullo_epi32(s, p->factor);
+    __m256i shifted = split ? split_shift_round8(p, mode, s) : shift_round8(&p->n1, mode, CK_SHIFT_RIGHT, product);
+    __m256i u = clamp8(&p->n1, CK_SHIFT_RIGHT, shifted, product, counted1);
+    if (n2) u = narrow8(n2, mode, CK_SHIFT_ANY, u, counted2, largest2);
+    store16_from_sums8(target, u);
+}
+
+/*
+ * Pass A in 32-bit lanes, eight per vector (see update_products): the update
+ * codes u into `target`, or (n2 not NULL) their moves u' to the velocity
+ * format (narrowing 2). `target` must hold the block rounded up to eight; the
+ * padding is zero (zero sums give zero codes, counted as kept).
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates32_block(
+    const int64_t *sums, long count, int mode, int split, const update_products *p, const narrowing32 *n2, int16_t *target,
+    momentum_totals *t) {
+    const __m256i zero = _mm256_setzero_si256();
+    lane_counts8 counted1 = {zero, zero}, counted2 = {zero, zero};
+    __m256i largest_sum = t->largest_sum, largest2 = t->largest2;
+    const long full = count / 8 * 8;
+    for (long j = 0; j < full; j += 8) {
+        updates32_vector(sums + j, mode, split, p, n2, target + j, &counted1, &counted2, &largest_sum, &largest2);
     }
-    *largest_sum = largest;
-    *saturations += saturated_lanes;
-    *rounded_to_zero += vanished_lanes;
+    if (full < count) {
+        int64_t lanes[8] = {0};
+        memcpy(lanes, sums + full, (size_t)(count - full) * sizeof(int64_t));
+        updates32_vector(lanes, mode, split, p, n2, target + full, &counted1, &counted2, &largest_sum, &largest2);
+    }
+    const long vectors = (count + 7) / 8;
+    lane_counts8_add(&counted1, vectors, &t->saturations[1], &t->rounded_to_zero[1]);
+    if (n2) lane_counts8_add(&counted2, vectors, &t->saturations[2], &t->rounded_to_zero[2]);
+    t->largest_sum = largest_sum;
+    t->largest2 = largest2;
 }
 
 /* Pass A2: u' = narrow(u) to the velocity format for the block rounded up to eight, as Int16. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void move_updates_block(
     const int16_t *updates, long count, int mode, const narrowing32 *n2, int16_t *moved, long *saturations,
     long *rounded_to_zero, __m256i *largest) {
-    long saturated_lanes = 0, vanished_lanes = 0; /* locals (registers), added at the end */
+    lane_counts8 counted = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     __m256i largest_local = *largest;
     for (long j = 0; j < count; j += 8) {
-        __m256i u = narrow8(n2, mode, CK_SHIFT_ANY, load16(updates + j), &saturated_lanes, &vanished_lanes, &largest_local);
+        __m256i u = narrow8(n2, mode, CK_SHIFT_ANY, load16(updates + j), &counted, &largest_local);
         store16(moved + j, u);
     }
     *largest = largest_local;
-    *saturations += saturated_lanes;
-    *rounded_to_zero += vanished_lanes;
+    lane_counts8_add(&counted, (count + 7) / 8, saturations, rounded_to_zero);
 }
 
 /* Eight-lane pass B: narrowings 0, 3 and 4 for one block (any codes the gate admits). */
@@ -175,49 +286,60 @@ typedef struct {
     __m128i weight_align, velocity_align;
 } pass_b32;
 
+/* The lane counts and largest magnitudes of pass B32 over one block (locals, so that they stay in registers). */
 typedef struct {
-    long saturations[5], rounded_to_zero[5], moved_not;
-    __m256i largest0, largest_sum, largest2, largest3, largest4; /* 32-bit lanes */
-    __m256i largest_velocity16, largest2_16, largest3_16, largest4_16; /* 16-bit lanes (pass B16) */
-} momentum_totals;
+    lane_counts8 counted0, counted3, counted4;
+    __m256i unmoved, largest0, largest3, largest4;
+} b32_tallies;
 
+/* Pass B32 on eight elements in place (`moved` holds their u'). */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) void b32_vector(const pass_b32 *b, int mode, int with_updates,
+                                                                             int16_t *weights, int16_t *velocity,
+                                                                             const int16_t *moved, b32_tallies *c) {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i v = narrow8(&b->n0, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(load16(velocity), b->momentum), &c->counted0,
+                        &c->largest0);
+    if (with_updates) {
+        v = narrow8(&b->n3, CK_ROUND_TRUNCATE, CK_SHIFT_NONE, _mm256_add_epi32(v, load16(moved)), &c->counted3, &c->largest3);
+    }
+    __m256i old = load16(weights);
+    __m256i difference = _mm256_sub_epi32(_mm256_sll_epi32(old, b->weight_align), _mm256_sll_epi32(v, b->velocity_align));
+    __m256i w = narrow8(&b->n4, mode, CK_SHIFT_RIGHT, difference, &c->counted4, &c->largest4);
+    c->unmoved = _mm256_sub_epi32(c->unmoved, _mm256_andnot_si256(_mm256_cmpeq_epi32(v, zero), _mm256_cmpeq_epi32(w, old)));
+    store16(velocity, v);
+    store16(weights, w);
+}
+
+/*
+ * Eight-lane pass B over one block: whole vectors in place, a ragged end
+ * through zero-padded copies (`moved` is zero-padded to whole vectors).
+ * Padding lanes are zeros: every narrowing maps 0 to 0 and keeps it (a format
+ * holds 0), none is rounded to zero, and 0 is no larger magnitude.
+ */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_weights_b32(
     const pass_b32 *b, int mode, int with_updates, int16_t *weights, int16_t *velocity, const int16_t *moved, long count,
     momentum_totals *t) {
     const __m256i zero = _mm256_setzero_si256();
-    for (long j = 0; j < count; j += 8) {
-        const long lanes = ck_min(count - j, 8);
+    b32_tallies c = {{zero, zero}, {zero, zero}, {zero, zero}, zero, t->largest0, t->largest3, t->largest4};
+    const long full = count / 8 * 8;
+    for (long j = 0; j < full; j += 8) b32_vector(b, mode, with_updates, weights + j, velocity + j, moved + j, &c);
+    if (full < count) {
+        const long lanes = count - full;
         int16_t weight_lanes[8] = {0}, velocity_lanes[8] = {0};
-        const int16_t *w_source = weights + j, *v_source = velocity + j;
-        if (lanes < 8) {
-            memcpy(weight_lanes, w_source, (size_t)lanes * sizeof(int16_t));
-            memcpy(velocity_lanes, v_source, (size_t)lanes * sizeof(int16_t));
-            w_source = weight_lanes;
-            v_source = velocity_lanes;
-        }
-        /* Padding lanes are zeros: every narrowing maps 0 to 0 without
-           counting (a format holds 0), and 0 is no larger magnitude. */
-        __m256i v = narrow8(&b->n0, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(load16(v_source), b->momentum),
-                            &t->saturations[0], &t->rounded_to_zero[0], &t->largest0);
-        if (with_updates) {
-            v = narrow8(&b->n3, CK_ROUND_TRUNCATE, CK_SHIFT_NONE, _mm256_add_epi32(v, load16(moved + j)), &t->saturations[3],
-                        &t->rounded_to_zero[3], &t->largest3);
-        }
-        __m256i old = load16(w_source);
-        __m256i difference = _mm256_sub_epi32(_mm256_sll_epi32(old, b->weight_align), _mm256_sll_epi32(v, b->velocity_align));
-        __m256i w = narrow8(&b->n4, mode, CK_SHIFT_RIGHT, difference, &t->saturations[4], &t->rounded_to_zero[4],
-                            &t->largest4);
-        t->moved_not += lanes32(_mm256_andnot_si256(_mm256_cmpeq_epi32(v, zero), _mm256_cmpeq_epi32(w, old)));
-        if (lanes == 8) {
-            store16(velocity + j, v);
-            store16(weights + j, w);
-        } else {
-            store16(velocity_lanes, v);
-            store16(weight_lanes, w);
-            memcpy(velocity + j, velocity_lanes, (size_t)lanes * sizeof(int16_t));
-            memcpy(weights + j, weight_lanes, (size_t)lanes * sizeof(int16_t));
-        }
+        memcpy(weight_lanes, weights + full, (size_t)lanes * sizeof(int16_t));
+        memcpy(velocity_lanes, velocity + full, (size_t)lanes * sizeof(int16_t));
+        b32_vector(b, mode, with_updates, weight_lanes, velocity_lanes, moved + full, &c);
+        memcpy(velocity + full, velocity_lanes, (size_t)lanes * sizeof(int16_t));
+        memcpy(weights + full, weight_lanes, (size_t)lanes * sizeof(int16_t));
     }
+    const long vectors = (count + 7) / 8;
+    lane_counts8_add(&c.counted0, vectors, &t->saturations[0], &t->rounded_to_zero[0]);
+    if (with_updates) lane_counts8_add(&c.counted3, vectors, &t->saturations[3], &t->rounded_to_zero[3]);
+    lane_counts8_add(&c.counted4, vectors, &t->saturations[4], &t->rounded_to_zero[4]);
+    t->moved_not += sum32(c.unmoved);
+    t->largest0 = c.largest0;
+    t->largest3 = c.largest3;
+    t->largest4 = c.largest4;
 }
 
 /*
@@ -499,16 +621,17 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
         p16.weight_align = _mm_cvtsi32_si128(layer->weight_align);
         p16.velocity_align = _mm_cvtsi32_si128(layer->velocity_align);
     }
-    const narrowing32 n1 = narrowing32_make(spec[1].shift, spec[1].min_code, spec[1].max_code);
     const narrowing32 n2 = narrowing32_make(spec[2].shift, spec[2].min_code, spec[2].max_code);
     const uint64_t factor = ck_magnitude64(layer->factor_mantissa);
     const int small_products = spec[1].shift <= 31 && (factor == 0 || layer->update_sums_bound <= (uint64_t)INT32_MAX / factor);
-    const __m256i factor8 = _mm256_set1_epi32((int32_t)layer->factor_mantissa);
+    /* Pass A in 32-bit lanes for small or split products, else in 64-bit lanes (updates_block). */
+    const int split_products = !small_products && split_products_fit(spec[1].shift, layer->factor_mantissa);
+    const update_products products = update_products_make(split_products, &spec[1], layer->factor_mantissa);
     /* The updates computed inside pass B16 (updates16), where its conditions hold. */
     const int fused = move16 && small_products && factor != 0 && spec[1].min_code > INT16_MIN && spec[1].max_code < INT16_MAX;
     if (fused) {
-        p16.n1 = n1;
-        p16.factor = factor8;
+        p16.n1 = products.n1;
+        p16.factor = products.factor;
         p16.min1 = _mm256_set1_epi16((int16_t)spec[1].min_code);
         p16.max1 = _mm256_set1_epi16((int16_t)spec[1].max_code);
     }
@@ -542,26 +665,35 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void momentum32_x86(
                                      updates, moved, block, &t);
             continue;
         }
+        /* Pass B16 moves the update codes to the velocity format itself (narrowing 2 in 16-bit lanes). */
+        const int codes_to_b16 = b16_block && move16;
         if (with_updates) {
-            /* Padded with zeros to whole 16-lane vectors (zeros count nothing). */
+            /* u' (or u for pass B16) padded with zeros to whole 16-lane vectors (zeros count nothing). */
+            int16_t *target = codes_to_b16 ? updates : moved;
             const long padded = (block + 15) / 16 * 16;
-            if (small_products) {
-                small_updates_block(layer->update_sums + start, block, mode, &n1, factor8, updates, &t.saturations[1],
-                                    &t.rounded_to_zero[1], &t.largest_sum);
+            /* Each form a loop of its own: constant arguments of the inlined blocks. */
+            if (split_products && codes_to_b16) {
+                updates32_block(layer->update_sums + start, block, mode, 1, &products, NULL, target, &t);
+            } else if (split_products) {
+                updates32_block(layer->update_sums + start, block, mode, 1, &products, &n2, target, &t);
+            } else if (small_products && codes_to_b16) {
+                updates32_block(layer->update_sums + start, block, mode, 0, &products, NULL, target, &t);
+            } else if (small_products) {
+                updates32_block(layer->update_sums + start, block, mode, 0, &products, &n2, target, &t);
             } else {
                 updates_block(layer->update_sums + start, block, mode, layer->factor_mantissa, spec[1].shift, spec[1].min_code,
                               spec[1].max_code, updates, &t.saturations[1], &t.rounded_to_zero[1], &t.largest_sum);
+                for (long j = block; j < padded; j++) updates[j] = 0;
+                if (!codes_to_b16) {
+                    move_updates_block(updates, padded, mode, &n2, moved, &t.saturations[2], &t.rounded_to_zero[2], &t.largest2);
+                }
             }
-            for (long j = block; j < padded; j++) updates[j] = 0;
+            for (long j = block; j < padded; j++) target[j] = 0;
         }
-        if (b16_block && move16) {
+        if (codes_to_b16) {
             velocity_and_weights_b16(&p16, mode, with_updates ? b16_codes : b16_no_updates, weights + start, velocity + start, NULL,
                                      updates, moved, block, &t);
             continue;
-        }
-        if (with_updates) {
-            move_updates_block(updates, (block + 15) / 16 * 16, mode, &n2, moved, &t.saturations[2], &t.rounded_to_zero[2],
-                               &t.largest2);
         }
         if (b16_block) {
             velocity_and_weights_b16(&p16, mode, with_updates ? b16_moved : b16_no_updates, weights + start, velocity + start, NULL,

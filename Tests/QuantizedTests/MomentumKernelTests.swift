@@ -28,8 +28,14 @@ final class MomentumKernelTests: XCTestCase {
         var fineWeights = false
         /// A momentum mantissa of 0.
         var zeroMomentum = false
+        /// An int16 plan: weights Q3.12, velocities Q0.15 and updates of 16
+        /// bits, from 16-bit codes near both ends (with `Sums.medium`).
+        var int16Plan = false
     }
-    private enum Sums { case regular, wide, small, zero }
+    /// `medium`: sums up to Int32's edges, their products with the factor
+    /// beyond Int32, with exact ties of the update narrowing by 16, 24 and 31
+    /// bits in both signs (the x86 32-bit step's split products).
+    private enum Sums { case regular, wide, small, zero, medium }
 
     // More than two blocks of 4,096 elements and a ragged end, so two threads split the work.
     private let count = 3 * 4096 + 123
@@ -66,6 +72,23 @@ final class MomentumKernelTests: XCTestCase {
         let smallSums = sums.enumerated().map { index, sum in
             index % 50 == 9 ? (index % 100 == 9 ? -1 : 1) * (4096 + 8192 * Int64(index % 7)) : sum % (1 << 16)
         }
+        // Ties: s * 20,972 = 2^(r - 1) mod 2^r exactly when s is 2^(r - 3) times an odd number.
+        let mediumSums = sums.enumerated().map { index, sum -> Int64 in
+            let sign: Int64 = index % 2 == 0 ? 1 : -1
+            switch index % 50 {
+            case 11: return sign * (Int64(1) << 13) * (2 * Int64(index % 9) + 1)
+            case 23: return sign * (Int64(1) << 21) * (2 * Int64(index % 9) + 1)
+            case 37: return sign * (Int64(1) << 28) * (2 * Int64(index % 4) + 1)
+            case 41: return sign * Int64(Int32.max)
+            default: return sum * (1 << 10) + Int64(generator.next() % 1024)
+            }
+        }
+        // Some weights at the format's ends: a velocity pushing them outward moves none.
+        let int16Weights0 = weights0.enumerated().map { index, weight in
+            index % 100 == 3 ? Int16.max : index % 100 == 4 ? Int16.min
+                : weight &* 256 &+ Int16(bitPattern: UInt16(truncatingIfNeeded: generator.next() % 256))
+        }
+        let int16Velocity0 = velocity0.map { $0 &* 256 &+ Int16(bitPattern: UInt16(truncatingIfNeeded: generator.next() % 256)) }
         let narrowWeights0 = weights0.enumerated().map { index, weight in index % 1000 == 7 ? weight : min(max(weight, -64), 63) }
         let mixed: [(RoundingMode, RoundingMode, RoundingMode)] =
             RoundingMode.allCases.map { ($0, $0, $0) } + [(.stochastic, .nearestEven, .truncate), (.nearestAway, .stochastic, .nearestEven)]
@@ -129,14 +152,35 @@ final class MomentumKernelTests: XCTestCase {
                 }
             }
         }
+        // int16 plans: the update narrowing by 24, 31, 16 and 32 bits (the last
+        // beyond the x86 step's split products: its 64-bit lanes), the move to
+        // the velocity format by right and left shifts.
+        for modes in RoundingMode.allCases.map({ ($0, $0, $0) }) {
+            for updateBits in [16, 9, 24, 8] {
+                for threads in [1, 2] {
+                    cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads,
+                                      updateFormat: FixedPointFormat(totalBits: 16, fractionalBits: updateBits), sums: .medium,
+                                      int16Plan: true))
+                }
+            }
+        }
         let zeroSums = [Int64](repeating: 0, count: count)
         forEveryKernelPath { path in
             for test in cases {
-                let sums = test.sums == .wide ? wideSums : test.sums == .small ? smallSums : test.sums == .zero ? zeroSums : sums
+                let sums = switch test.sums {
+                case .regular: sums
+                case .wide: wideSums
+                case .small: smallSums
+                case .zero: zeroSums
+                case .medium: mediumSums
+                }
                 let weightFormat = test.narrowWeights ? FixedPointFormat(totalBits: 7, fractionalBits: 6)
-                    : test.fineWeights ? FixedPointFormat(totalBits: 12, fractionalBits: 12) : weightFormat
+                    : test.fineWeights ? FixedPointFormat(totalBits: 12, fractionalBits: 12)
+                    : test.int16Plan ? FixedPointFormat(totalBits: 16, fractionalBits: 12) : weightFormat
+                let velocityFormat = test.int16Plan ? FixedPointFormat(totalBits: 16, fractionalBits: 15) : velocityFormat
                 let momentum = test.zeroMomentum ? (mantissa: Int64(0), shift: momentum.shift) : momentum
-                let weights0 = test.narrowWeights ? narrowWeights0 : weights0
+                let weights0 = test.narrowWeights ? narrowWeights0 : test.int16Plan ? int16Weights0 : weights0
+                let velocity0 = test.int16Plan ? int16Velocity0 : velocity0
                 let updateFormat = test.updateFormat
                 let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates) (\(test.sums)), weights \(weightFormat), momentum \(momentum.mantissa), codes \(test.keepCodes), \(test.threads) thread(s)"
                 let keys = (0..<5).map { StochasticBits(seed: 99, stream: UInt64($0)) }
