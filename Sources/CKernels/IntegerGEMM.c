@@ -12,7 +12,10 @@
  *           128 * (sum of the block's B column) is subtracted before widening.
  *           |a * b| <= 2^14, so runs of up to 2^17 products are exact.
  *   PAIRS16 vpdpwssd / vpmaddwd on Int16 pairs, runs of INT32_MAX / (max|a| max|b|)
- *           products (rounded down to even), used when that is at least 64.
+ *           products (rounded down to even), used when that is at least 12
+ *           or at least k. (On a Zen 3 core, PAIRS16 in runs of 16 took 0.75x
+ *           SPLIT16's time at 64x784x1024 and 0.5x at a conv layer's 32x25x576,
+ *           runs of 10 about 1.0x and 0.6x, runs of 8 1.2x and 0.7x.)
  *   SPLIT16 otherwise (codes near full int16 range): B = 256 * high + low with
  *           low in [0, 255] and high in [-128, 127]; two PAIRS16 passes, the
  *           high one shifted left 8 bits on widening. |a * low| < 2^23, so runs
@@ -23,7 +26,7 @@
  */
 #include "Internal.h"
 
-enum { pairs_depth_limit = 512, quads_depth_limit = 1024, shortest_pairs_run = 64 };
+enum { pairs_depth_limit = 512, quads_depth_limit = 1024, shortest_pairs_run = 12, panel_span_bytes = 16384 };
 
 long ck_int_row_block(int path) {
     switch (path) {
@@ -94,12 +97,14 @@ void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum) {
     int16_range_portable(view, minimum, maximum);
 }
 
-int ck_igemm_method(int path, int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max) {
+int ck_igemm_method(int path, long k, int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max) {
     if (path == CK_PATH_SCALAR || !ck_path_supported(path)) return CK_INT_EXACT64;
     if (path == CK_PATH_AVX512 && a_min >= -128 && a_max <= 127 && b_min >= -128 && b_max <= 127)
         return CK_INT_QUADS8;
     int64_t bound = ck_range_magnitude(a_min, a_max) * ck_range_magnitude(b_min, b_max);
-    if (bound == 0 || INT32_MAX / bound >= shortest_pairs_run) return CK_INT_PAIRS16;
+    if (bound == 0) return CK_INT_PAIRS16;
+    int64_t run = INT32_MAX / bound;
+    if (run >= 2 && run >= ck_min(shortest_pairs_run, k)) return CK_INT_PAIRS16;
     return CK_INT_SPLIT16;
 }
 
@@ -335,7 +340,7 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
             memset(c + i * ldc + column_begin, 0, sizeof(int64_t) * (column_end - column_begin));
         return;
     }
-    int method = ck_igemm_method(path, a_min, a_max, b_min, b_max);
+    int method = ck_igemm_method(path, k, a_min, a_max, b_min, b_max);
     if (method == CK_INT_EXACT64 || k == 0) {
         if (largest) __atomic_store_n(largest, UINT64_MAX, __ATOMIC_RELAXED);
         igemm_exact64(a, b, c, ldc, row_begin, row_end, column_begin, column_end, accumulate);
@@ -360,42 +365,63 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
     int take_largest = largest && passes == 1 && block_depth >= k && !accumulate;
     uint32_t tiles_largest = 0;
     if (largest && !take_largest) __atomic_store_n(largest, UINT64_MAX, __ATOMIC_RELAXED);
+    /* Loop order: A packed for every k block once; per B panel, spans of k
+       blocks whose packed panels fit in half of L1 (one block at least): the
+       span's panels packed, then each row block's tile summed over the span's
+       blocks in turn, so that C's tile is added to while it is in L1 (products
+       of many short blocks, as int16 codes give, pass over C once per span,
+       not once per block). */
+    long blocks = (k + block_depth - 1) / block_depth;
     long groups_max = (block_depth + group - 1) / group;
+    long groups_last = (k - (blocks - 1) * block_depth + group - 1) / group; /* the last block's (the others': groups_max) */
     long row_blocks = (rows + mr - 1) / mr;
-    size_t element = group == 4 ? 1 : 2;
-    void *a_packed = ck_allocate(element * group * (groups_max * mr * row_blocks + 8)); /* + 8 words: pack_a's padding */
-    void *b_packed[2] = { ck_allocate(element * group * groups_max * nr), ck_allocate(element * group * groups_max * nr) };
-    int32_t column_offsets[32];
+    const size_t word = 4; /* a packed word: four bytes (quads) or two Int16 codes (pairs) */
+    long a_words = groups_max * mr * row_blocks, b_words = groups_max * nr;
+    long span = ck_min(blocks, ck_max(1, (long)(panel_span_bytes / (word * b_words * passes))));
+    char *a_packed = ck_allocate(word * (a_words * blocks + 8)); /* + 8 words: pack_a's padding */
+    char *b_packed[2] = { ck_allocate(word * b_words * span), passes == 2 ? ck_allocate(word * b_words * span) : NULL };
+    int32_t *column_offsets = method == CK_INT_QUADS8 ? ck_allocate(sizeof(int32_t) * 32 * span) : NULL;
     int64_t edge[8 * 32];
-    for (long p0 = 0; p0 < k; p0 += block_depth) {
-        long depth = ck_min(block_depth, k - p0), groups = (depth + group - 1) / group;
-        pack_a(a, row_begin, rows, p0, depth, mr, group, a_packed);
-        for (long column0 = column_begin; column0 < column_end; column0 += nr) {
-            long width = ck_min(nr, column_end - column0);
-            for (int pass = 0; pass < passes; pass++) {
-                int part = passes == 1 ? part_whole : pass == 0 ? part_low : part_high;
-                pack_b(b, p0, depth, column0, width, nr, group, part, b_packed[pass],
-                       method == CK_INT_QUADS8 ? column_offsets : NULL);
+    /* In increasing order: a block's padding words land on the next block, packed after it. */
+    for (long q = 0; q < blocks; q++) {
+        long p0 = q * block_depth;
+        pack_a(a, row_begin, rows, p0, ck_min(block_depth, k - p0), mr, group, a_packed + word * a_words * q);
+    }
+    for (long column0 = column_begin; column0 < column_end; column0 += nr) {
+        long width = ck_min(nr, column_end - column0);
+        for (long first = 0; first < blocks; first += span) {
+            long last = ck_min(blocks, first + span);
+            for (long q = first; q < last; q++) {
+                long p0 = q * block_depth;
+                for (int pass = 0; pass < passes; pass++) {
+                    int part = passes == 1 ? part_whole : pass == 0 ? part_low : part_high;
+                    pack_b(b, p0, ck_min(block_depth, k - p0), column0, width, nr, group, part,
+                           b_packed[pass] + word * b_words * (q - first), column_offsets ? column_offsets + 32 * (q - first) : NULL);
+                }
             }
             for (long block = 0; block < row_blocks; block++) {
                 long i = row_begin + block * mr, height = ck_min(mr, row_end - i);
                 int64_t *c_tile = c + i * ldc + column0;
-                const char *a_block = (const char *)a_packed + element * group * groups * mr * block;
-                for (int pass = 0; pass < passes; pass++) {
-                    int add = accumulate || p0 > 0 || pass > 0;
-                    int shift = pass == 1 ? 8 : 0;
-                    const int32_t *offsets = method == CK_INT_QUADS8 ? column_offsets : NULL;
-                    if (width == nr) {
-                        tile(groups, a_block, b_packed[pass], offsets, c_tile, ldc, add, shift, height,
-                             take_largest ? &tiles_largest : NULL);
-                        continue;
-                    }
-                    tile(groups, a_block, b_packed[pass], offsets, edge, nr, 0, shift, mr, take_largest ? &tiles_largest : NULL);
-                    for (long r = 0; r < height; r++)
-                        for (long j = 0; j < width; j++) {
-                            uint64_t value = (uint64_t)edge[r * nr + j];
-                            c_tile[r * ldc + j] = (int64_t)(add ? (uint64_t)c_tile[r * ldc + j] + value : value);
+                for (long q = first; q < last; q++) {
+                    long groups = q == blocks - 1 ? groups_last : groups_max;
+                    const char *a_block = a_packed + word * (a_words * q + groups * mr * block);
+                    const int32_t *offsets = column_offsets ? column_offsets + 32 * (q - first) : NULL;
+                    for (int pass = 0; pass < passes; pass++) {
+                        int add = accumulate || q > 0 || pass > 0;
+                        int shift = pass == 1 ? 8 : 0;
+                        const char *b_block = b_packed[pass] + word * b_words * (q - first);
+                        if (width == nr) {
+                            tile(groups, a_block, b_block, offsets, c_tile, ldc, add, shift, height,
+                                 take_largest ? &tiles_largest : NULL);
+                            continue;
                         }
+                        tile(groups, a_block, b_block, offsets, edge, nr, 0, shift, mr, take_largest ? &tiles_largest : NULL);
+                        for (long r = 0; r < height; r++)
+                            for (long j = 0; j < width; j++) {
+                                uint64_t value = (uint64_t)edge[r * nr + j];
+                                c_tile[r * ldc + j] = (int64_t)(add ? (uint64_t)c_tile[r * ldc + j] + value : value);
+                            }
+                    }
                 }
             }
         }
@@ -403,6 +429,7 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
     free(a_packed);
     free(b_packed[0]);
     free(b_packed[1]);
+    free(column_offsets);
     if (take_largest) {
         /* Raise the shared value (a UINT64_MAX left by another part stays: they all take it or none does). */
         uint64_t seen = __atomic_load_n(largest, __ATOMIC_RELAXED);

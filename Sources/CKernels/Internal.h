@@ -31,6 +31,7 @@ static inline void *ck_allocate(size_t bytes) {
 }
 
 static inline long ck_min(long a, long b) { return a < b ? a : b; }
+static inline long ck_max(long a, long b) { return a > b ? a : b; }
 
 /* The path the dispatching loops run: the selected one, else the best this CPU has. */
 static inline int ck_active_path(void) {

@@ -137,11 +137,12 @@ public enum IntegerGEMM {
         return codesOverflow || boundOverflow ? .max : bound
     }
 
-    /// The instruction (method) the active path uses for operands with these code
-    /// ranges: `vpdpbusd`, `vpdpwssd`, `vpdpwssd split`, `vpmaddwd`, `vpmaddwd split` or `int64`.
-    public static func method(aCodes: ClosedRange<Int32>, bCodes: ClosedRange<Int32>,
+    /// The instruction (method) the active path uses for products of depth `k` of
+    /// operands with these code ranges: `vpdpbusd`, `vpdpwssd`, `vpdpwssd split`,
+    /// `vpmaddwd`, `vpmaddwd split` or `int64`.
+    public static func method(k: Int, aCodes: ClosedRange<Int32>, bCodes: ClosedRange<Int32>,
                               path: KernelPath = .active) -> String {
-        let method = ck_igemm_method(path.code, aCodes.lowerBound, aCodes.upperBound, bCodes.lowerBound, bCodes.upperBound)
+        let method = ck_igemm_method(path.code, k, aCodes.lowerBound, aCodes.upperBound, bCodes.lowerBound, bCodes.upperBound)
         return String(cString: ck_igemm_method_name(path.code, method))
     }
 }

@@ -82,7 +82,7 @@ enum KernelBenchmark {
                         let a = (0..<aCount).map { _ in Int16(truncatingIfNeeded: Int(range.lowerBound) + Int(random.next() % UInt64(range.count))) }
                         let b = (0..<bCount).map { _ in Int16(truncatingIfNeeded: Int(range.lowerBound) + Int(random.next() % UInt64(range.count))) }
                         let codes = Int32(range.lowerBound)...Int32(range.upperBound)
-                        method = IntegerGEMM.method(aCodes: codes, bCodes: codes, path: path)
+                        method = IntegerGEMM.method(k: layout.k, aCodes: codes, bCodes: codes, path: path)
                         seconds = medianSeconds(layout, a, b, output: Int64.self) { aView, bView, c in
                             IntegerGEMM.multiply(aView, bView, into: c, ldc: layout.n, threads: count)
                         }

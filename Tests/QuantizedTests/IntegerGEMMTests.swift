@@ -160,20 +160,57 @@ final class IntegerGEMMTests: XCTestCase {
 
     func testMethodFollowsTheOperandRanges() {
         let int8: ClosedRange<Int32> = -128...127, int16: ClosedRange<Int32> = -32768...32767
-        XCTAssertEqual(IntegerGEMM.method(aCodes: int8, bCodes: int8, path: .scalar), "int64")
-        XCTAssertEqual(IntegerGEMM.method(aCodes: int16, bCodes: int16, path: .scalar), "int64")
+        XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: int8, bCodes: int8, path: .scalar), "int64")
+        XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: int16, bCodes: int16, path: .scalar), "int64")
         if KernelPath.avx512.isSupported {
-            XCTAssertEqual(IntegerGEMM.method(aCodes: int8, bCodes: int8, path: .avx512), "vpdpbusd")
-            XCTAssertEqual(IntegerGEMM.method(aCodes: -128...128, bCodes: int8, path: .avx512), "vpdpwssd",
+            XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: int8, bCodes: int8, path: .avx512), "vpdpbusd")
+            XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: -128...128, bCodes: int8, path: .avx512), "vpdpwssd",
                            "+128 is no signed byte")
-            XCTAssertEqual(IntegerGEMM.method(aCodes: -4000...4000, bCodes: -4000...4000, path: .avx512), "vpdpwssd")
-            XCTAssertEqual(IntegerGEMM.method(aCodes: int16, bCodes: int16, path: .avx512), "vpdpwssd split")
+            XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: -4000...4000, bCodes: -4000...4000, path: .avx512), "vpdpwssd")
+            XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: int16, bCodes: int16, path: .avx512), "vpdpwssd split")
         }
         if KernelPath.avx2.isSupported {
-            XCTAssertEqual(IntegerGEMM.method(aCodes: int8, bCodes: int8, path: .avx2), "vpmaddwd")
-            // Runs of 64 products of 5792^2 fit in Int32, runs of 64 of 5793^2 do not.
-            XCTAssertEqual(IntegerGEMM.method(aCodes: -5792...5792, bCodes: -5792...5792, path: .avx2), "vpmaddwd")
-            XCTAssertEqual(IntegerGEMM.method(aCodes: -5793...5793, bCodes: -5793...5793, path: .avx2), "vpmaddwd split")
+            XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: int8, bCodes: int8, path: .avx2), "vpmaddwd")
+            // Runs of 12 products of 13377^2 fit in Int32, runs of 12 of 13378^2 do not.
+            XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: -13377...13377, bCodes: -13377...13377, path: .avx2), "vpmaddwd")
+            XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: -13378...13378, bCodes: -13378...13378, path: .avx2),
+                           "vpmaddwd split")
+            // A shorter product in Int32 runs when one run holds its k products: 11 of 13900^2 fit in Int32, 12 do not.
+            XCTAssertEqual(IntegerGEMM.method(k: 11, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd")
+            XCTAssertEqual(IntegerGEMM.method(k: 10, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd")
+            XCTAssertEqual(IntegerGEMM.method(k: 12, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd split")
+            // Full Int16 codes: not even one pair fits.
+            XCTAssertEqual(IntegerGEMM.method(k: 1, aCodes: int16, bCodes: int16, path: .avx2), "vpmaddwd split")
+        }
+    }
+
+    /// Products of large codes in short Int32 runs (a conv layer's k = 25 in
+    /// int16, in runs of 16; k = 600 in runs of 12, more blocks than one span
+    /// of packed panels holds), or in one run holding the whole sum: exact at
+    /// the runs' limit, with a row of A and a column of B at their largest
+    /// magnitude, in both signs.
+    func testShortProductsOfLargeCodesAreExact() {
+        let cases: [(k: Int, a: ClosedRange<Int64>, b: ClosedRange<Int64>)] = [
+            (25, -8018...8018, 0...16490), (25, -13377...13377, -13377...13377), (600, -13377...13377, -13377...13377),
+            (11, -13900...13900, -13900...13900),
+            (12, -13900...13900, -13900...13900), (2, -32768...32767, -32767...32767), (3, -32768...32767, -32767...32767),
+        ]
+        forEveryKernelPath { _ in
+            var samples = SampleBits(seed: 67)
+            for test in cases {
+                for (aEnd, bEnd) in [(test.a.lowerBound, test.b.lowerBound), (test.a.lowerBound, test.b.upperBound),
+                                     (test.a.upperBound, test.b.upperBound)] {
+                    let m = 13, n = 37, k = test.k, transposeB = k % 2 == 0
+                    var operands = Operands(m: m, n: n, k: k, transposeA: false, transposeB: transposeB, range: test.a,
+                                            samples: &samples)
+                    operands.b = (0..<k * n).map { _ in Int16(samples.next(in: test.b)) }
+                    for p in 0..<k {
+                        operands.a[p] = Int16(aEnd)
+                        operands.b[transposeB ? p : p * n] = Int16(bEnd)
+                    }
+                    assertEqualSums(operands.fast(), operands.reference(), operands)
+                }
+            }
         }
     }
 

@@ -110,8 +110,8 @@ void ck_sgemm_packed(int path, ck_float_view a, const float *packed, long n, flo
 void ck_int16_range(ck_int16_view view, int32_t *minimum, int32_t *maximum);
 
 /*
- * How the integer kernel of `path` sums operands whose codes lie in the given
- * ranges (see ck_igemm_method_name).
+ * How the integer kernel of `path` sums k products of operands whose codes lie
+ * in the given ranges (see ck_igemm_method_name).
  */
 enum {
     CK_INT_EXACT64 = 0,     /* every product added into Int64 (portable path) */
@@ -119,7 +119,7 @@ enum {
     CK_INT_SPLIT16 = 2,     /* B split in a low byte and a high byte, each as PAIRS16 */
     CK_INT_QUADS8 = 3       /* int8 quads summed in Int32 (vpdpbusd), A offset by 128 */
 };
-int ck_igemm_method(int path, int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max);
+int ck_igemm_method(int path, long k, int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max);
 const char *ck_igemm_method_name(int path, int method);
 long ck_int_row_block(int path);
 long ck_int_panel_width(int path);
