@@ -323,6 +323,29 @@ static void pack_b(ck_int16_view b, long p0, long depth, long column0, long widt
 
 #endif
 
+#if CK_X86
+/*
+ * One tile of C (`height` rows, `width` columns from c_tile) from one packed
+ * k block: stored (or added, `add`) by the tile, or for a ragged panel through
+ * a buffer of whole tiles.
+ */
+static inline void int_tile(ck_int_tile tile, long groups, const void *a_block, const void *b_block, const int32_t *offsets,
+                            int64_t *c_tile, long ldc, int add, int shift, long height, long width, long mr, long nr,
+                            uint32_t *largest) {
+    if (width == nr) {
+        tile(groups, a_block, b_block, offsets, c_tile, ldc, add, shift, height, largest);
+        return;
+    }
+    int64_t edge[8 * 32];
+    tile(groups, a_block, b_block, offsets, edge, nr, 0, shift, mr, largest);
+    for (long r = 0; r < height; r++)
+        for (long j = 0; j < width; j++) {
+            uint64_t value = (uint64_t)edge[r * nr + j];
+            c_tile[r * ldc + j] = (int64_t)(add ? (uint64_t)c_tile[r * ldc + j] + value : value);
+        }
+}
+#endif
+
 void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
               int32_t a_min, int32_t a_max, int32_t b_min, int32_t b_max,
               int64_t *c, long ldc, long row_begin, long row_end, long column_begin, long column_end,
@@ -381,7 +404,6 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
     char *a_packed = ck_allocate(word * (a_words * blocks + 8)); /* + 8 words: pack_a's padding */
     char *b_packed[2] = { ck_allocate(word * b_words * span), passes == 2 ? ck_allocate(word * b_words * span) : NULL };
     int32_t *column_offsets = method == CK_INT_QUADS8 ? ck_allocate(sizeof(int32_t) * 32 * span) : NULL;
-    int64_t edge[8 * 32];
     /* In increasing order: a block's padding words land on the next block, packed after it. */
     for (long q = 0; q < blocks; q++) {
         long p0 = q * block_depth;
@@ -399,28 +421,30 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
                            b_packed[pass] + word * b_words * (q - first), column_offsets ? column_offsets + 32 * (q - first) : NULL);
                 }
             }
+            if (last - first == 1) {
+                /* One block (every product whose k fits one block): its values hoisted out of the row blocks. */
+                long groups = first == blocks - 1 ? groups_last : groups_max;
+                const char *a_blocks = a_packed + word * a_words * first;
+                for (long block = 0; block < row_blocks; block++) {
+                    long i = row_begin + block * mr;
+                    for (int pass = 0; pass < passes; pass++) {
+                        int_tile(tile, groups, a_blocks + word * groups * mr * block, b_packed[pass], column_offsets,
+                                 c + i * ldc + column0, ldc, accumulate || first > 0 || pass > 0, pass == 1 ? 8 : 0,
+                                 ck_min(mr, row_end - i), width, mr, nr, take_largest ? &tiles_largest : NULL);
+                    }
+                }
+                continue;
+            }
             for (long block = 0; block < row_blocks; block++) {
-                long i = row_begin + block * mr, height = ck_min(mr, row_end - i);
-                int64_t *c_tile = c + i * ldc + column0;
+                long i = row_begin + block * mr;
                 for (long q = first; q < last; q++) {
                     long groups = q == blocks - 1 ? groups_last : groups_max;
                     const char *a_block = a_packed + word * (a_words * q + groups * mr * block);
-                    const int32_t *offsets = column_offsets ? column_offsets + 32 * (q - first) : NULL;
                     for (int pass = 0; pass < passes; pass++) {
-                        int add = accumulate || q > 0 || pass > 0;
-                        int shift = pass == 1 ? 8 : 0;
-                        const char *b_block = b_packed[pass] + word * b_words * (q - first);
-                        if (width == nr) {
-                            tile(groups, a_block, b_block, offsets, c_tile, ldc, add, shift, height,
+                        int_tile(tile, groups, a_block, b_packed[pass] + word * b_words * (q - first),
+                                 column_offsets ? column_offsets + 32 * (q - first) : NULL, c + i * ldc + column0, ldc,
+                                 accumulate || q > 0 || pass > 0, pass == 1 ? 8 : 0, ck_min(mr, row_end - i), width, mr, nr,
                                  take_largest ? &tiles_largest : NULL);
-                            continue;
-                        }
-                        tile(groups, a_block, b_block, offsets, edge, nr, 0, shift, mr, take_largest ? &tiles_largest : NULL);
-                        for (long r = 0; r < height; r++)
-                            for (long j = 0; j < width; j++) {
-                                uint64_t value = (uint64_t)edge[r * nr + j];
-                                c_tile[r * ldc + j] = (int64_t)(add ? (uint64_t)c_tile[r * ldc + j] + value : value);
-                            }
                     }
                 }
             }
