@@ -12,8 +12,8 @@
  *           128 * (sum of the block's B column) is subtracted before widening.
  *           |a * b| <= 2^14, so runs of up to 2^17 products are exact.
  *   PAIRS16 vpdpwssd / vpmaddwd on Int16 pairs, runs of INT32_MAX / (max|a| max|b|)
- *           products (rounded down to even), used when that is at least 12
- *           or at least k. (On a Zen 3 core, PAIRS16 in runs of 16 took 0.75x
+ *           products (rounded down to even), used when that is at least 2 and
+ *           at least 12 or k (a short product in one or two runs). (On a Zen 3 core, PAIRS16 in runs of 16 took 0.75x
  *           SPLIT16's time at 64x784x1024 and 0.5x at a conv layer's 32x25x576,
  *           runs of 10 about 1.0x and 0.6x, runs of 8 1.2x and 0.7x.)
  *   SPLIT16 otherwise (codes near full int16 range): B = 256 * high + low with

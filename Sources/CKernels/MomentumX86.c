@@ -8,8 +8,9 @@
  * Per block of 512 elements, two passes:
  *  A. the updates u = narrow(s * factor) into a small buffer: in 64-bit lanes
  *     (vpmuldq; the right shift through a 2^62 bias, as momentum_loop32), or
- *     in 32-bit lanes when the products fit in Int32 or, split in two halves,
- *     their shift is by 16 to 31 bits (int16 plans; see update_products),
+ *     in 32-bit lanes when the products fit in Int32 or, with the sums split in
+ *     two 16-bit halves, a factor of at most 2^15 and a shift by 16 to 31 bits
+ *     (int16 plans, and wide update sums of others; see update_products),
  *     moved on to the velocity format in the same loop (narrowing 2) unless
  *     pass B16 does that; or, for layers whose pass B runs in 16-bit lanes with
  *     products inside Int32 and an updates format narrower than Int16 (int8
@@ -165,7 +166,7 @@ typedef struct {
  * Int32), in one of two forms:
  *  - small: |s| * |factor| <= INT32_MAX, the product itself, narrowed by n1;
  *  - split: 0 < |factor| <= 2^15 and an update shift r of 16 to 31 (int16
- *    plans, whose products pass Int32). With s = hi * 2^16 + lo (lo unsigned),
+ *    plans, whose products pass Int32, and other plans' wide sums). With s = hi * 2^16 + lo (lo unsigned),
  *    B = lo * factor and C = hi * factor + (B >> 16) (|hi * factor| <= 2^30,
  *    |B| < 2^31), the product is P = C * 2^16 + D with D = B & 0xFFFF. So
  *    floor(P / 2^r) = C >> (r - 16), the remainder P mod 2^r is

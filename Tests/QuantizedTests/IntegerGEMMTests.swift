@@ -175,7 +175,7 @@ final class IntegerGEMMTests: XCTestCase {
             XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: -13377...13377, bCodes: -13377...13377, path: .avx2), "vpmaddwd")
             XCTAssertEqual(IntegerGEMM.method(k: 784, aCodes: -13378...13378, bCodes: -13378...13378, path: .avx2),
                            "vpmaddwd split")
-            // A shorter product in Int32 runs when one run holds its k products: 11 of 13900^2 fit in Int32, 12 do not.
+            // A shorter product in Int32 runs when a run can hold its k products: 11 of 13900^2 fit in Int32, 12 do not.
             XCTAssertEqual(IntegerGEMM.method(k: 11, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd")
             XCTAssertEqual(IntegerGEMM.method(k: 10, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd")
             XCTAssertEqual(IntegerGEMM.method(k: 12, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd split")
@@ -188,7 +188,7 @@ final class IntegerGEMMTests: XCTestCase {
     /// int16, in runs of 16; k = 600 in runs of 12, more blocks than one span
     /// of packed panels holds), or in one run holding the whole sum: exact at
     /// the runs' limit, with a row of A and a column of B at their largest
-    /// magnitude, in both signs.
+    /// magnitude, in both signs; alone and added to C on two threads.
     func testShortProductsOfLargeCodesAreExact() {
         let cases: [(k: Int, a: ClosedRange<Int64>, b: ClosedRange<Int64>)] = [
             (25, -8018...8018, 0...16490), (25, -13377...13377, -13377...13377), (600, -13377...13377, -13377...13377),
@@ -208,7 +208,11 @@ final class IntegerGEMMTests: XCTestCase {
                         operands.a[p] = Int16(aEnd)
                         operands.b[transposeB ? p : p * n] = Int16(bEnd)
                     }
-                    assertEqualSums(operands.fast(), operands.reference(), operands)
+                    let expected = operands.reference()
+                    assertEqualSums(operands.fast(), expected, operands)
+                    // Added to what C holds, on two threads (each its own rows or columns).
+                    let initial = (0..<m * n).map { Int64($0 % 7) - 3 }
+                    assertEqualSums(operands.fast(initial: initial, threads: 2), zip(initial, expected).map { $0 &+ $1 }, operands)
                 }
             }
         }
@@ -240,7 +244,8 @@ final class IntegerGEMMTests: XCTestCase {
         forEveryKernelPath { _ in
                 var samples = SampleBits(seed: 62)
             // Ranges giving byte quads (int8), Int16 pairs in runs of 134 products
-            // (|a|, |b| <= 4000), and the split into high and low bytes (wider codes).
+            // (|a|, |b| <= 4000) and of 20 (|a|, |b| <= 10000: spans of several
+            // k blocks), and the split into high and low bytes (full Int16 codes).
             for range: ClosedRange<Int64> in [-128...127, -4000...4000, -10000...10000, -32768...32767] {
                 for k in [255, 256, 257, 600, 1100] {
                     for (m, n) in [(1, 1), (5, 17), (4, 16)] {

@@ -31,10 +31,13 @@ final class MomentumKernelTests: XCTestCase {
         /// An int16 plan: weights Q3.12, velocities Q0.15 and updates of 16
         /// bits, from 16-bit codes near both ends (with `Sums.medium`).
         var int16Plan = false
+        /// The factor's mantissa -2^15 instead of 20,972 (the split products' largest magnitude, negative).
+        var negativeFactor = false
     }
     /// `medium`: sums up to Int32's edges, their products with the factor
-    /// beyond Int32, with exact ties of the update narrowing by 16, 24 and 31
-    /// bits in both signs (the x86 32-bit step's split products).
+    /// beyond Int32, with exact ties of the update narrowing by 16, 24, 28 and
+    /// 31 bits in both signs, for both factors (the x86 32-bit step's split
+    /// products).
     private enum Sums { case regular, wide, small, zero, medium }
 
     // More than two blocks of 4,096 elements and a ragged end, so two threads split the work.
@@ -72,13 +75,18 @@ final class MomentumKernelTests: XCTestCase {
         let smallSums = sums.enumerated().map { index, sum in
             index % 50 == 9 ? (index % 100 == 9 ? -1 : 1) * (4096 + 8192 * Int64(index % 7)) : sum % (1 << 16)
         }
-        // Ties: s * 20,972 = 2^(r - 1) mod 2^r exactly when s is 2^(r - 3) times an odd number.
+        // Ties: s * 20,972 = 2^(r - 1) mod 2^r exactly when s is 2^(r - 3) times
+        // an odd number; s * -2^15 when s is 2^(r - 16) times one (odd sums at r = 16).
         let mediumSums = sums.enumerated().map { index, sum -> Int64 in
             let sign: Int64 = index % 2 == 0 ? 1 : -1
+            let odd = 2 * Int64(index % 9) + 1
             switch index % 50 {
-            case 11: return sign * (Int64(1) << 13) * (2 * Int64(index % 9) + 1)
-            case 23: return sign * (Int64(1) << 21) * (2 * Int64(index % 9) + 1)
+            case 11: return sign * (Int64(1) << 13) * odd
+            case 23: return sign * (Int64(1) << 21) * odd
+            case 29: return sign * (Int64(1) << 25) * odd
             case 37: return sign * (Int64(1) << 28) * (2 * Int64(index % 4) + 1)
+            case 43: return sign * (Int64(1) << 8) * odd
+            case 47: return sign * (Int64(1) << 15) * odd
             case 41: return sign * Int64(Int32.max)
             default: return sum * (1 << 10) + Int64(generator.next() % 1024)
             }
@@ -164,6 +172,22 @@ final class MomentumKernelTests: XCTestCase {
                 }
             }
         }
+        // The factor -2^15 on an int16 plan; and an int8 plan's wide sums (split
+        // products at shift 28), their codes moved by the 16-bit pass, or in
+        // blocks with weights outside Q0.6 by the 32-bit one.
+        for modes in RoundingMode.allCases.map({ ($0, $0, $0) }) {
+            for threads in [1, 2] {
+                for updateBits in [16, 9, 24] {
+                    cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads,
+                                      updateFormat: FixedPointFormat(totalBits: 16, fractionalBits: updateBits), sums: .medium,
+                                      int16Plan: true, negativeFactor: true))
+                }
+                for narrowWeights in [false, true] {
+                    cases.append(Case(modes: modes, withUpdates: true, keepCodes: false, threads: threads,
+                                      updateFormat: updateFormats[0], sums: .medium, narrowWeights: narrowWeights))
+                }
+            }
+        }
         let zeroSums = [Int64](repeating: 0, count: count)
         forEveryKernelPath { path in
             for test in cases {
@@ -181,6 +205,7 @@ final class MomentumKernelTests: XCTestCase {
                 let momentum = test.zeroMomentum ? (mantissa: Int64(0), shift: momentum.shift) : momentum
                 let weights0 = test.narrowWeights ? narrowWeights0 : test.int16Plan ? int16Weights0 : weights0
                 let velocity0 = test.int16Plan ? int16Velocity0 : velocity0
+                let factor = test.negativeFactor ? (mantissa: Int64(-32768), shift: factor.shift) : factor
                 let updateFormat = test.updateFormat
                 let context = "\(path), \(test.modes), \(updateFormat), updates \(test.withUpdates) (\(test.sums)), weights \(weightFormat), momentum \(momentum.mantissa), codes \(test.keepCodes), \(test.threads) thread(s)"
                 let keys = (0..<5).map { StochasticBits(seed: 99, stream: UInt64($0)) }
