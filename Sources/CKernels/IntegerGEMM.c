@@ -13,9 +13,10 @@
  *           |a * b| <= 2^14, so runs of up to 2^17 products are exact.
  *   PAIRS16 vpdpwssd / vpmaddwd on Int16 pairs, runs of INT32_MAX / (max|a| max|b|)
  *           products (rounded down to even), used when that is at least 2 and
- *           at least 12 or k (a short product in one or two runs). (On a Zen 3 core, PAIRS16 in runs of 16 took 0.75x
- *           SPLIT16's time at 64x784x1024 and 0.5x at a conv layer's 32x25x576,
- *           runs of 10 about 1.0x and 0.6x, runs of 8 1.2x and 0.7x.)
+ *           at least 12, or at least k (a short product then takes one or two
+ *           runs). On a Zen 3 core, PAIRS16 in runs of 16 took 0.75x SPLIT16's
+ *           time at 64x784x1024 and 0.5x at a conv layer's 32x25x576, runs of
+ *           10 about 1.0x and 0.6x, runs of 8 1.2x and 0.7x.
  *   SPLIT16 otherwise (codes near full int16 range): B = 256 * high + low with
  *           low in [0, 255] and high in [-128, 127]; two PAIRS16 passes, the
  *           high one shifted left 8 bits on widening. |a * low| < 2^23, so runs
@@ -418,7 +419,8 @@ void ck_igemm(int path, ck_int16_view a, ck_int16_view b,
                 for (int pass = 0; pass < passes; pass++) {
                     int part = passes == 1 ? part_whole : pass == 0 ? part_low : part_high;
                     pack_b(b, p0, ck_min(block_depth, k - p0), column0, width, nr, group, part,
-                           b_packed[pass] + word * b_words * (q - first), column_offsets ? column_offsets + 32 * (q - first) : NULL);
+                           b_packed[pass] + word * b_words * (q - first),
+                           column_offsets ? column_offsets + 32 * (q - first) : NULL);
                 }
             }
             if (last - first == 1) {

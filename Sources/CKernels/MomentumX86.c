@@ -206,7 +206,8 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i split_shift_
     __m256i tie_bit = mode == CK_ROUND_NEAREST_EVEN ? _mm256_and_si256(floor, _mm256_set1_epi32(1))
                                                     : _mm256_srli_epi32(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(-1)), 31);
     __m256i remainder = _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(c, p->mask_high), 16), _mm256_and_si256(b, low16));
-    return _mm256_sub_epi32(floor, _mm256_cmpgt_epi32(remainder, _mm256_sub_epi32(p->n1.half, tie_bit))); /* -1 where rounding up */
+    /* -1 where rounding up */
+    return _mm256_sub_epi32(floor, _mm256_cmpgt_epi32(remainder, _mm256_sub_epi32(p->n1.half, tie_bit)));
 }
 
 /* The low dwords of eight sums (each inside Int32) in the lane order 0 1 4 5 2 3 6 7. */
@@ -225,8 +226,8 @@ CK_TARGET_AVX2 static inline void store16_from_sums8(int16_t *p, __m256i x) {
 
 /* Pass A on eight sums: u = narrow(s * factor), then (n2 not NULL) u' = narrow(u) in the velocity format; stored. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates32_vector(
-    const int64_t *sums, int mode, int split, const update_products *p, const narrowing32 *n2, int16_t *target, lane_counts8 *counted1,
-    lane_counts8 *counted2, __m256i *largest_sum, __m256i *largest2) {
+    const int64_t *sums, int mode, int split, const update_products *p, const narrowing32 *n2, int16_t *target,
+    lane_counts8 *counted1, lane_counts8 *counted2, __m256i *largest_sum, __m256i *largest2) {
     __m256i s = load_sums8(sums);
     *largest_sum = _mm256_max_epu32(*largest_sum, magnitude32(s));
     /* The largest |s * factor| is max |s| * |factor|: the lane maximum is not needed.

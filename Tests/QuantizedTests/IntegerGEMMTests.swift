@@ -178,7 +178,8 @@ final class IntegerGEMMTests: XCTestCase {
             // A shorter product in Int32 runs when a run can hold its k products: 11 of 13900^2 fit in Int32, 12 do not.
             XCTAssertEqual(IntegerGEMM.method(k: 11, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd")
             XCTAssertEqual(IntegerGEMM.method(k: 10, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd")
-            XCTAssertEqual(IntegerGEMM.method(k: 12, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2), "vpmaddwd split")
+            XCTAssertEqual(IntegerGEMM.method(k: 12, aCodes: -13900...13900, bCodes: -13900...13900, path: .avx2),
+                           "vpmaddwd split")
             // Full Int16 codes: not even one pair fits.
             XCTAssertEqual(IntegerGEMM.method(k: 1, aCodes: int16, bCodes: int16, path: .avx2), "vpmaddwd split")
         }
