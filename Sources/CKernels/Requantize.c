@@ -545,10 +545,46 @@ CK_APPLY_ACCUMULATOR(apply_accumulator_avx2, CK_TARGET_AVX2)
 CK_APPLY_ACCUMULATOR(apply_accumulator_avx512, CK_TARGET_AVX512)
 #endif
 
+#if CK_X86
+/*
+ * A 32-bit accumulator on AVX2, eight sums a vector: a vector whose sums all
+ * fit in Int32 (each high dword the sign of its low dword) is left as it is
+ * (nothing to clamp or wrap, nothing to store) and gives only its largest
+ * |sum|; any other vector, and the ragged end, goes through the loop.
+ */
+CK_TARGET_AVX2 static long apply_accumulator32_avx2(int64_t *sums, long count, int wrap, uint64_t *largest) {
+    long overflows = 0, i = 0;
+    uint64_t largest_seen = 0;
+    __m256i top = _mm256_setzero_si256();
+    for (; i + 8 <= count; i += 8) {
+        __m256 first = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + i)));
+        __m256 second = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + i + 4)));
+        __m256i low = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0x88));
+        __m256i high = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0xDD));
+        __m256i fits = _mm256_cmpeq_epi32(high, _mm256_srai_epi32(low, 31));
+        if (_mm256_movemask_ps(_mm256_castsi256_ps(fits)) == 0xFF) {
+            top = _mm256_max_epu32(top, magnitude32(low));
+            continue;
+        }
+        uint64_t part = 0;
+        overflows += wrap ? apply_accumulator_loop(sums + i, 8, 32, 1, &part) : apply_accumulator_loop(sums + i, 8, 32, 0, &part);
+        largest_seen = part > largest_seen ? part : largest_seen;
+    }
+    uint64_t rest = 0;
+    overflows += wrap ? apply_accumulator_loop(sums + i, count - i, 32, 1, &rest)
+                      : apply_accumulator_loop(sums + i, count - i, 32, 0, &rest);
+    uint64_t vectors = ck_horizontal_max_epu32(top);
+    largest_seen = rest > largest_seen ? rest : largest_seen;
+    *largest = vectors > largest_seen ? vectors : largest_seen;
+    return overflows;
+}
+#endif
+
 long ck_apply_accumulator(int64_t *sums, long count, int bits, int wrap, uint64_t *largest) {
 #if CK_X86
     int path = ck_active_path();
     if (path == CK_PATH_AVX512) return apply_accumulator_avx512(sums, count, bits, wrap, largest);
+    if (path == CK_PATH_AVX2 && bits == 32) return apply_accumulator32_avx2(sums, count, wrap, largest);
     if (path == CK_PATH_AVX2) return apply_accumulator_avx2(sums, count, bits, wrap, largest);
 #endif
     return apply_accumulator_portable(sums, count, bits, wrap, largest);

@@ -89,6 +89,46 @@ final class AccumulatorWidthTests: XCTestCase {
         }
     }
 
+    /// Sums nearly all inside Int32 (the AVX2 path skips whole vectors of them
+    /// and only takes their largest |sum|), with Int32's ends, their neighbours
+    /// just outside at each of a vector's eight positions, and a ragged end.
+    func testThirtyTwoBitsOnSumsMostlyInsideInt32() {
+        let random = StochasticBits(seed: 29, stream: 2)
+        let count = 8 * 300 + 5
+        var sums = (0..<count).map { i in Int64(Int32(truncatingIfNeeded: random.bits(at: UInt64(i)))) >> 3 }
+        let edges: [Int64] = [Int64(Int32.min), Int64(Int32.max), Int64(Int32.max) + 1, Int64(Int32.min) - 1, 1 << 40, -(1 << 33)]
+        for position in 0..<8 {
+            sums[16 * position + position] = edges[position % edges.count]
+            sums[200 + 16 * position + position] = edges[(position + 2) % edges.count]
+        }
+        sums[count - 2] = Int64(Int32.max) + 5
+        forEveryKernelPath { path in
+            for policy in AccumulatorPolicy.allCases {
+                let expected = sums.map { Self.held($0, bits: 32, policy: policy) }
+                for threads in [1, 2] {
+                    var values = sums
+                    var counters = QuantizationCounters()
+                    let returned = values.withUnsafeMutableBufferPointer {
+                        FixedPoint.applyAccumulator($0, bits: 32, policy: policy, threads: threads, counters: &counters)
+                    }
+                    let label = "\(path) \(policy) \(threads) thread(s)"
+                    XCTAssertEqual(values, expected, label)
+                    XCTAssertEqual(counters.accumulatorOverflows, zip(sums, expected).filter { $0 != $1 }.count, label)
+                    XCTAssertEqual(returned, expected.map(\.magnitude).max(), label)
+                }
+            }
+            // Every sum inside: the largest (Int32.min) is in a vector the AVX2 path skips.
+            var inside = sums.map { Self.held($0, bits: 31, policy: .saturate) }
+            inside[1000] = Int64(Int32.min)
+            var counters = QuantizationCounters()
+            let returned = inside.withUnsafeMutableBufferPointer {
+                FixedPoint.applyAccumulator($0, bits: 32, policy: .saturate, counters: &counters)
+            }
+            XCTAssertEqual(returned, UInt64(1) << 31, "\(path)")
+            XCTAssertEqual(counters.accumulatorOverflows, 0, "\(path)")
+        }
+    }
+
     func testAnEmptyBufferHasLargestZeroAndSixtyFourBitsReadNothing() {
         var counters = QuantizationCounters()
         var none: [Int64] = []
