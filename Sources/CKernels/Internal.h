@@ -22,6 +22,14 @@ CK_TARGET_AVX2 static inline uint32_t ck_horizontal_max_epu32(__m256i x) {
     m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
     return (uint32_t)_mm_cvtsi128_si32(m);
 }
+
+/* The sum of eight 32-bit lanes (nonnegative counts, below 2^31 in all). */
+CK_TARGET_AVX2 static inline long ck_horizontal_sum_epi32(__m256i x) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
 #endif
 
 /* 64-byte aligned scratch memory (packed panels). */
@@ -309,6 +317,31 @@ CK_TARGET_AVX2 static inline narrowing32 narrowing32_make(int shift, int32_t min
 CK_TARGET_AVX2 static inline __m256i magnitude32(__m256i x) { return _mm256_abs_epi32(x); }
 
 /*
+ * Eight Int64 sums as Int32 lanes in the order 0 1 4 5 | 2 3 6 7 (one shuffle
+ * of two loads): their low dwords, and their high dwords in the same lanes.
+ */
+typedef struct {
+    __m256i low, high;
+} sums8;
+
+CK_TARGET_AVX2 static inline sums8 load_sums8(const int64_t *sums) {
+    __m256 first = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)sums));
+    __m256 second = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 4)));
+    sums8 s = {_mm256_castps_si256(_mm256_shuffle_ps(first, second, 0x88)),
+               _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0xDD))};
+    return s;
+}
+
+/* Lanes whose sum fits in Int32: its high dword is the sign of its low dword. */
+CK_TARGET_AVX2 static inline __m256i sums8_fit32(sums8 s) { return _mm256_cmpeq_epi32(s.high, _mm256_srai_epi32(s.low, 31)); }
+
+/* Eight codes in load_sums8's lane order as Int16 in element order (with saturation; the codes fit). */
+CK_TARGET_AVX2 static inline __m128i codes16_of_sums8(__m256i codes) {
+    __m256i packed = _mm256_packs_epi32(codes, codes); /* pairs 01 45 01 45 | 23 67 23 67 */
+    return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5)));
+}
+
+/*
  * The shift and rounding of one narrowing of eight sums (narrow32's
  * arithmetic before the clamp). `shape`: CK_SHIFT_NONE skips the shift and
  * rounding; CK_SHIFT_RIGHT skips the left shift.
@@ -326,6 +359,41 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i shift_round8
                                                     : _mm256_srli_epi32(_mm256_cmpgt_epi32(sum, _mm256_set1_epi32(-1)), 31);
     __m256i remainder = _mm256_and_si256(sum, n->mask);
     return _mm256_sub_epi32(floor, _mm256_cmpgt_epi32(remainder, _mm256_sub_epi32(n->half, tie_bit))); /* -1 where rounding up */
+}
+
+/*
+ * Per-lane tallies of one narrowing over some vectors (Int32 lanes): lanes
+ * kept (not saturated) and lanes rounded to zero, added into totals by
+ * lane_counts8_add.
+ */
+typedef struct {
+    __m256i kept, vanished;
+} lane_counts8;
+
+CK_TARGET_AVX2 static inline void lane_counts8_add(const lane_counts8 *counted, long vectors, long *saturations,
+                                                   long *rounded_to_zero) {
+    *saturations += 8 * vectors - ck_horizontal_sum_epi32(counted->kept);
+    *rounded_to_zero += ck_horizontal_sum_epi32(counted->vanished);
+}
+
+/*
+ * The clamp of eight shifted values of one narrowing (narrow32's arithmetic
+ * after the shift): codes returned, lanes kept and rounded to zero counted.
+ * A lane is rounded to zero when its `input` is nonzero and its code is a kept
+ * 0, that is when its shifted value is 0: every format holds 0, and a zero
+ * input always shifts to 0. So those lanes are counted as zero shifted values
+ * minus zero inputs; without a shift (CK_SHIFT_NONE) there are none.
+ */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i clamp8(const narrowing32 *n, int shape, __m256i shifted,
+                                                                            __m256i input, lane_counts8 *counted) {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i code = _mm256_min_epi32(_mm256_max_epi32(shifted, n->min), n->max);
+    counted->kept = _mm256_sub_epi32(counted->kept, _mm256_cmpeq_epi32(code, shifted));
+    if (shape != CK_SHIFT_NONE) {
+        counted->vanished = _mm256_add_epi32(_mm256_sub_epi32(counted->vanished, _mm256_cmpeq_epi32(shifted, zero)),
+                                             _mm256_cmpeq_epi32(input, zero));
+    }
+    return code;
 }
 
 #endif

@@ -27,49 +27,6 @@
 #include "Internal.h"
 #if CK_X86
 
-/* The sum of eight Int32 lanes (nonnegative counts). */
-CK_TARGET_AVX2 static inline long sum32(__m256i lanes) {
-    __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1));
-    sums = _mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0x4E));
-    sums = _mm_add_epi32(sums, _mm_shuffle_epi32(sums, 0xB1));
-    return (long)(uint32_t)_mm_cvtsi128_si32(sums);
-}
-
-/*
- * Per-lane tallies of one narrowing over the vectors of one block (Int32
- * lanes): lanes kept (not saturated) and lanes rounded to zero, added into the
- * totals by lane_counts8_add.
- */
-typedef struct {
-    __m256i kept, vanished;
-} lane_counts8;
-
-CK_TARGET_AVX2 static inline void lane_counts8_add(const lane_counts8 *counted, long vectors, long *saturations,
-                                                   long *rounded_to_zero) {
-    *saturations += 8 * vectors - sum32(counted->kept);
-    *rounded_to_zero += sum32(counted->vanished);
-}
-
-/*
- * The clamp of eight shifted values of one narrowing (narrow32's arithmetic
- * after the shift): codes returned, lanes kept and rounded to zero counted.
- * A lane is rounded to zero when its `input` is nonzero and its code is a kept
- * 0, that is when its shifted value is 0: every format holds 0, and a zero
- * input always shifts to 0. So those lanes are counted as zero shifted values
- * minus zero inputs; without a shift (CK_SHIFT_NONE) there are none.
- */
-CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i clamp8(const narrowing32 *n, int shape, __m256i shifted,
-                                                                            __m256i input, lane_counts8 *counted) {
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i code = _mm256_min_epi32(_mm256_max_epi32(shifted, n->min), n->max);
-    counted->kept = _mm256_sub_epi32(counted->kept, _mm256_cmpeq_epi32(code, shifted));
-    if (shape != CK_SHIFT_NONE) {
-        counted->vanished = _mm256_add_epi32(_mm256_sub_epi32(counted->vanished, _mm256_cmpeq_epi32(shifted, zero)),
-                                             _mm256_cmpeq_epi32(input, zero));
-    }
-    return code;
-}
-
 /*
  * One narrowing of eight sums (narrow32's arithmetic): codes returned, lanes
  * counted and the largest |sum| accumulated. `shape` as for shift_round8.
@@ -210,25 +167,11 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i split_shift_
     return _mm256_sub_epi32(floor, _mm256_cmpgt_epi32(remainder, _mm256_sub_epi32(p->n1.half, tie_bit)));
 }
 
-/* The low dwords of eight sums (each inside Int32) in the lane order 0 1 4 5 2 3 6 7. */
-CK_TARGET_AVX2 static inline __m256i load_sums8(const int64_t *sums) {
-    __m256 first = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)sums));
-    __m256 second = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 4)));
-    return _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0x88));
-}
-
-/* store16 for lanes in load_sums8's order: the codes stored in element order. */
-CK_TARGET_AVX2 static inline void store16_from_sums8(int16_t *p, __m256i x) {
-    __m256i packed = _mm256_packs_epi32(x, x); /* pairs 01 45 01 45 | 23 67 23 67 */
-    _mm_storeu_si128((__m128i *)p,
-                     _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5))));
-}
-
 /* Pass A on eight sums: u = narrow(s * factor), then (n2 not NULL) u' = narrow(u) in the velocity format; stored. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates32_vector(
     const int64_t *sums, int mode, int split, const update_products *p, const narrowing32 *n2, int16_t *target,
     lane_counts8 *counted1, lane_counts8 *counted2, __m256i *largest_sum, __m256i *largest2) {
-    __m256i s = load_sums8(sums);
+    __m256i s = load_sums8(sums).low; /* each inside Int32 */
     *largest_sum = _mm256_max_epu32(*largest_sum, magnitude32(s));
     /* The largest |s * factor| is max |s| * |factor|: the lane maximum is not needed.
        A split product is zero exactly when s is (its factor is not 0). */
@@ -236,7 +179,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void updates32_vecto
     __m256i shifted = split ? split_shift_round8(p, mode, s) : shift_round8(&p->n1, mode, CK_SHIFT_RIGHT, product);
     __m256i u = clamp8(&p->n1, CK_SHIFT_RIGHT, shifted, product, counted1);
     if (n2) u = narrow8(n2, mode, CK_SHIFT_ANY, u, counted2, largest2);
-    store16_from_sums8(target, u);
+    _mm_storeu_si128((__m128i *)target, codes16_of_sums8(u));
 }
 
 /*
@@ -338,7 +281,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) void velocity_and_we
     lane_counts8_add(&c.counted0, vectors, &t->saturations[0], &t->rounded_to_zero[0]);
     if (with_updates) lane_counts8_add(&c.counted3, vectors, &t->saturations[3], &t->rounded_to_zero[3]);
     lane_counts8_add(&c.counted4, vectors, &t->saturations[4], &t->rounded_to_zero[4]);
-    t->moved_not += sum32(c.unmoved);
+    t->moved_not += ck_horizontal_sum_epi32(c.unmoved);
     t->largest0 = c.largest0;
     t->largest3 = c.largest3;
     t->largest4 = c.largest4;
@@ -420,11 +363,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i clamp16(__m2
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i updates16(const pass_b16 *b, int mode, const int64_t *sums,
                                                                                lane_counts16 *counted, momentum_totals *t) {
     /* The low dwords of the sums: x holds elements 0 1 4 5 | 2 3 6 7, y 8 9 12 13 | 10 11 14 15. */
-    __m256 s0 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)sums));
-    __m256 s1 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 4)));
-    __m256 s2 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 8)));
-    __m256 s3 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 12)));
-    __m256i x = _mm256_castps_si256(_mm256_shuffle_ps(s0, s1, 0x88)), y = _mm256_castps_si256(_mm256_shuffle_ps(s2, s3, 0x88));
+    __m256i x = load_sums8(sums).low, y = load_sums8(sums + 8).low;
     t->largest_sum = _mm256_max_epu32(t->largest_sum, _mm256_max_epu32(magnitude32(x), magnitude32(y)));
     __m256i shifted_x = shift_round8(&b->n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(x, b->factor));
     __m256i shifted_y = shift_round8(&b->n1, mode, CK_SHIFT_RIGHT, _mm256_mullo_epi32(y, b->factor));

@@ -86,40 +86,21 @@ CK_REQUANTIZE_BY_MODE(requantize_portable, )
 CK_REQUANTIZE_BY_MODE(requantize_loop_avx2, CK_TARGET_AVX2)
 CK_REQUANTIZE_BY_MODE(requantize_avx512, CK_TARGET_AVX512)
 
-/* The sum of eight 32-bit lanes. */
-CK_TARGET_AVX2 static inline long horizontal_sum_epi32(__m256i x) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
-/* What a chunk's vectors have seen, lane by lane: whether every sum fit in Int32, kept (unsaturated) lanes, lanes rounded to zero, the largest |sum|. */
+/* What a chunk's vectors have seen, lane by lane: whether every sum fit in Int32, the narrowing's lane counts, the largest |sum|. */
 typedef struct {
-    __m256i fits, kept, vanished, largest;
+    __m256i fits;
+    lane_counts8 counted;
+    __m256i largest;
 } requantize_lanes;
 
 /* Eight sums narrowed in Int32 lanes, their codes returned in element order. */
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m128i requantize8_avx2(const int64_t *sums,
                                                                                     const narrowing32 *n, int mode,
                                                                                     requantize_lanes *lanes) {
-    const __m256i zero = _mm256_setzero_si256();
-    __m256 first = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)sums));
-    __m256 second = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + 4)));
-    /* Sums 0 1 4 5 | 2 3 6 7: low dwords, and high dwords in the same lanes. */
-    __m256i low = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0x88));
-    __m256i high = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0xDD));
-    lanes->fits = _mm256_and_si256(lanes->fits, _mm256_cmpeq_epi32(high, _mm256_srai_epi32(low, 31)));
-    __m256i shifted = shift_round8(n, mode, CK_SHIFT_RIGHT, low);
-    __m256i code = _mm256_min_epi32(_mm256_max_epi32(shifted, n->min), n->max);
-    __m256i kept = _mm256_cmpeq_epi32(code, shifted);
-    lanes->kept = _mm256_sub_epi32(lanes->kept, kept);
-    __m256i to_zero = _mm256_andnot_si256(_mm256_cmpeq_epi32(low, zero), _mm256_cmpeq_epi32(code, zero));
-    lanes->vanished = _mm256_sub_epi32(lanes->vanished, _mm256_and_si256(to_zero, kept));
-    lanes->largest = _mm256_max_epu32(lanes->largest, magnitude32(low));
-    /* Codes in element order, packed to Int16 (they fit). */
-    code = _mm256_permutevar8x32_epi32(code, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
-    return _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
+    sums8 s = load_sums8(sums);
+    lanes->fits = _mm256_and_si256(lanes->fits, sums8_fit32(s));
+    lanes->largest = _mm256_max_epu32(lanes->largest, magnitude32(s.low));
+    return codes16_of_sums8(clamp8(n, CK_SHIFT_RIGHT, shift_round8(n, mode, CK_SHIFT_RIGHT, s.low), s.low, &lanes->counted));
 }
 
 /*
@@ -134,7 +115,7 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m128i requantize8_
 CK_TARGET_AVX2 static inline __attribute__((always_inline)) int requantize_chunk32_avx2(
     const int64_t *sums, long count, const narrowing32 *n, int mode, int16_t *codes, ck_narrowing_tally *tally) {
     const __m256i zero = _mm256_setzero_si256();
-    requantize_lanes lanes = {_mm256_set1_epi32(-1), zero, zero, zero};
+    requantize_lanes lanes = {_mm256_set1_epi32(-1), {zero, zero}, zero};
     const long whole = count / 8 * 8;
     for (long j = 0; j < whole; j += 8) _mm_storeu_si128((__m128i *)(codes + j), requantize8_avx2(sums + j, n, mode, &lanes));
     if (whole < count) {
@@ -146,8 +127,10 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) int requantize_chunk
         memcpy(codes + whole, lane_codes, (size_t)(count - whole) * sizeof(int16_t));
     }
     if (!_mm256_testc_si256(lanes.fits, _mm256_set1_epi32(-1))) return 0;
-    tally->saturations += (count + 7) / 8 * 8 - horizontal_sum_epi32(lanes.kept);
-    tally->rounded_to_zero += horizontal_sum_epi32(lanes.vanished);
+    long saturations = 0, rounded_to_zero = 0;
+    lane_counts8_add(&lanes.counted, (count + 7) / 8, &saturations, &rounded_to_zero);
+    tally->saturations += saturations;
+    tally->rounded_to_zero += rounded_to_zero;
     uint64_t chunk_largest = ck_horizontal_max_epu32(lanes.largest);
     if (chunk_largest > tally->max_magnitude) tally->max_magnitude = chunk_largest;
     return 1;
@@ -557,13 +540,9 @@ CK_TARGET_AVX2 static long apply_accumulator32_avx2(int64_t *sums, long count, i
     uint64_t largest_seen = 0;
     __m256i top = _mm256_setzero_si256();
     for (; i + 8 <= count; i += 8) {
-        __m256 first = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + i)));
-        __m256 second = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(sums + i + 4)));
-        __m256i low = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0x88));
-        __m256i high = _mm256_castps_si256(_mm256_shuffle_ps(first, second, 0xDD));
-        __m256i fits = _mm256_cmpeq_epi32(high, _mm256_srai_epi32(low, 31));
-        if (_mm256_movemask_ps(_mm256_castsi256_ps(fits)) == 0xFF) {
-            top = _mm256_max_epu32(top, magnitude32(low));
+        sums8 s = load_sums8(sums + i);
+        if (_mm256_movemask_ps(_mm256_castsi256_ps(sums8_fit32(s))) == 0xFF) {
+            top = _mm256_max_epu32(top, magnitude32(s.low));
             continue;
         }
         uint64_t part = 0;
