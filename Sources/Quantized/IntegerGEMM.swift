@@ -16,8 +16,8 @@ import CKernels
 /// byte quads (`vpdpbusd`, AVX-512 VNNI), other codes as `Int16` pairs
 /// (`vpdpwssd` / `vpmaddwd`) in runs short enough that
 /// `runLength * max|a| * max|b| <= Int32.max` (when runs of 12 products fit, or
-/// runs of `k`), and wider codes by splitting B into its high and low bytes. The portable path adds every
-/// product into `Int64`. `C` itself is updated with wrapping `Int64` adds; the
+/// runs of `k`), and wider codes by splitting B into its high and low bytes. The
+/// portable path adds every product into `Int64`. `C` itself is updated with wrapping `Int64` adds; the
 /// caller keeps `C + A B` within `Int64` (products alone need `k < 2^33`).
 ///
 /// An operand whose codes are all zero (the code ranges say so) makes every
